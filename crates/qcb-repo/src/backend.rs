@@ -1,0 +1,162 @@
+//! Where repository files live. Files are write-once: written to a temporary name, synced and
+//! renamed into place, so a reader never sees half a file.
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The kinds of file in a repository, each in its own folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    Config,
+    Key,
+    Pack,
+    Index,
+    Snapshot,
+}
+
+impl FileKind {
+    pub fn dir(self) -> &'static str {
+        match self {
+            FileKind::Config => "",
+            FileKind::Key => "keys",
+            FileKind::Pack => "data",
+            FileKind::Index => "index",
+            FileKind::Snapshot => "snapshots",
+        }
+    }
+}
+
+/// Storage for repository files. Names are lowercase hex (or `config`).
+pub trait Backend: Send + Sync {
+    fn location(&self) -> String;
+    fn create_layout(&self) -> Result<()>;
+    fn write(&self, kind: FileKind, name: &str, bytes: &[u8]) -> Result<()>;
+    fn read(&self, kind: FileKind, name: &str) -> Result<Vec<u8>>;
+    fn read_range(&self, kind: FileKind, name: &str, offset: u64, len: usize) -> Result<Vec<u8>>;
+    fn size(&self, kind: FileKind, name: &str) -> Result<u64>;
+    fn list(&self, kind: FileKind) -> Result<Vec<String>>;
+    fn exists(&self, kind: FileKind, name: &str) -> Result<bool>;
+}
+
+/// A repository in a local folder.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    root: PathBuf,
+}
+
+impl LocalBackend {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalBackend { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, kind: FileKind, name: &str) -> PathBuf {
+        match kind {
+            FileKind::Config => self.root.join("config"),
+            // Packs fan out over 256 sub-folders so no folder grows huge.
+            FileKind::Pack => self.root.join("data").join(&name[..2.min(name.len())]).join(name),
+            _ => self.root.join(kind.dir()).join(name),
+        }
+    }
+}
+
+fn is_valid_name(kind: FileKind, name: &str) -> bool {
+    match kind {
+        FileKind::Config => name == "config",
+        _ => name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+    }
+}
+
+impl Backend for LocalBackend {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn create_layout(&self) -> Result<()> {
+        for dir in ["keys", "data", "index", "snapshots"] {
+            let p = self.root.join(dir);
+            fs::create_dir_all(&p).map_err(Error::io("create folder", &p))?;
+        }
+        Ok(())
+    }
+
+    fn write(&self, kind: FileKind, name: &str, bytes: &[u8]) -> Result<()> {
+        if !is_valid_name(kind, name) {
+            return Err(Error::InvalidArgument(format!("bad file name {name:?}")));
+        }
+        let path = self.path(kind, name);
+        let dir = path.parent().expect("repository paths have a parent");
+        fs::create_dir_all(dir).map_err(Error::io("create folder", dir))?;
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let mut f = fs::File::create(&tmp).map_err(Error::io("create", &tmp))?;
+        f.write_all(bytes).map_err(Error::io("write", &tmp))?;
+        f.sync_all().map_err(Error::io("sync", &tmp))?;
+        drop(f);
+        fs::rename(&tmp, &path).map_err(Error::io("rename into place", &path))?;
+        // Make the rename itself durable.
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    fn read(&self, kind: FileKind, name: &str) -> Result<Vec<u8>> {
+        let path = self.path(kind, name);
+        fs::read(&path).map_err(Error::io("read", &path))
+    }
+
+    fn read_range(&self, kind: FileKind, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let path = self.path(kind, name);
+        let mut f = fs::File::open(&path).map_err(Error::io("open", &path))?;
+        f.seek(SeekFrom::Start(offset)).map_err(Error::io("seek", &path))?;
+        let mut buf = vec![0u8; len];
+        f.read_exact(&mut buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                Error::corrupt(path.display().to_string(), format!("file ends before byte {}", offset + len as u64))
+            } else {
+                Error::Io { op: "read", path: path.clone(), source: e }
+            }
+        })?;
+        Ok(buf)
+    }
+
+    fn size(&self, kind: FileKind, name: &str) -> Result<u64> {
+        let path = self.path(kind, name);
+        Ok(fs::metadata(&path).map_err(Error::io("stat", &path))?.len())
+    }
+
+    fn list(&self, kind: FileKind) -> Result<Vec<String>> {
+        let dir = self.root.join(kind.dir());
+        let mut out = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            let entries = match fs::read_dir(&d) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::Io { op: "list", path: d, source: e }),
+            };
+            for entry in entries {
+                let entry = entry.map_err(Error::io("list", &d))?;
+                let ft = entry.file_type().map_err(Error::io("stat", entry.path()))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if ft.is_dir() && kind == FileKind::Pack && d == dir {
+                    stack.push(entry.path());
+                } else if ft.is_file() && is_valid_name(kind, &name) {
+                    out.push(name);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn exists(&self, kind: FileKind, name: &str) -> Result<bool> {
+        Ok(self.path(kind, name).exists())
+    }
+}

@@ -1,0 +1,191 @@
+//! Pack files: many encrypted blobs followed by an encrypted header, so a pack can be written
+//! as a stream and its header found from the end.
+//!
+//! ```text
+//! blob 0 ciphertext | blob 1 ciphertext | ... | header ciphertext | salt (32) | header length (u32 LE) | "QCBPACK1"
+//! ```
+//! Blob i is AES-256-GCM under the pack key with nonce counter i and the blob id as associated
+//! data; the header uses the reserved counter `HEADER_NONCE`.
+
+use sha2::{Digest, Sha256};
+
+use crate::crypto::{HEADER_NONCE, MasterKey, SALT_LEN, TAG_LEN, random_salt};
+use crate::ids::{BlobId, BlobType};
+use crate::index::{BlobEntry, PackEntry};
+
+pub const MAGIC: &[u8; 8] = b"QCBPACK1";
+const HEADER_AAD: &[u8] = b"qcbackup pack header v1";
+const ENTRY_LEN: usize = 1 + 32 + 4 + 4;
+const TRAILER_LEN: usize = SALT_LEN + 4 + MAGIC.len();
+/// A pack is closed once it holds this many bytes.
+pub const TARGET_PACK_SIZE: usize = 16 * 1024 * 1024;
+
+/// Payload flags, the first plaintext byte of every blob.
+const RAW: u8 = 0;
+const ZSTD: u8 = 1;
+pub const ZSTD_LEVEL: i32 = 3;
+
+pub struct PackBuilder {
+    salt: [u8; SALT_LEN],
+    buf: Vec<u8>,
+    blobs: Vec<BlobEntry>,
+}
+
+impl PackBuilder {
+    pub fn new() -> Self {
+        PackBuilder { salt: random_salt(), buf: Vec::new(), blobs: Vec::new() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Compresses (when that helps) and encrypts one blob into the pack.
+    pub fn add(&mut self, key: &MasterKey, id: BlobId, blob_type: BlobType, plaintext: &[u8]) -> u64 {
+        let payload = encode_payload(plaintext);
+        let seq = self.blobs.len() as u64;
+        let ct = key.object_key(&self.salt).encrypt(seq, &payload, &id.0);
+        let offset = self.buf.len() as u64;
+        self.buf.extend_from_slice(&ct);
+        self.blobs.push(BlobEntry {
+            id,
+            blob_type,
+            offset,
+            length: ct.len() as u32,
+            raw_length: plaintext.len() as u32,
+        });
+        ct.len() as u64
+    }
+
+    /// Finishes the pack: returns its file name (SHA-256 of the bytes), bytes and index entry.
+    pub fn finish(mut self, key: &MasterKey) -> (String, Vec<u8>, PackEntry) {
+        let mut header = Vec::with_capacity(self.blobs.len() * ENTRY_LEN);
+        for b in &self.blobs {
+            header.push(b.blob_type.to_byte());
+            header.extend_from_slice(&b.id.0);
+            header.extend_from_slice(&b.length.to_le_bytes());
+            header.extend_from_slice(&b.raw_length.to_le_bytes());
+        }
+        let header_ct = key.object_key(&self.salt).encrypt(HEADER_NONCE, &header, HEADER_AAD);
+        self.buf.extend_from_slice(&header_ct);
+        self.buf.extend_from_slice(&self.salt);
+        self.buf.extend_from_slice(&(header_ct.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(MAGIC);
+        let name = hex::encode(Sha256::digest(&self.buf));
+        let entry = PackEntry { id: name.clone(), salt: hex::encode(self.salt), blobs: self.blobs };
+        (name, self.buf, entry)
+    }
+}
+
+impl Default for PackBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn encode_payload(plaintext: &[u8]) -> Vec<u8> {
+    if plaintext.len() >= 64 {
+        if let Ok(c) = zstd::bulk::compress(plaintext, ZSTD_LEVEL) {
+            if c.len() < plaintext.len() {
+                let mut out = Vec::with_capacity(c.len() + 1);
+                out.push(ZSTD);
+                out.extend_from_slice(&c);
+                return out;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(plaintext.len() + 1);
+    out.push(RAW);
+    out.extend_from_slice(plaintext);
+    out
+}
+
+/// Decrypts and decompresses one blob read from a pack, and checks it hashes to its id.
+pub fn decode_blob(key: &MasterKey, salt: &[u8; SALT_LEN], seq: u64, entry: &BlobEntry, ct: &[u8]) -> Result<Vec<u8>, String> {
+    let payload = key
+        .object_key(salt)
+        .decrypt(seq, ct, &entry.id.0)
+        .ok_or_else(|| format!("blob {} failed authentication (damaged or tampered)", entry.id))?;
+    let (flag, body) = payload.split_first().ok_or("empty blob payload")?;
+    let plain = match *flag {
+        RAW => body.to_vec(),
+        ZSTD => zstd::bulk::decompress(body, entry.raw_length as usize)
+            .map_err(|e| format!("blob {}: zstd: {e}", entry.id))?,
+        other => return Err(format!("blob {}: unknown payload flag {other}", entry.id)),
+    };
+    if plain.len() != entry.raw_length as usize {
+        return Err(format!("blob {}: length {} instead of {}", entry.id, plain.len(), entry.raw_length));
+    }
+    if key.blob_id(&plain) != entry.id {
+        return Err(format!("blob {}: content does not match its id", entry.id));
+    }
+    Ok(plain)
+}
+
+/// Reads a whole pack's header, for `check` and index rebuilding.
+pub fn read_header(key: &MasterKey, pack: &[u8]) -> Result<([u8; SALT_LEN], Vec<BlobEntry>), String> {
+    if pack.len() < TRAILER_LEN + TAG_LEN || &pack[pack.len() - MAGIC.len()..] != MAGIC {
+        return Err("not a pack file (bad trailer)".into());
+    }
+    let t = pack.len() - TRAILER_LEN;
+    let salt: [u8; SALT_LEN] = pack[t..t + SALT_LEN].try_into().expect("slice has salt length");
+    let hlen = u32::from_le_bytes(pack[t + SALT_LEN..t + SALT_LEN + 4].try_into().expect("4 bytes")) as usize;
+    if hlen > t {
+        return Err("header length exceeds the file".into());
+    }
+    let header = key
+        .object_key(&salt)
+        .decrypt(HEADER_NONCE, &pack[t - hlen..t], HEADER_AAD)
+        .ok_or("header failed authentication (damaged or tampered)")?;
+    if header.len() % ENTRY_LEN != 0 {
+        return Err("header has a partial entry".into());
+    }
+    let mut offset = 0u64;
+    let mut blobs = Vec::new();
+    for e in header.chunks_exact(ENTRY_LEN) {
+        let blob_type = BlobType::from_byte(e[0]).ok_or("unknown blob type in header")?;
+        let id = BlobId(e[1..33].try_into().expect("32 bytes"));
+        let length = u32::from_le_bytes(e[33..37].try_into().expect("4 bytes"));
+        let raw_length = u32::from_le_bytes(e[37..41].try_into().expect("4 bytes"));
+        blobs.push(BlobEntry { id, blob_type, offset, length, raw_length });
+        offset += length as u64;
+    }
+    if offset as usize != t - hlen {
+        return Err("header does not account for every byte of the pack".into());
+    }
+    Ok((salt, blobs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_round_trip_and_header() {
+        let key = MasterKey::generate();
+        let mut p = PackBuilder::new();
+        let a = b"a".repeat(1000);
+        let b = b"short".to_vec();
+        let ida = key.blob_id(&a);
+        let idb = key.blob_id(&b);
+        p.add(&key, ida, BlobType::Data, &a);
+        p.add(&key, idb, BlobType::Tree, &b);
+        let (_, bytes, entry) = p.finish(&key);
+        assert!(entry.blobs[0].length < 200, "repetitive data is compressed");
+        let (salt, blobs) = read_header(&key, &bytes).unwrap();
+        assert_eq!(blobs.len(), 2);
+        for (i, e) in blobs.iter().enumerate() {
+            let ct = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
+            let plain = decode_blob(&key, &salt, i as u64, e, ct).unwrap();
+            assert_eq!(key.blob_id(&plain), e.id);
+        }
+        // A swapped counter (blob moved) fails authentication.
+        let e = &blobs[0];
+        let ct = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
+        assert!(decode_blob(&key, &salt, 1, e, ct).is_err());
+    }
+}

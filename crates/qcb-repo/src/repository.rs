@@ -1,0 +1,428 @@
+//! Opening, reading and writing a repository.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::backend::{Backend, FileKind, LocalBackend};
+use crate::crypto::{self, KdfParams, MasterKey};
+use crate::error::{Error, Result};
+use crate::ids::{BlobId, BlobType, SnapshotId};
+use crate::index::{INDEX_AAD, Index, IndexFile, PackEntry};
+use crate::keyfile::KeyFile;
+use crate::pack::{self, PackBuilder, TARGET_PACK_SIZE};
+use crate::tree::{SNAPSHOT_AAD, Snapshot, SnapshotFile, SnapshotMeta, Tree};
+use crate::FORMAT_VERSION;
+
+const CONFIG_AAD: &[u8] = b"qcbackup config v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct Config {
+    version: u32,
+    id: String,
+    created: String,
+}
+
+/// An open, unlocked repository. Cheap to clone; safe to share between threads.
+#[derive(Clone)]
+pub struct Repository {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Box<dyn Backend>,
+    key: MasterKey,
+    config: Config,
+    index: RwLock<Index>,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository").field("id", &self.inner.config.id).field("location", &self.inner.backend.location()).finish()
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Repository {
+    /// Creates a repository in an empty (or missing) local folder.
+    pub fn init_local(path: &Path, password: &[u8], params: KdfParams) -> Result<Repository> {
+        if path.exists() {
+            let mut entries = std::fs::read_dir(path).map_err(Error::io("read folder", path))?;
+            if entries.next().is_some() {
+                return Err(Error::AlreadyExists { path: path.to_path_buf() });
+            }
+        }
+        Self::init(Box::new(LocalBackend::new(path)), password, params)
+    }
+
+    /// Creates a repository on an empty backend.
+    pub fn init(backend: Box<dyn Backend>, password: &[u8], params: KdfParams) -> Result<Repository> {
+        if password.is_empty() {
+            return Err(Error::InvalidArgument("the repository password must not be empty".into()));
+        }
+        if backend.exists(FileKind::Config, "config")? {
+            return Err(Error::AlreadyExists { path: backend.location().into() });
+        }
+        backend.create_layout()?;
+        let key = MasterKey::generate();
+        let now = chrono::Utc::now().to_rfc3339();
+        let kf = KeyFile::wrap(&key, password, params, &hostname(), &now).map_err(Error::InvalidArgument)?;
+        let kf_bytes = serde_json::to_vec_pretty(&kf).expect("key file serialises");
+        backend.write(FileKind::Key, &sha256_hex(&kf_bytes), &kf_bytes)?;
+        let config = Config { version: FORMAT_VERSION, id: hex::encode(crypto::random_salt()), created: now };
+        let sealed = crypto::seal(&key, CONFIG_AAD, &serde_json::to_vec(&config).expect("config serialises"));
+        // The config is written last: a folder without it is not (yet) a repository.
+        backend.write(FileKind::Config, "config", &sealed)?;
+        tracing::info!(location = %backend.location(), id = %config.id, "repository created");
+        Ok(Repository { inner: Arc::new(Inner { backend, key, config, index: RwLock::new(Index::default()) }) })
+    }
+
+    pub fn open_local(path: &Path, password: &[u8]) -> Result<Repository> {
+        Self::open(Box::new(LocalBackend::new(path)), password)
+    }
+
+    /// Opens a repository: finds a key file the password opens, reads the config and loads the index.
+    pub fn open(backend: Box<dyn Backend>, password: &[u8]) -> Result<Repository> {
+        let location = backend.location();
+        if !backend.exists(FileKind::Config, "config")? {
+            return Err(Error::NotARepository { path: location.into() });
+        }
+        let keys = backend.list(FileKind::Key)?;
+        let mut key = None;
+        let mut damaged = Vec::new();
+        for name in &keys {
+            let bytes = backend.read(FileKind::Key, name)?;
+            let parsed: KeyFile = match serde_json::from_slice(&bytes) {
+                Ok(k) => k,
+                Err(e) => {
+                    damaged.push(Error::corrupt(format!("keys/{name}"), e.to_string()));
+                    continue;
+                }
+            };
+            match parsed.unwrap_key(password) {
+                Ok(Some(k)) => {
+                    key = Some(k);
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => damaged.push(Error::corrupt(format!("keys/{name}"), e)),
+            }
+        }
+        let key = match key {
+            Some(k) => k,
+            None if !damaged.is_empty() && damaged.len() == keys.len() => return Err(damaged.remove(0)),
+            None => return Err(Error::WrongPassword { path: location.into(), keys: keys.len() }),
+        };
+        let sealed = backend.read(FileKind::Config, "config")?;
+        let plain = crypto::open(&key, CONFIG_AAD, &sealed)
+            .ok_or_else(|| Error::corrupt("config", "failed authentication (damaged, or from another repository)"))?;
+        let config: Config = serde_json::from_slice(&plain).map_err(|e| Error::corrupt("config", e.to_string()))?;
+        if config.version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion { found: config.version, supported: FORMAT_VERSION });
+        }
+        let repo = Repository { inner: Arc::new(Inner { backend, key, config, index: RwLock::new(Index::default()) }) };
+        repo.load_index()?;
+        Ok(repo)
+    }
+
+    fn load_index(&self) -> Result<()> {
+        let mut index = Index::default();
+        for name in self.inner.backend.list(FileKind::Index)? {
+            let file = self.read_sealed::<IndexFile>(FileKind::Index, &name, INDEX_AAD)?;
+            for pack in &file.packs {
+                index.add_pack(pack).map_err(|e| Error::corrupt(format!("index/{name}"), e))?;
+            }
+        }
+        *self.inner.index.write().expect("index lock") = index;
+        Ok(())
+    }
+
+    /// Reads a whole encrypted file, verifying that its bytes hash to its name first.
+    fn read_sealed<T: serde::de::DeserializeOwned>(&self, kind: FileKind, name: &str, aad: &[u8]) -> Result<T> {
+        let label = format!("{}/{name}", kind.dir());
+        let bytes = self.inner.backend.read(kind, name)?;
+        if sha256_hex(&bytes) != name {
+            return Err(Error::corrupt(label, "content does not match its name (damaged or truncated)"));
+        }
+        let plain = crypto::open(&self.inner.key, aad, &bytes)
+            .ok_or_else(|| Error::corrupt(&label, "failed authentication (damaged, or from another repository)"))?;
+        serde_json::from_slice(&plain).map_err(|e| Error::corrupt(label, e.to_string()))
+    }
+
+    fn write_sealed<T: Serialize>(&self, kind: FileKind, aad: &[u8], value: &T) -> Result<String> {
+        let plain = serde_json::to_vec(value).expect("repository records serialise");
+        let sealed = crypto::seal(&self.inner.key, aad, &plain);
+        let name = sha256_hex(&sealed);
+        self.inner.backend.write(kind, &name, &sealed)?;
+        Ok(name)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.inner.config.id
+    }
+
+    pub fn location(&self) -> String {
+        self.inner.backend.location()
+    }
+
+    /// The id a blob with this content has (or would have) in this repository.
+    pub fn blob_id(&self, plaintext: &[u8]) -> BlobId {
+        self.inner.key.blob_id(plaintext)
+    }
+
+    pub fn has_blob(&self, id: &BlobId) -> bool {
+        self.inner.index.read().expect("index lock").contains(id)
+    }
+
+    /// (blobs, packs) in the loaded index.
+    pub fn index_stats(&self) -> (usize, usize) {
+        let i = self.inner.index.read().expect("index lock");
+        (i.blob_count(), i.pack_count())
+    }
+
+    /// Reads, authenticates and decompresses one blob.
+    pub fn read_blob(&self, id: &BlobId, expected: BlobType) -> Result<Vec<u8>> {
+        let loc = self
+            .inner
+            .index
+            .read()
+            .expect("index lock")
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::MissingBlob(id.to_hex()))?;
+        if loc.entry.blob_type != expected {
+            return Err(Error::corrupt(format!("data/{}", loc.pack), format!("blob {id} is {:?}, expected {expected:?}", loc.entry.blob_type)));
+        }
+        let ct = self.inner.backend.read_range(FileKind::Pack, &loc.pack, loc.entry.offset, loc.entry.length as usize)?;
+        pack::decode_blob(&self.inner.key, &loc.salt, loc.seq, &loc.entry, &ct).map_err(|e| Error::corrupt(format!("data/{}", loc.pack), e))
+    }
+
+    pub fn read_data(&self, id: &BlobId) -> Result<Vec<u8>> {
+        self.read_blob(id, BlobType::Data)
+    }
+
+    /// Reads an item's content: its blobs concatenated.
+    pub fn read_content(&self, ids: &[BlobId]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend_from_slice(&self.read_data(id)?);
+        }
+        Ok(out)
+    }
+
+    pub fn load_tree(&self, id: &BlobId) -> Result<Tree> {
+        let bytes = self.read_blob(id, BlobType::Tree)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(format!("tree {id}"), e.to_string()))
+    }
+
+    pub fn load_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {
+        if id.0.len() != 64 || !id.0.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::SnapshotNotFound(id.0.clone()));
+        }
+        if !self.inner.backend.exists(FileKind::Snapshot, &id.0)? {
+            return Err(Error::SnapshotNotFound(id.0.clone()));
+        }
+        let f: SnapshotFile = self.read_sealed(FileKind::Snapshot, &id.0, SNAPSHOT_AAD)?;
+        Ok(Snapshot::from_file(id.clone(), f))
+    }
+
+    /// Snapshot ids, unordered. Cheap: no file is read.
+    pub fn snapshot_ids(&self) -> Result<Vec<SnapshotId>> {
+        Ok(self.inner.backend.list(FileKind::Snapshot)?.into_iter().map(SnapshotId).collect())
+    }
+
+    /// Every snapshot, oldest first.
+    pub fn list_snapshots(&self) -> Result<Vec<Snapshot>> {
+        let mut out = self.snapshot_ids()?.iter().map(|id| self.load_snapshot(id)).collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// Resolves `latest`, a full id or a unique prefix (at least 4 hex digits).
+    pub fn find_snapshot(&self, spec: &str) -> Result<Snapshot> {
+        if spec == "latest" {
+            return self.list_snapshots()?.pop().ok_or_else(|| Error::SnapshotNotFound(spec.into()));
+        }
+        if spec.len() < 4 || !spec.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::SnapshotNotFound(spec.into()));
+        }
+        let spec_lc = spec.to_ascii_lowercase();
+        let matches: Vec<_> = self.snapshot_ids()?.into_iter().filter(|id| id.0.starts_with(&spec_lc)).collect();
+        match matches.len() {
+            0 => Err(Error::SnapshotNotFound(spec.into())),
+            1 => self.load_snapshot(&matches[0]),
+            _ => Err(Error::AmbiguousSnapshot(spec.into())),
+        }
+    }
+
+    /// Reads every indexed pack whole: its name must match its hash, its header must match the
+    /// index, and every blob must decrypt and hash to its id. Returns one line per problem, each
+    /// naming the damaged file; an empty list means the data is intact.
+    pub fn check_data(&self) -> Result<Vec<String>> {
+        let packs: std::collections::BTreeMap<String, Vec<(BlobId, u64)>> = {
+            let index = self.inner.index.read().expect("index lock");
+            let mut m: std::collections::BTreeMap<String, Vec<(BlobId, u64)>> = Default::default();
+            for (id, loc) in index.iter() {
+                m.entry(loc.pack.clone()).or_default().push((*id, loc.seq));
+            }
+            m
+        };
+        let mut problems = Vec::new();
+        for (name, blobs) in packs {
+            let label = format!("data/{}/{name}", &name[..2]);
+            let bytes = match self.inner.backend.read(FileKind::Pack, &name) {
+                Ok(b) => b,
+                Err(e) => {
+                    problems.push(format!("{label}: {e}"));
+                    continue;
+                }
+            };
+            if sha256_hex(&bytes) != name {
+                problems.push(format!("{label}: content does not match its name (damaged or truncated)"));
+            }
+            let (salt, entries) = match pack::read_header(&self.inner.key, &bytes) {
+                Ok(h) => h,
+                Err(e) => {
+                    problems.push(format!("{label}: {e}"));
+                    continue;
+                }
+            };
+            for (id, seq) in blobs {
+                let Some(e) = entries.get(seq as usize).filter(|e| e.id == id) else {
+                    problems.push(format!("{label}: blob {id} is indexed but not in the pack header"));
+                    continue;
+                };
+                let ct = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
+                if let Err(err) = pack::decode_blob(&self.inner.key, &salt, seq, e, ct) {
+                    problems.push(format!("{label}: {err}"));
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Starts writing new blobs and, at the end, a snapshot.
+    pub fn writer(&self) -> Writer {
+        Writer { repo: self.clone(), pack: PackBuilder::new(), pending: HashMap::new(), written: Vec::new(), stats: WriterStats::default() }
+    }
+}
+
+/// Counts of what a writer stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriterStats {
+    pub blobs_new: u64,
+    pub blobs_known: u64,
+    pub bytes_in: u64,
+    pub bytes_stored: u64,
+    pub packs: u64,
+}
+
+/// Collects new blobs into packs and commits them with a snapshot.
+///
+/// Write order: packs as they fill, then one index file naming them, then the snapshot. A
+/// writer dropped without `commit` leaves only unreferenced packs behind, never a snapshot that
+/// points at missing data.
+pub struct Writer {
+    repo: Repository,
+    pack: PackBuilder,
+    /// Blobs added by this writer and not yet in the shared index: id → pack slot.
+    pending: HashMap<BlobId, ()>,
+    written: Vec<PackEntry>,
+    stats: WriterStats,
+}
+
+impl Writer {
+    pub fn save_data(&mut self, plaintext: &[u8]) -> Result<BlobId> {
+        self.save_blob(BlobType::Data, plaintext)
+    }
+
+    pub fn save_tree(&mut self, tree: &Tree) -> Result<BlobId> {
+        let mut sorted = tree.clone();
+        sorted.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(w) = sorted.nodes.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(Error::InvalidArgument(format!("two nodes named {:?} in one tree", w[0].name)));
+        }
+        let bytes = serde_json::to_vec(&sorted).expect("trees serialise");
+        self.save_blob(BlobType::Tree, &bytes)
+    }
+
+    /// Stores a blob unless the repository (or this writer) already has it.
+    pub fn save_blob(&mut self, blob_type: BlobType, plaintext: &[u8]) -> Result<BlobId> {
+        let id = self.repo.blob_id(plaintext);
+        self.stats.bytes_in += plaintext.len() as u64;
+        if self.pending.contains_key(&id) || self.repo.has_blob(&id) {
+            self.stats.blobs_known += 1;
+            return Ok(id);
+        }
+        if plaintext.len() > u32::MAX as usize - 1024 {
+            return Err(Error::InvalidArgument(format!("blob of {} bytes is too large for one blob", plaintext.len())));
+        }
+        self.stats.bytes_stored += self.pack.add(&self.repo.inner.key, id, blob_type, plaintext);
+        self.stats.blobs_new += 1;
+        self.pending.insert(id, ());
+        if self.pack.len() >= TARGET_PACK_SIZE {
+            self.flush_pack()?;
+        }
+        Ok(id)
+    }
+
+    fn flush_pack(&mut self) -> Result<()> {
+        if self.pack.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::take(&mut self.pack);
+        let (name, bytes, entry) = full.finish(&self.repo.inner.key);
+        self.repo.inner.backend.write(FileKind::Pack, &name, &bytes)?;
+        self.stats.packs += 1;
+        self.written.push(entry);
+        Ok(())
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        self.stats
+    }
+
+    /// Writes the last pack, the index for everything written, then the snapshot.
+    pub fn commit(mut self, meta: SnapshotMeta) -> Result<Snapshot> {
+        if !self.pending.contains_key(&meta.tree) && !self.repo.has_blob(&meta.tree) {
+            return Err(Error::MissingBlob(meta.tree.to_hex()));
+        }
+        self.flush_pack()?;
+        if !self.written.is_empty() {
+            let file = IndexFile { version: 1, packs: std::mem::take(&mut self.written) };
+            self.repo.write_sealed(FileKind::Index, INDEX_AAD, &file)?;
+            let mut index = self.repo.inner.index.write().expect("index lock");
+            for p in &file.packs {
+                index.add_pack(p).map_err(|e| Error::corrupt("new index", e))?;
+            }
+        }
+        let file = SnapshotFile {
+            version: 1,
+            time: meta.time,
+            hostname: meta.hostname,
+            program: format!("qcbackup {}", env!("CARGO_PKG_VERSION")),
+            tree: meta.tree,
+            parent: meta.parent,
+            tags: meta.tags,
+            summary: meta.summary,
+        };
+        let name = self.repo.write_sealed(FileKind::Snapshot, SNAPSHOT_AAD, &file)?;
+        tracing::info!(snapshot = %&name[..8], new_blobs = self.stats.blobs_new, "snapshot committed");
+        Ok(Snapshot::from_file(SnapshotId(name), file))
+    }
+}
