@@ -1,0 +1,256 @@
+//! `qcbackup`: the headless QCBackup front end ("Run on Server"). It calls the same engine API
+//! as the desktop app.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use qcb_engine::{BackupOptions, Connection, EngineError, ProgressEvent, RestoreOptions};
+
+mod demo;
+mod output;
+
+use output::Output;
+
+/// Back up and restore Microsoft 365 mailboxes into an encrypted, deduplicated repository.
+///
+/// Exit status: 0 success; 1 failure; 2 bad usage; 3 finished, but some items failed (see the
+/// report); 4 wrong password or sign-in refused; 5 snapshot, path or mailbox not found.
+#[derive(Parser)]
+#[command(name = "qcbackup", version, propagate_version = true)]
+struct Cli {
+    /// Print results as JSON on stdout and progress as JSON lines on stderr.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Log detail on stderr: error, warn, info, debug (never secrets or mail content).
+    #[arg(long, global = true, default_value = "warn", env = "QCBACKUP_LOG")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct RepoArgs {
+    /// Repository folder.
+    #[arg(long, short = 'r', env = "QCBACKUP_REPO")]
+    repo: PathBuf,
+    /// Read the repository password from this file (first line). Otherwise QCBACKUP_PASSWORD.
+    #[arg(long, env = "QCBACKUP_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
+    /// Folder for the local catalog cache (default: $XDG_CACHE_HOME/qcbackup).
+    #[arg(long, env = "QCBACKUP_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct TenantArgs {
+    /// Microsoft Graph base URL.
+    #[arg(long, env = "QCBACKUP_GRAPH_URL", default_value = "https://graph.microsoft.com/v1.0")]
+    graph_url: String,
+    /// Microsoft identity platform authority.
+    #[arg(long, env = "QCBACKUP_AUTHORITY", default_value = "https://login.microsoftonline.com")]
+    authority: String,
+    /// Directory (tenant) id.
+    #[arg(long, env = "QCBACKUP_TENANT_ID")]
+    tenant: String,
+    /// Application (client) id of the Entra app. Its secret is read from QCBACKUP_CLIENT_SECRET.
+    #[arg(long, env = "QCBACKUP_CLIENT_ID")]
+    client_id: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage the repository itself.
+    Repo {
+        #[command(subcommand)]
+        command: RepoCommand,
+    },
+    /// Back up mailboxes (every user when no --mailbox is given) into a new snapshot.
+    Backup {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        tenant: TenantArgs,
+        /// A mailbox (user principal name or id); repeat for several.
+        #[arg(long = "mailbox", short = 'm')]
+        mailboxes: Vec<String>,
+    },
+    /// List snapshots, oldest first.
+    Snapshots {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+    /// List the folders and messages under a path of a snapshot.
+    Ls {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// `latest`, a snapshot id or a unique prefix.
+        snapshot: String,
+        /// `/mailbox/Folder/Sub`; empty lists the mailboxes.
+        #[arg(default_value = "")]
+        path: String,
+    },
+    /// Restore a mailbox or folder into a folder of a mailbox, as received messages with their original dates.
+    Restore {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        tenant: TenantArgs,
+        snapshot: String,
+        /// `/mailbox` or `/mailbox/Folder/Sub`.
+        path: String,
+        /// Top-level folder to restore into (created when missing).
+        #[arg(long)]
+        to_folder: String,
+        /// Restore into another mailbox of the same tenant.
+        #[arg(long)]
+        to_mailbox: Option<String>,
+    },
+    /// Read and verify every blob of the repository.
+    Check {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+    /// Start the built-in demo tenant and run a backup, a listing and a restore against it.
+    Demo {
+        /// Keep the demo repository in this folder instead of a temporary one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RepoCommand {
+    /// Create a new repository in an empty or missing folder.
+    Init {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .init();
+    let out = Output::new(cli.json);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli.command, &out)) {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<EngineError>().map(EngineError::code) {
+        Some("wrong_password" | "sign_in") => 4,
+        Some("not_found") => 5,
+        _ => 1,
+    }
+}
+
+impl RepoArgs {
+    fn password(&self) -> anyhow::Result<String> {
+        use anyhow::Context;
+        if let Some(f) = &self.password_file {
+            let s = std::fs::read_to_string(f).with_context(|| format!("reading the password file {}", f.display()))?;
+            return Ok(s.lines().next().unwrap_or("").to_string());
+        }
+        std::env::var("QCBACKUP_PASSWORD").map_err(|_| anyhow::anyhow!("no repository password: set QCBACKUP_PASSWORD or pass --password-file"))
+    }
+
+    fn cache_dir(&self) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(default_cache_dir)
+    }
+
+    async fn open(&self) -> anyhow::Result<Arc<qcb_engine::RepoHandle>> {
+        Ok(qcb_engine::api::open_repository(self.repo.clone(), self.password()?, self.cache_dir(), false).await?)
+    }
+}
+
+fn default_cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("qcbackup")
+}
+
+impl TenantArgs {
+    fn connection(&self) -> anyhow::Result<Connection> {
+        let client_secret = std::env::var("QCBACKUP_CLIENT_SECRET").map_err(|_| anyhow::anyhow!("no client secret: set QCBACKUP_CLIENT_SECRET"))?;
+        Ok(Connection {
+            graph_url: self.graph_url.clone(),
+            authority: self.authority.clone(),
+            tenant_id: self.tenant.clone(),
+            client_id: self.client_id.clone(),
+            client_secret,
+        })
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "localhost".into())
+}
+
+async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Repo { command: RepoCommand::Init { repo } } => {
+            let handle = qcb_engine::api::open_repository(repo.repo.clone(), repo.password()?, repo.cache_dir(), true).await?;
+            out.created(&handle);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { repo, tenant, mailboxes } => {
+            let handle = repo.open().await?;
+            let graph = Arc::new(tenant.connection()?.client()?);
+            let mut opts = BackupOptions::new(chrono::Utc::now(), hostname());
+            opts.mailboxes = mailboxes;
+            let progress = out.progress_sink();
+            let report = qcb_engine::backup(graph, handle.repository().clone(), opts, progress).await?;
+            out.backup_report(&report);
+            Ok(if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+        }
+        Command::Snapshots { repo } => {
+            let handle = repo.open().await?;
+            let list = qcb_engine::api::list_snapshots(handle).await?;
+            out.snapshots(&list);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ls { repo, snapshot, path } => {
+            let handle = repo.open().await?;
+            let browse = qcb_engine::api::browse(handle, snapshot, path).await?;
+            out.browse(&browse);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { repo, tenant, snapshot, path, to_folder, to_mailbox } => {
+            let handle = repo.open().await?;
+            let graph = Arc::new(tenant.connection()?.client()?);
+            let opts = RestoreOptions { snapshot, path, target_mailbox: to_mailbox, to_folder, requests_per_mailbox: 4 };
+            let report = qcb_engine::restore(graph, handle.repository().clone(), opts, out.progress_sink()).await?;
+            out.restore_report(&report);
+            Ok(if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+        }
+        Command::Check { repo } => {
+            let handle = repo.open().await?;
+            let problems = qcb_engine::api::check(handle).await?;
+            out.check(&problems);
+            Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Demo { dir } => demo::run(dir, out).await,
+    }
+}
+
+/// Progress on stderr: JSON lines, or a human line at most every second and on phase changes.
+pub(crate) fn progress_line(e: &ProgressEvent) -> String {
+    let place = match (&e.mailbox, &e.folder) {
+        (Some(m), Some(f)) => format!(" {m} / {f}"),
+        (Some(m), None) => format!(" {m}"),
+        _ => String::new(),
+    };
+    format!("{:?}{place}: {}/{} items, {} KiB", e.phase, e.items_done, e.items_total, e.bytes_done / 1024).to_lowercase()
+}

@@ -1,0 +1,484 @@
+//! Backup: every mail folder of the chosen mailboxes into one new snapshot.
+//!
+//! Incremental through each folder's saved delta link: only new and changed items are
+//! downloaded; an unchanged item (same changeKey) is carried over from the previous snapshot
+//! without a request. A folder where an item failed keeps its previous delta link, so the
+//! next run sees those changes again and retries them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use qcb_graph::{GraphClient, GraphError, MailFolder, User};
+use qcb_repo::{Node, NodeKind, Repository, SnapshotMeta, Tree, Writer};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::error::{EngineError, Result};
+use crate::progress::{Phase, Progress, ProgressEvent};
+use crate::types::{BackupReport, FailedItem};
+
+/// What to back up, and how hard to push.
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    /// User principal names or ids; empty means every user in the directory.
+    pub mailboxes: Vec<String>,
+    /// Mailboxes backed up at the same time.
+    pub mailbox_concurrency: usize,
+    /// Requests in flight per mailbox (Exchange Online allows 4).
+    pub requests_per_mailbox: usize,
+    /// `Prefer: odata.maxpagesize` for delta pages.
+    pub page_size: u32,
+    pub hostname: String,
+    /// The snapshot's time (passed in so tests control it).
+    pub time: DateTime<Utc>,
+}
+
+impl BackupOptions {
+    pub fn new(time: DateTime<Utc>, hostname: impl Into<String>) -> Self {
+        BackupOptions { mailboxes: vec![], mailbox_concurrency: 4, requests_per_mailbox: 4, page_size: 50, hostname: hostname.into(), time }
+    }
+}
+
+/// The previous snapshot's state of one folder.
+#[derive(Default)]
+struct PrevFolder {
+    delta_link: Option<String>,
+    items: HashMap<String, Node>,
+}
+
+#[derive(Default)]
+struct PrevMailbox {
+    folders: HashMap<String, PrevFolder>,
+    /// Every item of the mailbox by id, to recognise items that moved between folders.
+    by_id: HashMap<String, Node>,
+}
+
+struct Shared {
+    graph: Arc<GraphClient>,
+    writer: Arc<Mutex<Writer>>,
+    tracker: Tracker,
+    page_size: u32,
+    requests_per_mailbox: usize,
+}
+
+struct FolderResult {
+    folder: MailFolder,
+    items: Vec<Node>,
+    delta_link: Option<String>,
+    fetched: u64,
+    failed: Vec<FailedItem>,
+}
+
+struct MailboxResult {
+    node: Node,
+    items: u64,
+    bytes: u64,
+    folders: u64,
+    fetched: u64,
+    failed: Vec<FailedItem>,
+}
+
+/// Backs up mailboxes into a new snapshot and returns what was done.
+#[tracing::instrument(skip_all, fields(mailboxes = opts.mailboxes.len()))]
+pub async fn backup(graph: Arc<GraphClient>, repo: Repository, opts: BackupOptions, progress: Arc<dyn Progress>) -> Result<BackupReport> {
+    let started = Instant::now();
+    let tracker = Tracker::new(progress);
+    tracker.phase(Phase::Listing, None, None);
+    let users = resolve_users(&graph, &opts.mailboxes).await?;
+    if users.is_empty() {
+        return Err(EngineError::InvalidInput("no mailboxes to back up".into()));
+    }
+    let upns: Vec<String> = users.iter().map(|u| u.user_principal_name.clone()).collect();
+    let prev_repo = repo.clone();
+    let (mut previous, parent) = tokio::task::spawn_blocking(move || load_previous(&prev_repo, &upns)).await??;
+
+    let shared = Arc::new(Shared {
+        graph,
+        writer: Arc::new(Mutex::new(repo.writer())),
+        tracker,
+        page_size: opts.page_size.clamp(1, 1000),
+        requests_per_mailbox: opts.requests_per_mailbox.clamp(1, 4),
+    });
+    let limit = Arc::new(Semaphore::new(opts.mailbox_concurrency.max(1)));
+    let mut jobs = JoinSet::new();
+    for user in users {
+        let prev = previous.remove(&user.user_principal_name).unwrap_or_default();
+        let (shared, limit) = (shared.clone(), limit.clone());
+        jobs.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("semaphore open");
+            let upn = user.user_principal_name.clone();
+            (upn, backup_mailbox(&shared, user, prev).await)
+        });
+    }
+    let mut mailbox_nodes = Vec::new();
+    let mut failed = Vec::new();
+    let (mut items, mut bytes, mut folders, mut fetched) = (0, 0, 0, 0);
+    while let Some(joined) = jobs.join_next().await {
+        let (upn, result) = joined?;
+        match result {
+            Ok(m) => {
+                items += m.items;
+                bytes += m.bytes;
+                folders += m.folders;
+                fetched += m.fetched;
+                failed.extend(m.failed);
+                mailbox_nodes.push(m.node);
+            }
+            Err(EngineError::Graph(e)) if !e.is_fatal() || e.status() == Some(403) => {
+                tracing::warn!(mailbox = %upn, error = %e, "mailbox skipped");
+                failed.push(FailedItem { mailbox: upn, folder: String::new(), item_id: String::new(), reason: e.to_string() });
+            }
+            Err(e) => {
+                jobs.abort_all();
+                return Err(e);
+            }
+        }
+    }
+    if mailbox_nodes.is_empty() {
+        let reasons: Vec<_> = failed.iter().map(|f| format!("{}: {}", f.mailbox, f.reason)).collect();
+        return Err(EngineError::NotFound(format!("no mailbox could be backed up: {}", reasons.join("; "))));
+    }
+
+    let Shared { writer, tracker, .. } = Arc::try_unwrap(shared).map_err(|_| EngineError::Internal("backup tasks still running".into()))?;
+    let mut writer = Arc::try_unwrap(writer)
+        .map_err(|_| EngineError::Internal("writer still shared".into()))?
+        .into_inner()
+        .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+    tracker.phase(Phase::Saving, None, None);
+    let mut mailboxes: Vec<String> = mailbox_nodes.iter().map(|n| n.name.clone()).collect();
+    mailboxes.sort();
+    let summary = json!({
+        "mailboxes": mailboxes, "items": items, "bytes": bytes, "folders": folders,
+        "itemsFetched": fetched, "failed": failed.len(),
+    });
+    let mut meta_parts = Some((opts.time, opts.hostname.clone(), parent, summary));
+    let (snapshot, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let root = writer.save_tree(&Tree { nodes: mailbox_nodes })?;
+        let stats = writer.stats();
+        let (time, hostname, parent, summary) = meta_parts.take().expect("taken once");
+        let mut meta = SnapshotMeta::new(root, hostname, time);
+        meta.parent = parent;
+        meta.summary = summary;
+        Ok((writer.commit(meta)?, stats))
+    })
+    .await??;
+    let report = BackupReport {
+        snapshot_id: snapshot.id.0.clone(),
+        mailboxes: mailboxes.len() as u64,
+        folders,
+        items,
+        items_fetched: fetched,
+        bytes_added: stats.bytes_stored,
+        failed,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    tracker.phase(Phase::Done, None, None);
+    tracing::info!(snapshot = %snapshot.id.short(), items, fetched, failed = report.failed.len(), "backup finished");
+    Ok(report)
+}
+
+async fn resolve_users(graph: &GraphClient, wanted: &[String]) -> Result<Vec<User>> {
+    if wanted.is_empty() {
+        return Ok(graph.users().await?);
+    }
+    let mut out = Vec::new();
+    for w in wanted {
+        match graph.user(w).await {
+            Ok(u) => out.push(u),
+            Err(e) if e.is_not_found() => return Err(EngineError::NotFound(format!("mailbox {w:?} does not exist in the tenant"))),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// Finds, for each mailbox, the newest snapshot that has it, and reads its folders.
+fn load_previous(repo: &Repository, upns: &[String]) -> Result<(HashMap<String, PrevMailbox>, Option<qcb_repo::SnapshotId>)> {
+    let mut out = HashMap::new();
+    let snapshots = repo.list_snapshots()?;
+    let parent = snapshots.last().map(|s| s.id.clone());
+    for snap in snapshots.iter().rev() {
+        if out.len() == upns.len() {
+            break;
+        }
+        let root = repo.load_tree(&snap.tree)?;
+        for upn in upns {
+            if out.contains_key(upn) {
+                continue;
+            }
+            if let Some(node) = root.get(upn).and_then(|n| n.subtree) {
+                let mut prev = PrevMailbox::default();
+                collect_folders(repo, &node, &mut prev)?;
+                out.insert(upn.clone(), prev);
+            }
+        }
+    }
+    Ok((out, parent))
+}
+
+fn collect_folders(repo: &Repository, tree_id: &qcb_repo::BlobId, prev: &mut PrevMailbox) -> Result<()> {
+    let tree = repo.load_tree(tree_id)?;
+    for n in tree.nodes {
+        if n.kind != NodeKind::Dir {
+            continue;
+        }
+        let Some(sub) = n.subtree else { continue };
+        let folder_tree = repo.load_tree(&sub)?;
+        let mut pf = PrevFolder { delta_link: n.attrs["deltaLink"].as_str().map(str::to_string), items: HashMap::new() };
+        for item in folder_tree.nodes.iter().filter(|x| x.kind == NodeKind::Item) {
+            pf.items.insert(item.name.clone(), item.clone());
+            prev.by_id.insert(item.name.clone(), item.clone());
+        }
+        if let Some(fid) = n.attrs["folderId"].as_str() {
+            prev.folders.insert(fid.to_string(), pf);
+        }
+        collect_folders(repo, &sub, prev)?;
+    }
+    Ok(())
+}
+
+async fn backup_mailbox(shared: &Arc<Shared>, user: User, prev: PrevMailbox) -> Result<MailboxResult> {
+    let upn = user.user_principal_name.clone();
+    shared.tracker.phase(Phase::Mailbox, Some(&upn), None);
+    let folders = shared.graph.mail_folders(&user.id).await?;
+    shared.tracker.add_total(folders.iter().map(|f| f.total_item_count as u64).sum());
+    let prev = Arc::new(prev);
+    let limit = Arc::new(Semaphore::new(shared.requests_per_mailbox));
+    let mut results = Vec::new();
+    for folder in folders {
+        shared.tracker.phase(Phase::Folder, Some(&upn), Some(&folder.display_name));
+        results.push(backup_folder(shared, &user, folder, &prev, &limit).await?);
+    }
+    let (mut fetched, mut failed) = (0, Vec::new());
+    for r in &mut results {
+        fetched += r.fetched;
+        failed.append(&mut r.failed);
+    }
+    let writer = shared.writer.clone();
+    let user_attrs = json!({ "userId": user.id, "displayName": user.display_name, "mail": user.mail });
+    tokio::task::spawn_blocking(move || build_mailbox_tree(&writer, upn, user_attrs, results, fetched, failed)).await?
+}
+
+/// Runs one folder's delta (incremental when a link was saved) and stores what changed.
+async fn backup_folder(shared: &Arc<Shared>, user: &User, folder: MailFolder, prev: &Arc<PrevMailbox>, limit: &Arc<Semaphore>) -> Result<FolderResult> {
+    let empty = PrevFolder::default();
+    let pf = prev.folders.get(&folder.id).unwrap_or(&empty);
+    let mut items: HashMap<String, Node> = HashMap::new();
+    let mut link = pf.delta_link.clone();
+    if link.is_some() {
+        items = pf.items.clone();
+    }
+    // Items reported to the tracker so far; the rest of the folder is reported at its end.
+    let mut counted = 0u64;
+    let mut failed = Vec::new();
+    let mut fetched = 0;
+    let mut restarted = false;
+    let delta_link = loop {
+        let page = match shared.graph.messages_delta(&user.id, &folder.id, link.as_deref(), shared.page_size).await {
+            Ok(p) => p,
+            Err(e) if !restarted && link.is_some() && is_expired_sync_state(&e) => {
+                tracing::info!(folder = %folder.id, "delta token expired; enumerating the folder again");
+                restarted = true;
+                link = None;
+                items.clear();
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for id in &page.removed {
+            items.remove(id);
+        }
+        let mut downloads = JoinSet::new();
+        for v in page.items {
+            let Some(id) = v["id"].as_str().map(str::to_string) else { continue };
+            let change_key = v["changeKey"].as_str().unwrap_or("");
+            let known = pf.items.get(&id).or_else(|| prev.by_id.get(&id));
+            if let Some(node) = known.filter(|n| !change_key.is_empty() && n.attrs["changeKey"].as_str() == Some(change_key)) {
+                items.insert(id, node.clone());
+                continue;
+            }
+            let (shared, limit, user_id) = (shared.clone(), limit.clone(), user.id.clone());
+            downloads.spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("semaphore open");
+                let r = fetch_item(&shared, &user_id, &v).await;
+                (id, r)
+            });
+        }
+        while let Some(joined) = downloads.join_next().await {
+            let (id, r) = joined?;
+            match r {
+                Ok(node) => {
+                    fetched += 1;
+                    counted += 1;
+                    shared.tracker.done(1, node.size);
+                    items.insert(id, node);
+                }
+                Err(EngineError::Graph(e)) if !e.is_fatal() => {
+                    tracing::warn!(folder = %folder.id, item = %id, error = %e, "item not backed up");
+                    failed.push(FailedItem { mailbox: user.user_principal_name.clone(), folder: folder.display_name.clone(), item_id: id, reason: e.to_string() });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match (page.next_link, page.delta_link) {
+            (Some(next), _) => link = Some(next),
+            (None, Some(delta)) => break delta,
+            (None, None) => unreachable!("qcb-graph rejects pages without either link"),
+        }
+    };
+    shared.tracker.done((items.len() as u64).saturating_sub(counted), 0);
+    // Keep the old link when something failed, so the next run replays and retries it.
+    let delta_link = if failed.is_empty() { Some(delta_link) } else { pf.delta_link.clone() };
+    let mut items: Vec<Node> = items.into_values().collect();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(FolderResult { folder, items, delta_link, fetched, failed })
+}
+
+fn is_expired_sync_state(e: &GraphError) -> bool {
+    e.status() == Some(410) || matches!(e.code(), Some("syncStateNotFound" | "SyncStateNotFound" | "SyncStateInvalid" | "ResyncRequired" | "InvalidSyncStateData"))
+}
+
+/// Downloads one message's MIME source and stores it with its properties.
+async fn fetch_item(shared: &Shared, user_id: &str, props: &Value) -> Result<Node> {
+    let id = props["id"].as_str().unwrap_or_default().to_string();
+    let mime = shared.graph.message_mime(user_id, &id).await?;
+    let props = props.clone();
+    let writer = shared.writer.clone();
+    tokio::task::spawn_blocking(move || {
+        let meta = serde_json::to_vec(&props).expect("json");
+        let mut w = writer.lock().map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+        let content = w.save_data(&mime)?;
+        let meta = w.save_data(&meta)?;
+        Ok(Node::item(id, vec![content], mime.len() as u64, Some(meta), item_attrs(&props)))
+    })
+    .await?
+}
+
+/// The properties kept in the tree itself, for listing without reading every item.
+fn item_attrs(p: &Value) -> Value {
+    let from = &p["from"]["emailAddress"];
+    let from = match (from["name"].as_str(), from["address"].as_str()) {
+        (Some(n), Some(a)) if !n.is_empty() && n != a => format!("{n} <{a}>"),
+        (_, Some(a)) => a.to_string(),
+        (Some(n), None) => n.to_string(),
+        _ => String::new(),
+    };
+    json!({
+        "subject": p["subject"], "from": from, "receivedDateTime": p["receivedDateTime"],
+        "sentDateTime": p["sentDateTime"], "isRead": p["isRead"], "isDraft": p["isDraft"],
+        "hasAttachments": p["hasAttachments"], "changeKey": p["changeKey"],
+        "internetMessageId": p["internetMessageId"],
+    })
+}
+
+/// Saves the folder trees bottom-up and returns the mailbox's node.
+fn build_mailbox_tree(writer: &Mutex<Writer>, upn: String, attrs: Value, results: Vec<FolderResult>, fetched: u64, failed: Vec<FailedItem>) -> Result<MailboxResult> {
+    let mut w = writer.lock().map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+    let ids: std::collections::HashSet<&str> = results.iter().map(|r| r.folder.id.as_str()).collect();
+    let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::new();
+    for (i, r) in results.iter().enumerate() {
+        let parent = r.folder.parent_folder_id.clone().filter(|p| ids.contains(p.as_str()));
+        children.entry(parent).or_default().push(i);
+    }
+    let (mut items, mut bytes) = (0u64, 0u64);
+    for r in &results {
+        items += r.items.len() as u64;
+        bytes += r.items.iter().map(|n| n.size).sum::<u64>();
+    }
+    let top = build_level(&mut w, &results, &children, None)?;
+    let root = w.save_tree(&Tree { nodes: top })?;
+    Ok(MailboxResult { node: Node::dir(upn, root, attrs), items, bytes, folders: results.len() as u64, fetched, failed })
+}
+
+fn build_level(w: &mut Writer, results: &[FolderResult], children: &HashMap<Option<String>, Vec<usize>>, parent: Option<String>) -> Result<Vec<Node>> {
+    let mut nodes = Vec::new();
+    let mut taken = std::collections::HashSet::new();
+    for &i in children.get(&parent).map(Vec::as_slice).unwrap_or(&[]) {
+        let r = &results[i];
+        let mut content = r.items.clone();
+        let subfolders = build_level(w, results, children, Some(r.folder.id.clone()))?;
+        let child_count = subfolders.len();
+        content.extend(subfolders);
+        let subtree = w.save_tree(&Tree { nodes: content })?;
+        let mut name = if r.folder.display_name.is_empty() { r.folder.id.clone() } else { r.folder.display_name.clone() };
+        if !taken.insert(name.clone()) {
+            name = format!("{name} [{}]", &r.folder.id[r.folder.id.len().saturating_sub(8)..]);
+            taken.insert(name.clone());
+        }
+        nodes.push(Node::dir(
+            name,
+            subtree,
+            json!({
+                "folderId": r.folder.id, "parentFolderId": r.folder.parent_folder_id, "displayName": r.folder.display_name,
+                "deltaLink": r.delta_link, "itemCount": r.items.len(), "childCount": child_count,
+                "isHidden": r.folder.is_hidden,
+            }),
+        ));
+    }
+    Ok(nodes)
+}
+
+/// Throttled progress reporting with shared counters.
+struct Tracker {
+    sink: Arc<dyn Progress>,
+    state: Mutex<TrackerState>,
+}
+
+struct TrackerState {
+    phase: Phase,
+    mailbox: Option<String>,
+    folder: Option<String>,
+    done: u64,
+    total: u64,
+    bytes: u64,
+    last_sent: Option<Instant>,
+}
+
+impl Tracker {
+    fn new(sink: Arc<dyn Progress>) -> Tracker {
+        Tracker { sink, state: Mutex::new(TrackerState { phase: Phase::Listing, mailbox: None, folder: None, done: 0, total: 0, bytes: 0, last_sent: None }) }
+    }
+
+    fn emit(&self, force: bool, f: impl FnOnce(&mut TrackerState)) {
+        let event = {
+            let Ok(mut s) = self.state.lock() else { return };
+            f(&mut s);
+            let due = s.last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100);
+            if !force && !due {
+                return;
+            }
+            s.last_sent = Some(Instant::now());
+            ProgressEvent { phase: s.phase, mailbox: s.mailbox.clone(), folder: s.folder.clone(), items_done: s.done, items_total: s.total.max(s.done), bytes_done: s.bytes }
+        };
+        self.sink.event(event);
+    }
+
+    fn phase(&self, phase: Phase, mailbox: Option<&str>, folder: Option<&str>) {
+        self.emit(true, |s| {
+            s.phase = phase;
+            if mailbox.is_some() || matches!(phase, Phase::Saving | Phase::Done) {
+                s.mailbox = mailbox.map(str::to_string);
+            }
+            s.folder = folder.map(str::to_string);
+            if phase == Phase::Done {
+                s.total = s.total.max(s.done);
+                s.done = s.total;
+            }
+        });
+    }
+
+    fn add_total(&self, n: u64) {
+        self.emit(false, |s| s.total += n);
+    }
+
+    fn done(&self, items: u64, bytes: u64) {
+        self.emit(false, |s| {
+            s.phase = Phase::Items;
+            s.done += items;
+            s.bytes += bytes;
+        });
+    }
+}

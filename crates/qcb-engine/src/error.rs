@@ -1,0 +1,42 @@
+use qcb_graph::GraphError;
+
+/// What a front end gets back. [`EngineError::code`] is the one thing a UI may branch on.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Repo(#[from] qcb_repo::Error),
+    #[error("Microsoft Graph: {0}")]
+    Graph(#[from] GraphError),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// A stable, machine-readable code for the UI and for exit statuses.
+    pub fn code(&self) -> &'static str {
+        use qcb_repo::Error as R;
+        match self {
+            EngineError::Repo(R::WrongPassword { .. }) => "wrong_password",
+            EngineError::Repo(R::SnapshotNotFound(_) | R::PathNotFound { .. } | R::NotARepository { .. }) => "not_found",
+            EngineError::Repo(R::AlreadyExists { .. } | R::InvalidArgument(_) | R::AmbiguousSnapshot(_)) => "invalid_input",
+            EngineError::Repo(_) => "repository",
+            EngineError::Graph(GraphError::SignIn { .. }) => "sign_in",
+            EngineError::Graph(_) => "graph",
+            EngineError::InvalidInput(_) => "invalid_input",
+            EngineError::NotFound(_) => "not_found",
+            EngineError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for EngineError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        EngineError::Internal(format!("background task failed: {e}"))
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

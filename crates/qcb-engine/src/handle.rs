@@ -1,0 +1,111 @@
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use qcb_repo::{Catalog, KdfParams, NodeKind, Repository, SnapshotId};
+
+use crate::error::{EngineError, Result};
+use crate::types::{Browse, FolderEntry, ItemEntry, SnapshotInfo};
+
+/// An open repository with its local catalog. Its methods block (disk, SQLite, crypto): call
+/// them from `spawn_blocking` in async code.
+pub struct RepoHandle {
+    repo: Repository,
+    catalog: Mutex<Catalog>,
+}
+
+impl std::fmt::Debug for RepoHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepoHandle").field("repo", &self.repo).finish()
+    }
+}
+
+impl RepoHandle {
+    /// Creates a repository in an empty or missing folder.
+    pub fn create(path: &Path, password: &str, kdf: KdfParams, cache_root: &Path) -> Result<RepoHandle> {
+        let repo = Repository::init_local(path, password.as_bytes(), kdf)?;
+        Self::with_catalog(repo, cache_root)
+    }
+
+    pub fn open(path: &Path, password: &str, cache_root: &Path) -> Result<RepoHandle> {
+        let repo = Repository::open_local(path, password.as_bytes())?;
+        Self::with_catalog(repo, cache_root)
+    }
+
+    fn with_catalog(repo: Repository, cache_root: &Path) -> Result<RepoHandle> {
+        let catalog = Catalog::open(&Self::catalog_path(cache_root, repo.id()), repo.id())?;
+        Ok(RepoHandle { repo, catalog: Mutex::new(catalog) })
+    }
+
+    /// Where the catalog of a repository lives under a cache folder.
+    pub fn catalog_path(cache_root: &Path, repo_id: &str) -> PathBuf {
+        cache_root.join(repo_id).join("catalog.sqlite")
+    }
+
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    fn catalog(&self) -> Result<std::sync::MutexGuard<'_, Catalog>> {
+        self.catalog.lock().map_err(|_| EngineError::Internal("catalog lock poisoned".into()))
+    }
+
+    /// Every snapshot, oldest first (brings the catalog up to date first).
+    pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        let mut cat = self.catalog()?;
+        cat.sync(&self.repo)?;
+        Ok(cat
+            .snapshots()?
+            .into_iter()
+            .map(|s| {
+                let sum = &s.summary;
+                SnapshotInfo {
+                    short_id: s.id.short().to_string(),
+                    id: s.id.0,
+                    time: s.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    hostname: s.hostname,
+                    mailboxes: sum["mailboxes"].as_array().map(|a| a.iter().filter_map(|m| m.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+                    item_count: sum["items"].as_u64().unwrap_or(0),
+                    size_bytes: sum["bytes"].as_u64().unwrap_or(0),
+                }
+            })
+            .collect())
+    }
+
+    /// Resolves `latest`, an id or a unique id prefix to a full snapshot id.
+    pub fn resolve_snapshot(&self, spec: &str) -> Result<SnapshotId> {
+        Ok(self.repo.find_snapshot(spec.trim())?.id)
+    }
+
+    /// The folders and items directly under `path` (`""` lists the mailboxes).
+    pub fn browse(&self, snapshot: &str, path: &str) -> Result<Browse> {
+        let id = self.resolve_snapshot(snapshot)?;
+        let mut cat = self.catalog()?;
+        cat.sync(&self.repo)?;
+        let nodes = cat.list(&id, path)?;
+        let base = qcb_repo::join_path(&qcb_repo::split_path(path));
+        let mut folders = Vec::new();
+        let mut items = Vec::new();
+        for n in nodes {
+            let a = &n.attrs;
+            match n.kind {
+                NodeKind::Dir => folders.push(FolderEntry {
+                    path: format!("{base}{}", qcb_repo::join_path(&[&n.name])),
+                    item_count: a["itemCount"].as_u64().unwrap_or(0),
+                    child_count: a["childCount"].as_u64().unwrap_or(0),
+                    name: n.name,
+                }),
+                NodeKind::Item => items.push(ItemEntry {
+                    subject: a["subject"].as_str().unwrap_or("").to_string(),
+                    from: a["from"].as_str().unwrap_or("").to_string(),
+                    received_date_time: a["receivedDateTime"].as_str().unwrap_or("").to_string(),
+                    size: n.size,
+                    is_read: a["isRead"].as_bool().unwrap_or(false),
+                    has_attachments: a["hasAttachments"].as_bool().unwrap_or(false),
+                    id: n.name,
+                }),
+            }
+        }
+        items.sort_by(|a, b| b.received_date_time.cmp(&a.received_date_time).then_with(|| a.id.cmp(&b.id)));
+        Ok(Browse { snapshot_id: id.0, path: base, folders, items })
+    }
+}

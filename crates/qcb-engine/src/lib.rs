@@ -1,0 +1,26 @@
+//! QCBackup's engine: the one API every front end (the `qcbackup` CLI, the desktop app) calls.
+//!
+//! It moves items between a mailbox (through `qcb-graph`) and a repository (through
+//! `qcb-repo`): [`backup`] and [`restore`], plus browsing through [`RepoHandle`]. Jobs report
+//! progress to a [`Progress`] sink and record per-item failures instead of stopping; only
+//! repository and sign-in failures abort a job.
+
+pub mod api;
+mod backup;
+mod error;
+mod handle;
+mod mime;
+mod progress;
+mod restore;
+mod types;
+
+pub use backup::{BackupOptions, backup};
+pub use error::{EngineError, Result};
+pub use handle::RepoHandle;
+pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
+pub use restore::{RestoreOptions, restore};
+pub use types::{BackupReport, Browse, Connection, FailedItem, FolderEntry, ItemEntry, RestoreReport, SnapshotInfo};
+
+/// Re-exported so front ends need not depend on the lower crates for these.
+pub use qcb_graph::GraphClient;
+pub use qcb_repo::KdfParams;

@@ -1,0 +1,127 @@
+//! Turns a backed-up MIME source into what Graph's JSON message create accepts: the header
+//! block (kept as PidTagTransportMessageHeaders), one body, and the attachments.
+
+use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MimeAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub is_inline: bool,
+    pub content_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MimeParts {
+    /// The top-level header block without the MIME content headers, CRLF line ends.
+    pub header_block: String,
+    /// `"html"` or `"text"`, as Graph's itemBody.contentType.
+    pub body_type: &'static str,
+    pub body: String,
+    pub attachments: Vec<MimeAttachment>,
+}
+
+fn is_content_header(name: &str) -> bool {
+    ["content-type", "content-transfer-encoding", "mime-version"].iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// The raw header section (up to the first empty line) minus content headers, unfolding nothing.
+fn header_block(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let end = text.find("\r\n\r\n").map(|i| i + 2).or_else(|| text.find("\n\n").map(|i| i + 1)).unwrap_or(text.len());
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text[..end].lines() {
+        if line.is_empty() {
+            continue;
+        }
+        if !(line.starts_with(' ') || line.starts_with('\t')) {
+            skipping = is_content_header(line.split(':').next().unwrap_or("").trim());
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
+fn mime_type(p: &ParsedMail<'_>) -> String {
+    p.ctype.mimetype.to_ascii_lowercase()
+}
+
+fn attachment_of(p: &ParsedMail<'_>) -> Result<MimeAttachment, String> {
+    let disp = p.get_content_disposition();
+    let name = disp
+        .params
+        .get("filename")
+        .or_else(|| p.ctype.params.get("name"))
+        .cloned()
+        .unwrap_or_else(|| "attachment".to_string());
+    let content_id = p
+        .headers
+        .get_first_value("Content-ID")
+        .map(|c| c.trim().trim_start_matches('<').trim_end_matches('>').to_string());
+    Ok(MimeAttachment {
+        name,
+        content_type: mime_type(p),
+        bytes: p.get_body_raw().map_err(|e| format!("attachment body: {e}"))?,
+        is_inline: disp.disposition == DispositionType::Inline,
+        content_id,
+    })
+}
+
+/// Splits a message into body and attachments. Errors only when the MIME cannot be parsed at all.
+pub fn split(raw: &[u8]) -> Result<MimeParts, String> {
+    let parsed = mailparse::parse_mail(raw).map_err(|e| format!("unparseable MIME: {e}"))?;
+    let mut body: Option<(&'static str, String)> = None;
+    let mut attachments = Vec::new();
+    walk(&parsed, &mut body, &mut attachments)?;
+    let (body_type, body) = body.unwrap_or(("text", String::new()));
+    Ok(MimeParts { header_block: header_block(raw), body_type, body, attachments })
+}
+
+fn walk(p: &ParsedMail<'_>, body: &mut Option<(&'static str, String)>, atts: &mut Vec<MimeAttachment>) -> Result<(), String> {
+    let ty = mime_type(p);
+    if ty.starts_with("multipart/") {
+        if ty == "multipart/alternative" {
+            // One body: the richest alternative.
+            let pick = p.subparts.iter().rev().find(|s| mime_type(s) == "text/html").or_else(|| p.subparts.iter().find(|s| mime_type(s) == "text/plain"));
+            if let Some(s) = pick.filter(|_| body.is_none()) {
+                return walk(s, body, atts);
+            }
+        }
+        for s in &p.subparts {
+            walk(s, body, atts)?;
+        }
+        return Ok(());
+    }
+    let is_attachment = p.get_content_disposition().disposition == DispositionType::Attachment;
+    if body.is_none() && !is_attachment && (ty == "text/plain" || ty == "text/html") {
+        let text = p.get_body().map_err(|e| format!("body: {e}"))?;
+        *body = Some((if ty == "text/html" { "html" } else { "text" }, text));
+        return Ok(());
+    }
+    atts.push(attachment_of(p)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_related_and_mixed() {
+        let raw = b"Received: from x\r\n\tby y\r\nSubject: hi\r\nContent-Type: multipart/mixed;\r\n\tboundary=\"b1\"\r\nMIME-Version: 1.0\r\n\r\n--b1\r\nContent-Type: multipart/related; boundary=\"b2\"\r\n\r\n--b2\r\nContent-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Gr=C3=BC=C3=9Fe</p>\r\n--b2\r\nContent-Type: image/png; name=\"a.png\"\r\nContent-Disposition: inline; filename=\"a.png\"\r\nContent-ID: <img1>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--b2--\r\n\r\n--b1\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b1--\r\n";
+        let p = split(raw).unwrap();
+        assert_eq!(p.header_block, "Received: from x\r\n\tby y\r\nSubject: hi\r\n");
+        assert_eq!(p.body_type, "html");
+        assert_eq!(p.body.trim_end(), "<p>Grüße</p>");
+        assert_eq!(p.attachments.len(), 2);
+        assert_eq!(p.attachments[0].content_id.as_deref(), Some("img1"));
+        assert!(p.attachments[0].is_inline);
+        assert_eq!(p.attachments[1].name, "r.pdf");
+        assert_eq!(p.attachments[1].bytes, b"%PDF");
+    }
+}

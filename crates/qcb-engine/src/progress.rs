@@ -1,0 +1,44 @@
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Listing mailboxes and folders.
+    Listing,
+    Mailbox,
+    Folder,
+    Items,
+    /// Writing trees, index and snapshot.
+    Saving,
+    Done,
+}
+
+/// One progress report. Totals grow while folders are discovered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressEvent {
+    pub phase: Phase,
+    pub mailbox: Option<String>,
+    pub folder: Option<String>,
+    pub items_done: u64,
+    pub items_total: u64,
+    pub bytes_done: u64,
+}
+
+/// Where a job reports progress: the CLI prints it, the desktop app streams it to the window.
+pub trait Progress: Send + Sync {
+    fn event(&self, event: ProgressEvent);
+}
+
+/// Discards progress.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&self, _: ProgressEvent) {}
+}
+
+impl<F: Fn(ProgressEvent) + Send + Sync> Progress for F {
+    fn event(&self, event: ProgressEvent) {
+        self(event)
+    }
+}

@@ -1,0 +1,123 @@
+//! The data the engine hands to front ends (serialised as camelCase JSON for the UI and
+//! `--json`).
+
+use serde::{Deserialize, Serialize};
+
+/// How to reach a tenant: Graph and identity endpoints plus an Entra app's credentials.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub graph_url: String,
+    pub authority: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    #[serde(skip_serializing)]
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("graph_url", &self.graph_url)
+            .field("authority", &self.authority)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    pub fn client(&self) -> crate::Result<qcb_graph::GraphClient> {
+        let cfg = qcb_graph::GraphConfig {
+            graph_url: self.graph_url.trim_end_matches('/').to_string(),
+            authority: self.authority.trim_end_matches('/').to_string(),
+            tenant_id: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: qcb_graph::ClientSecret::new(self.client_secret.clone()),
+            retry: Default::default(),
+        };
+        Ok(qcb_graph::GraphClient::new(cfg)?)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotInfo {
+    pub id: String,
+    pub short_id: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub hostname: String,
+    pub mailboxes: Vec<String>,
+    pub item_count: u64,
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderEntry {
+    pub name: String,
+    /// Pass back verbatim to browse into this folder.
+    pub path: String,
+    pub item_count: u64,
+    pub child_count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemEntry {
+    pub id: String,
+    pub subject: String,
+    pub from: String,
+    pub received_date_time: String,
+    pub size: u64,
+    pub is_read: bool,
+    pub has_attachments: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Browse {
+    pub snapshot_id: String,
+    pub path: String,
+    pub folders: Vec<FolderEntry>,
+    pub items: Vec<ItemEntry>,
+}
+
+/// An item a job could not handle, and why. The job went on without it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedItem {
+    pub mailbox: String,
+    pub folder: String,
+    pub item_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupReport {
+    pub snapshot_id: String,
+    pub mailboxes: u64,
+    pub folders: u64,
+    /// Items in the snapshot.
+    pub items: u64,
+    /// Items downloaded in this run (new or changed).
+    pub items_fetched: u64,
+    /// Bytes written to the repository (compressed, encrypted).
+    pub bytes_added: u64,
+    pub failed: Vec<FailedItem>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    pub mailbox: String,
+    /// The folder the restore created or used, as a path in the mailbox.
+    pub target_folder: String,
+    pub folders_created: u64,
+    pub items_restored: u64,
+    pub failed: Vec<FailedItem>,
+    pub duration_ms: u64,
+}

@@ -1,0 +1,8 @@
+//! Engine tests against the Graph emulator on 127.0.0.1 and a real repository on disk.
+
+mod integration {
+    pub mod errors;
+    pub mod incremental;
+    pub mod roundtrip;
+    pub mod support;
+}

@@ -1,0 +1,54 @@
+use std::sync::Arc;
+
+use qcb_engine::{BackupOptions, BackupReport, Connection, NoProgress, RepoHandle};
+use qcb_graph_sim::{SimServer, TenantSpec};
+
+pub struct World {
+    pub sim: SimServer,
+    pub repo: Arc<RepoHandle>,
+    pub graph: Arc<qcb_engine::GraphClient>,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+pub fn connection(sim: &SimServer) -> Connection {
+    let c = sim.credentials();
+    Connection { graph_url: sim.graph_url(), authority: sim.base_url(), tenant_id: c.tenant_id, client_id: c.client_id, client_secret: c.client_secret }
+}
+
+/// A small tenant (2 users) and an empty repository.
+pub async fn world(messages_per_user: usize) -> World {
+    let sim = SimServer::start(TenantSpec { seed: 7, users: 2, messages_per_user }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (repo_dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let repo = Arc::new(RepoHandle::create(&repo_dir.path().join("repo"), "pw", qcb_engine::KdfParams::insecure_for_tests(), cache.path()).unwrap());
+    let graph = Arc::new(connection(&sim).client().unwrap());
+    World { sim, repo, graph, _dirs: (repo_dir, cache) }
+}
+
+pub fn at(minutes: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_000_000 + minutes * 60, 0).unwrap()
+}
+
+impl World {
+    pub async fn backup(&self, minutes: i64) -> BackupReport {
+        qcb_engine::backup(self.graph.clone(), self.repo.repository().clone(), BackupOptions::new(at(minutes), "test"), Arc::new(NoProgress)).await.unwrap()
+    }
+
+    pub fn alice(&self) -> qcb_graph_sim::UserInfo {
+        self.sim.admin().users().into_iter().find(|u| u.user_principal_name.starts_with("alice")).unwrap()
+    }
+
+    pub fn folder(&self, user: &str, path: &str) -> qcb_graph_sim::FolderInfo {
+        self.sim.admin().folders(user).into_iter().find(|f| f.path == path).unwrap_or_else(|| panic!("no folder {path}"))
+    }
+
+    /// Message ids whose MIME the client downloaded since the log was cleared.
+    pub fn mime_downloads(&self) -> Vec<String> {
+        self.sim
+            .admin()
+            .request_log()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/$value"))
+            .map(|r| r.path.trim_end_matches("/$value").rsplit('/').next().unwrap().to_string())
+            .collect()
+    }
+}

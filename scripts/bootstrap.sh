@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what `make run` / `make test` need on a fresh Debian or Ubuntu machine, skipping
+# whatever is already there. Usage: scripts/bootstrap.sh run|test
+set -euo pipefail
+mode=${1:-test}
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Tauri's build needs (webkit, appindicator, rsvg, xdo, ssl, dbus) and the test rig: Xvfb,
+# WebKitWebDriver, a D-Bus session bus and gnome-keyring. dbus-x11 is left out on purpose: it
+# autolaunches session daemons that outlive the tests.
+packages=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
+          libdbus-1-dev build-essential pkg-config file curl)
+if [ "$mode" = test ]; then
+  packages+=(xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools imagemagick)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "bootstrap: Rust (cargo) 1.95 is required: https://rustup.rs" >&2; exit 1; }
+command -v npm >/dev/null || { echo "bootstrap: Node.js 20 and npm are required" >&2; exit 1; }
+
+# UI dependencies, exactly as locked.
+if [ ! -d "$here/ui/node_modules" ] || [ "$here/ui/package-lock.json" -nt "$here/ui/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: npm ci in ui/"
+  (cd "$here/ui" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "$mode" = test ]; then
+  command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+  # WebDriver front for Tauri apps (drives WebKitWebDriver).
+  if ! command -v tauri-driver >/dev/null; then
+    echo "bootstrap: cargo install tauri-driver"
+    cargo install tauri-driver@2.1.0 --locked
+  fi
+fi

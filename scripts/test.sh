@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test stage in order and ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+export CARGO_TERM_COLOR=never
+passed=0; failed=0
+log=$(mktemp)
+
+finish() {
+  echo
+  echo "tests: $passed passed, $failed failed"
+  echo "$passed passed, $failed failed"
+  rm -f "$log"
+}
+trap finish EXIT
+
+stage() { echo; echo "=== $*"; }
+die() { echo "FAILED: $*" >&2; failed=$((failed + ${2:-1})); exit 1; }
+
+# Counts from a nextest run: "N tests run: A passed, F failed, S skipped".
+count_nextest() {
+  local line; line=$(grep -E '[0-9]+ tests? run:' "$log" | tail -1)
+  local p f
+  p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+}
+
+stage "UI: dependencies, type check, unit and component tests, build"
+(cd ui && npm run check) || die "svelte-check"
+(cd ui && npm test 2>&1) | tee "$log"; st=${PIPESTATUS[0]}
+p=$(grep -E '^\s+Tests\s' "$log" | sed -nE 's/.* ([0-9]+) passed.*/\1/p'); f=$(grep -E '^\s+Tests\s' "$log" | sed -nE 's/.* ([0-9]+) failed.*/\1/p')
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+[ "$st" = 0 ] || die "vitest" 0
+(cd ui && npm run build) || die "vite build"
+
+stage "Rust: formatting and clippy (warnings are errors)"
+cargo fmt --all --check || die "cargo fmt --check (run cargo fmt --all)"
+cargo clippy --workspace --all-targets --features qcbackup-desktop/custom-protocol -- -D warnings || die "clippy"
+
+stage "Rust: engine, emulator, repository and CLI tests"
+cargo nextest run --no-fail-fast 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
+count_nextest
+[ "$st" = 0 ] || die "nextest" 0
+cargo test --doc 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
+for n in $(grep -E '^test result:' "$log" | sed -nE 's/.*ok\. ([0-9]+) passed.*/\1/p'); do passed=$((passed + n)); done
+[ "$st" = 0 ] || die "doctests"
+
+stage "Desktop: build the app and drive the real window under Xvfb over WebDriver"
+cargo build -p qcbackup-desktop --features qcbackup-desktop/custom-protocol || die "desktop build"
+QCB_E2E_APP="$CARGO_TARGET_DIR/debug/qcbackup-desktop" QCB_E2E_SCREENSHOTS="${QCB_E2E_SCREENSHOTS:-$CARGO_TARGET_DIR/e2e-screenshots}" \
+  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run -p qcb-e2e --no-fail-fast 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
+count_nextest
+[ "$st" = 0 ] || die "desktop end-to-end" 0

@@ -1,0 +1,15 @@
+use qcb_engine::{Browse, SnapshotInfo};
+use tauri::State;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn snapshots_list(state: State<'_, AppState>) -> ApiResult<Vec<SnapshotInfo>> {
+    Ok(qcb_engine::api::list_snapshots(state.repo()?).await?)
+}
+
+#[tauri::command]
+pub async fn snapshot_browse(state: State<'_, AppState>, snapshot_id: String, path: String) -> ApiResult<Browse> {
+    Ok(qcb_engine::api::browse(state.repo()?, snapshot_id, path).await?)
+}

@@ -1,0 +1,99 @@
+//! Drives the real QCBackup Manager window: create a repository, back up the embedded demo
+//! tenant with live progress, and find the new snapshot in the list and its mailboxes in the
+//! browser.
+
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use qcb_e2e::{Driver, app_binary};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn session(driver: &Driver) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert("tauri:options".into(), serde_json::json!({ "application": app_binary() }));
+    ClientBuilder::rustls().expect("tls").capabilities(caps).connect(&driver.url()).await.expect("WebDriver session")
+}
+
+async fn text(c: &fantoccini::Client, css: &str) -> String {
+    c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.expect("text")
+}
+
+fn screenshot_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("QCB_E2E_SCREENSHOTS").map(std::path::PathBuf::from)
+}
+
+async fn shot(c: &fantoccini::Client, name: &str) {
+    if let Some(dir) = screenshot_dir() {
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
+    let driver = Driver::start();
+    let c = session(&driver).await;
+
+    // First run: create a repository with a password.
+    let path_input = c.wait().at_most(WAIT).for_element(Locator::Css("#repo-path")).await.expect("repository form");
+    let default_path = path_input.prop("value").await.expect("value").unwrap_or_default();
+    assert!(default_path.starts_with(driver.data_dir().to_str().unwrap()), "default repository path {default_path:?} is in the app's data folder");
+    c.find(Locator::Css("#mode-create")).await.expect("create mode").click().await.expect("click");
+    c.find(Locator::Css("#repo-password")).await.expect("password").send_keys("e2e correct horse battery").await.expect("type");
+    c.find(Locator::Css("#repo-password-confirm")).await.expect("confirm").send_keys("e2e correct horse battery").await.expect("type");
+    shot(&c, "01-create-repository").await;
+    c.find(Locator::Css("#repo-submit")).await.expect("submit").click().await.expect("click");
+
+    // Back up the demo tenant and watch the progress bar move.
+    let button = c.wait().at_most(WAIT).for_element(Locator::Css("#backup-now")).await.expect("main screen");
+    button.click().await.expect("click backup");
+    let progress = c.wait().at_most(WAIT).for_element(Locator::Css("#backup-progress")).await.expect("progress bar appears");
+    let max = progress.prop("max").await.expect("max");
+    let report = text(&c, "#backup-report").await;
+    assert!(max.is_some(), "progress bar has a maximum");
+    assert!(!report.is_empty(), "finished report shown");
+    shot(&c, "02-backup-finished").await;
+
+    // The snapshot list shows exactly the snapshot the backup made.
+    let rows = c.wait().at_most(WAIT).for_element(Locator::Css("#snapshot-list .snapshot-row")).await.expect("a snapshot row");
+    let id = rows.attr("data-snapshot-id").await.expect("attr").expect("row has an id");
+    let all = c.find_all(Locator::Css("#snapshot-list .snapshot-row")).await.expect("rows");
+    assert_eq!(all.len(), 1, "one backup, one snapshot");
+    assert_eq!(id.len(), 64, "full snapshot id on the row: {id}");
+    assert!(report.contains(&id[..8]), "the report {report:?} names the snapshot {id}");
+    let repo_snapshots = std::fs::read_dir(driver.data_dir().join("com.qcbackup.manager/repository/snapshots")).expect("repository snapshots folder").count();
+    assert_eq!(repo_snapshots, 1, "the repository on disk holds the snapshot");
+
+    // Browse it: the demo tenant's mailboxes, then a folder with messages.
+    rows.click().await.expect("open snapshot");
+    let first = c.wait().at_most(WAIT).for_element(Locator::Css("#browser .folder-row")).await.expect("mailbox rows");
+    let folders = c.find_all(Locator::Css("#browser .folder-row")).await.expect("rows");
+    let mut names = Vec::new();
+    for f in &folders {
+        names.push(f.attr("data-path").await.expect("attr").unwrap_or_default());
+    }
+    assert!(names.iter().any(|n| n == "/alice@contoso.example"), "mailboxes listed: {names:?}");
+    first.click().await.expect("open mailbox");
+    let inbox = c.wait().at_most(WAIT).for_element(Locator::Css("#browser .folder-row[data-path='/alice@contoso.example/Inbox']")).await.expect("Inbox row");
+    inbox.click().await.expect("open inbox");
+    c.wait().at_most(WAIT).for_element(Locator::Css("#browser .item-row")).await.expect("messages listed");
+    shot(&c, "03-snapshot-browser").await;
+    c.close().await.expect("close session");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_shows_a_clear_error_in_the_window() {
+    let driver = Driver::start();
+    let c = session(&driver).await;
+    c.wait().at_most(WAIT).for_element(Locator::Css("#repo-path")).await.expect("repository form");
+    // Opening a folder that holds no repository reports it, with the code the UI shows.
+    c.find(Locator::Css("#mode-open")).await.expect("open mode").click().await.expect("click");
+    c.find(Locator::Css("#repo-password")).await.expect("password").send_keys("whatever").await.expect("type");
+    c.find(Locator::Css("#repo-submit")).await.expect("submit").click().await.expect("click");
+    let err = text(&c, "#error").await;
+    assert!(err.contains("not a QCBackup repository"), "error banner: {err:?}");
+    c.close().await.expect("close session");
+}
