@@ -11,7 +11,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # WebKitWebDriver, a D-Bus session bus and gnome-keyring. dbus-x11 is left out on purpose: it
 # autolaunches session daemons that outlive the tests.
 packages=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
-          libdbus-1-dev build-essential pkg-config file curl)
+          libdbus-1-dev build-essential pkg-config file curl fonts-noto-color-emoji)
 if [ "$mode" = test ]; then
   packages+=(xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools imagemagick)
 fi

@@ -30,7 +30,9 @@ impl Driver {
     pub fn start() -> Driver {
         let home = tempfile::tempdir().expect("tempdir");
         let runtime = home.path().join("runtime");
-        std::fs::create_dir_all(&runtime).expect("runtime dir");
+        for d in ["runtime", "data", "config", "cache"] {
+            std::fs::create_dir_all(home.path().join(d)).expect("xdg dir");
+        }
         set_private(&runtime);
         let (port, native) = (free_port(), free_port());
         let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
@@ -41,8 +43,10 @@ impl Driver {
             .env("XDG_CACHE_HOME", home.path().join("cache"))
             .env("XDG_RUNTIME_DIR", &runtime)
             .env_remove("QCBACKUP_TENANT_ID")
+            // The app logs through the driver; keep it out of the test's pipes so nothing the
+            // driver leaves running holds them open.
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(std::fs::File::create(home.path().join("driver.log")).expect("driver log"))
             .spawn()
             .unwrap_or_else(|e| panic!("starting {driver}: {e} (install it with `cargo install tauri-driver`)"));
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -57,6 +61,11 @@ impl Driver {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// What the driver, WebKitWebDriver and the app printed.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("driver.log")).unwrap_or_default()
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.home.path().join("data")
     }
@@ -64,6 +73,9 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- driver and app output ---\n{}", self.log());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -47,14 +47,32 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
     shot(&c, "01-create-repository").await;
     c.find(Locator::Css("#repo-submit")).await.expect("submit").click().await.expect("click");
 
-    // Back up the demo tenant and watch the progress bar move.
+    // Back up the demo tenant and watch the progress bar move: record every value the bar
+    // shows while the backup runs.
     let button = c.wait().at_most(WAIT).for_element(Locator::Css("#backup-now")).await.expect("main screen");
+    c.execute(
+        r#"window.__progress = [];
+           const seen = () => {
+             const p = document.querySelector('#backup-progress');
+             if (!p) return;
+             const v = [Number(p.getAttribute('value') ?? p.value), Number(p.getAttribute('max') ?? p.max)];
+             const last = window.__progress[window.__progress.length - 1];
+             if (!last || last[0] !== v[0] || last[1] !== v[1]) window.__progress.push(v);
+           };
+           new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true });"#,
+        vec![],
+    )
+    .await
+    .expect("install progress recorder");
     button.click().await.expect("click backup");
-    let progress = c.wait().at_most(WAIT).for_element(Locator::Css("#backup-progress")).await.expect("progress bar appears");
-    let max = progress.prop("max").await.expect("max");
     let report = text(&c, "#backup-report").await;
-    assert!(max.is_some(), "progress bar has a maximum");
     assert!(!report.is_empty(), "finished report shown");
+    let seen = c.execute("return window.__progress;", vec![]).await.expect("progress values");
+    let seen: Vec<(u64, u64)> = serde_json::from_value(seen).expect("pairs");
+    assert!(seen.len() >= 3, "the bar moved through several values: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[1].0 >= w[0].0), "progress never goes back: {seen:?}");
+    let (last_value, last_max) = *seen.last().unwrap();
+    assert!(last_max >= 300 && last_value == last_max, "the bar reached 100% of the demo tenant's 300 messages: {seen:?}");
     shot(&c, "02-backup-finished").await;
 
     // The snapshot list shows exactly the snapshot the backup made.
@@ -68,7 +86,7 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
     assert_eq!(repo_snapshots, 1, "the repository on disk holds the snapshot");
 
     // Browse it: the demo tenant's mailboxes, then a folder with messages.
-    rows.click().await.expect("open snapshot");
+    rows.find(Locator::Css("button")).await.expect("row's open button").click().await.expect("open snapshot");
     let first = c.wait().at_most(WAIT).for_element(Locator::Css("#browser .folder-row")).await.expect("mailbox rows");
     let folders = c.find_all(Locator::Css("#browser .folder-row")).await.expect("rows");
     let mut names = Vec::new();
