@@ -1,0 +1,207 @@
+//! A Microsoft Graph emulator that behaves like Exchange Online for mail, as
+//! Microsoft documents it: app-only auth, users, mail folders, messages,
+//! MIME (`$value`), delta queries, immutable ids, create from JSON and MIME.
+//!
+//! It is QCBackup's demo tenant and the server every test talks to. The
+//! tenant is generated deterministically from [`TenantSpec::seed`].
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use qcb_graph_sim::{SimServer, TenantSpec};
+//! let sim = SimServer::start(TenantSpec::demo(), "127.0.0.1:0".parse().unwrap()).await?;
+//! let creds = sim.credentials();
+//! println!("{} {} {}", sim.graph_url(), creds.tenant_id, creds.client_id);
+//! let admin = sim.admin();
+//! let alice = &admin.users()[0];
+//! println!("{} folders", admin.folders(&alice.id).len());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Module map: `data/` generates the tenant, `store` holds the state and the
+//! change sequence, `mime` renders and parses MIME, `delta` does delta
+//! queries, `json` renders Graph JSON, `odata` parses query options,
+//! `routes/` has the HTTP handlers (`auth`, `users`, `mail`, `sim`), `error`
+//! the Graph error shape, `admin` the library admin API.
+
+mod admin;
+mod data;
+mod delta;
+mod error;
+mod ids;
+mod json;
+mod mime;
+mod model;
+mod odata;
+mod rng;
+mod routes;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use admin::{
+    Admin, FolderInfo, LoggedRequest, MessagePatch, MessageView, NewAttachment, NewMessage,
+    UserInfo,
+};
+pub use error::SimError;
+pub use model::{BodyType, EmailAddress, FlagStatus, Importance};
+
+/// What tenant to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantSpec {
+    pub seed: u64,
+    pub users: usize,
+    pub messages_per_user: usize,
+}
+
+impl TenantSpec {
+    /// The demo tenant: seed 1, 2 users (alice, bob), 150 messages each.
+    pub fn demo() -> Self {
+        Self {
+            seed: 1,
+            users: 2,
+            messages_per_user: 150,
+        }
+    }
+}
+
+impl Default for TenantSpec {
+    fn default() -> Self {
+        Self::demo()
+    }
+}
+
+/// The app registration clients use for the client-credentials flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCredentials {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// State shared by the HTTP handlers and [`Admin`].
+pub(crate) struct Shared {
+    tenant: Mutex<store::Tenant>,
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+}
+
+impl Shared {
+    /// Locks the tenant; a panic in another holder does not poison it for us.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, store::Tenant> {
+        self.tenant.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn graph_url(&self) -> String {
+        format!("{}/v1.0", self.base_url)
+    }
+}
+
+/// A running emulator.
+pub struct SimServer {
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimServer")
+            .field("base_url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimServer {
+    /// Generates the tenant and serves it on `addr` (usually `127.0.0.1:0`).
+    pub async fn start(spec: TenantSpec, addr: SocketAddr) -> std::io::Result<SimServer> {
+        let tenant = data::generate(&spec);
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let host = if local.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            local.ip()
+        };
+        let base_url = match host {
+            std::net::IpAddr::V4(ip) => format!("http://{ip}:{}", local.port()),
+            std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{}", local.port()),
+        };
+        let shared = Arc::new(Shared {
+            tenant: Mutex::new(tenant),
+            base_url,
+        });
+        let app = routes::service(shared.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!("graph simulator stopped: {e}");
+            }
+        });
+        tracing::info!(base_url = %shared.base_url, "graph simulator listening");
+        Ok(SimServer {
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`; also the identity authority: the token
+    /// endpoint is `{base_url}/{tenant_id}/oauth2/v2.0/token`.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `{base_url}/v1.0`
+    pub fn graph_url(&self) -> String {
+        self.shared.graph_url()
+    }
+
+    /// `{base_url}/{tenant_id}/oauth2/v2.0/token`
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.shared.base_url,
+            self.shared.lock().tenant_id
+        )
+    }
+
+    pub fn credentials(&self) -> SimCredentials {
+        let t = self.shared.lock();
+        SimCredentials {
+            tenant_id: t.tenant_id.clone(),
+            client_id: t.client_id.clone(),
+            client_secret: t.client_secret.clone(),
+        }
+    }
+
+    pub fn admin(&self) -> Admin {
+        Admin {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

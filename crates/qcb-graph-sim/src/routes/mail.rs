@@ -1,0 +1,1503 @@
+//! Mail: folders, messages, MIME, attachments, delta, create (JSON / MIME),
+//! update, delete, move.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{St, content_type, graph_json, preference_applied, read_body, with_context};
+use crate::Shared;
+use crate::delta::{ChangeType, DeltaState, Entry, TokenError};
+use crate::error::GraphError;
+use crate::ids::IdForm;
+use crate::json::{
+    FOLDER_PROPS, MESSAGE_PROPS, MessageOptions, attachment_json, check_select, folder_json,
+    message_json, removed_json,
+};
+use crate::model::{
+    Attachment, BodyType, EmailAddress, FlagStatus, Importance, MSGFOLDERROOT_KEY, Mailbox,
+    MessageProps,
+};
+use crate::odata::{
+    Prefer, Query, ReceivedFilter, canonical_ext_id, encode_pairs, parse_message_expand,
+    parse_received_filter,
+};
+use crate::store::{Lookup, Tenant};
+
+/// Default page size of folder and message collections, as Graph.
+pub(crate) const DEFAULT_PAGE: usize = 10;
+/// Largest page we serve.
+pub(crate) const MAX_PAGE: usize = 1000;
+
+type Params = Path<BTreeMap<String, String>>;
+
+/// Everything a handler needs from the request besides the path.
+struct Ctx {
+    query: Query,
+    prefer: Prefer,
+}
+
+impl Ctx {
+    fn new(headers: &HeaderMap, raw: Option<String>) -> Self {
+        Ctx {
+            query: Query::parse(raw.as_deref()),
+            prefer: Prefer::from_headers(headers),
+        }
+    }
+    fn form(&self) -> IdForm {
+        self.prefer.id_form()
+    }
+    fn applied(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.prefer.immutable_ids {
+            v.push("IdType=\"ImmutableId\"".to_string());
+        }
+        v
+    }
+}
+
+fn param<'a>(p: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+    p.get(name).map(String::as_str).unwrap_or("")
+}
+
+fn mailbox_index(t: &Tenant, uid: &str) -> Result<usize, GraphError> {
+    t.mailbox_index(uid)
+        .ok_or_else(|| GraphError::invalid_user(uid))
+}
+
+fn lookup_err(l: Lookup) -> GraphError {
+    match l {
+        Lookup::Malformed => GraphError::malformed_id(),
+        Lookup::NotFound => GraphError::item_not_found(),
+    }
+}
+
+fn folder_key(mbx: &Mailbox, fid: &str) -> Result<u64, GraphError> {
+    mbx.folder_key(fid).map_err(lookup_err)
+}
+
+fn message_key(mbx: &Mailbox, mid: &str) -> Result<u64, GraphError> {
+    mbx.message_key(mid).map_err(lookup_err)
+}
+
+fn page_size(ctx: &Ctx) -> Result<usize, GraphError> {
+    let top = ctx.query.usize_option("$top")?;
+    if top == Some(0) {
+        return Err(GraphError::bad_request(
+            "Invalid value '0' for query option '$top'.",
+        ));
+    }
+    Ok(top
+        .or(ctx.prefer.max_page_size)
+        .unwrap_or(DEFAULT_PAGE)
+        .min(MAX_PAGE))
+}
+
+fn respond(result: Result<Response, GraphError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// One page of a collection (`page` = the items at `skip..skip+top` of
+/// `total`), with an `@odata.nextLink` carrying `$skip` when more remain.
+struct Paged {
+    context: String,
+    path: String,
+    page: Vec<Value>,
+    total: usize,
+    skip: usize,
+    top: usize,
+}
+
+fn paged(shared: &Shared, ctx: &Ctx, p: Paged) -> Value {
+    let Paged {
+        context,
+        path,
+        page,
+        total,
+        skip,
+        top,
+    } = p;
+    let mut out = Map::new();
+    out.insert("@odata.context".into(), json!(context));
+    out.insert("value".into(), Value::Array(page));
+    if skip + top < total {
+        let mut pairs = ctx.query.without(&["$skip"]);
+        pairs.push(("$skip".into(), (skip + top).to_string()));
+        out.insert(
+            "@odata.nextLink".into(),
+            json!(format!(
+                "{}{path}?{}",
+                shared.graph_url(),
+                encode_pairs(&pairs)
+            )),
+        );
+    }
+    Value::Object(out)
+}
+
+// ---------------------------------------------------------------- folders
+
+pub(crate) async fn list_root_folders(
+    axum::extract::State(shared): St,
+    Path(uid): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = Ctx::new(&headers, q);
+    respond(list_folders(&shared, &ctx, &uid, None))
+}
+
+pub(crate) async fn list_child_folders(
+    axum::extract::State(shared): St,
+    Path((uid, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = Ctx::new(&headers, q);
+    respond(list_folders(&shared, &ctx, &uid, Some(&fid)))
+}
+
+fn list_folders(
+    shared: &Shared,
+    ctx: &Ctx,
+    uid: &str,
+    parent: Option<&str>,
+) -> Result<Response, GraphError> {
+    let select = check_select(ctx.query.select(), FOLDER_PROPS, "mailFolder")?;
+    let include_hidden = ctx
+        .query
+        .get("includeHiddenFolders")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let top = page_size(ctx)?;
+    let skip = ctx.query.usize_option("$skip")?.unwrap_or(0);
+    let t = shared.lock();
+    let i = mailbox_index(&t, uid)?;
+    let mbx = &t.mailboxes[i];
+    let parent_key = match parent {
+        None => MSGFOLDERROOT_KEY,
+        Some(fid) => folder_key(mbx, fid)?,
+    };
+    let children = mbx.children(parent_key, include_hidden);
+    let total = children.len();
+    let page: Vec<Value> = children
+        .into_iter()
+        .skip(skip)
+        .take(top)
+        .map(|f| folder_json(mbx, f, select.as_deref()))
+        .collect();
+    let user_id = mbx.user.id.clone();
+    let (context, path) = match parent {
+        None => (
+            format!(
+                "{}/$metadata#users('{user_id}')/mailFolders",
+                shared.graph_url()
+            ),
+            format!("/users/{user_id}/mailFolders"),
+        ),
+        Some(_) => {
+            let pid = mbx.folder_id(parent_key);
+            (
+                format!(
+                    "{}/$metadata#users('{user_id}')/mailFolders('{pid}')/childFolders",
+                    shared.graph_url()
+                ),
+                format!("/users/{user_id}/mailFolders/{pid}/childFolders"),
+            )
+        }
+    };
+    drop(t);
+    let v = paged(
+        shared,
+        ctx,
+        Paged {
+            context,
+            path,
+            page,
+            total,
+            skip,
+            top,
+        },
+    );
+    Ok(graph_json(StatusCode::OK, v))
+}
+
+pub(crate) async fn get_folder(
+    axum::extract::State(shared): St,
+    Path((uid, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = Ctx::new(&headers, q);
+    respond((|| {
+        let select = check_select(ctx.query.select(), FOLDER_PROPS, "mailFolder")?;
+        let t = shared.lock();
+        let i = mailbox_index(&t, &uid)?;
+        let mbx = &t.mailboxes[i];
+        let k = folder_key(mbx, &fid)?;
+        let f = mbx.folders.get(&k).ok_or_else(GraphError::item_not_found)?;
+        let v = folder_json(mbx, f, select.as_deref());
+        let context = format!(
+            "{}/$metadata#users('{}')/mailFolders/$entity",
+            shared.graph_url(),
+            mbx.user.id
+        );
+        Ok(graph_json(StatusCode::OK, with_context(context, v)))
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FolderInput {
+    display_name: Option<String>,
+    is_hidden: Option<bool>,
+}
+
+pub(crate) async fn create_root_folder(
+    axum::extract::State(shared): St,
+    Path(uid): Path<String>,
+    body: Body,
+) -> Response {
+    respond(create_folder(&shared, &uid, None, body).await)
+}
+
+pub(crate) async fn create_child_folder(
+    axum::extract::State(shared): St,
+    Path((uid, fid)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    respond(create_folder(&shared, &uid, Some(&fid), body).await)
+}
+
+async fn create_folder(
+    shared: &Shared,
+    uid: &str,
+    parent: Option<&str>,
+    body: Body,
+) -> Result<Response, GraphError> {
+    let bytes = read_body(body).await?;
+    let input: FolderInput = parse_json(&bytes)?;
+    let name = input
+        .display_name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| GraphError::invalid_request("The folder's displayName is required."))?;
+    let mut t = shared.lock();
+    let i = mailbox_index(&t, uid)?;
+    let mbx = &mut t.mailboxes[i];
+    let parent_key = match parent {
+        None => MSGFOLDERROOT_KEY,
+        Some(fid) => folder_key(mbx, fid)?,
+    };
+    let k = mbx
+        .create_folder(parent_key, &name, input.is_hidden.unwrap_or(false))
+        .map_err(|_| {
+            GraphError::new(
+                StatusCode::CONFLICT,
+                "ErrorFolderExists",
+                "A folder with the specified name already exists.",
+            )
+        })?;
+    let f = mbx.folders.get(&k).ok_or_else(GraphError::item_not_found)?;
+    let v = folder_json(mbx, f, None);
+    let context = format!(
+        "{}/$metadata#users('{}')/mailFolders/$entity",
+        shared.graph_url(),
+        mbx.user.id
+    );
+    Ok(graph_json(StatusCode::CREATED, with_context(context, v)))
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, GraphError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|_| GraphError::malformed_json())?;
+    if !v.is_object() {
+        return Err(GraphError::malformed_json());
+    }
+    serde_json::from_value(v)
+        .map_err(|e| GraphError::bad_request(format!("Invalid request payload: {e}")))
+}
+
+// ---------------------------------------------------------------- messages
+
+fn message_options(ctx: &Ctx, delta: bool) -> Result<MessageOptions, GraphError> {
+    Ok(MessageOptions {
+        select: check_select(ctx.query.select(), MESSAGE_PROPS, "message")?,
+        expand: parse_message_expand(ctx.query.get("$expand"))?,
+        delta,
+    })
+}
+
+pub(crate) async fn list_messages(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = Ctx::new(&headers, q);
+    respond((|| {
+        let opts = message_options(&ctx, false)?;
+        let filter = parse_received_filter(ctx.query.get("$filter"))?;
+        let ascending = match ctx
+            .query
+            .get("$orderby")
+            .map(|o| o.trim().to_ascii_lowercase())
+        {
+            None => false,
+            Some(o) if o == "receiveddatetime desc" => false,
+            Some(o) if o == "receiveddatetime" || o == "receiveddatetime asc" => true,
+            Some(o) => {
+                return Err(GraphError::bad_request(format!(
+                    "The $orderby expression '{o}' is not supported; use receivedDateTime [asc|desc]."
+                )));
+            }
+        };
+        let top = page_size(&ctx)?;
+        let skip = ctx.query.usize_option("$skip")?.unwrap_or(0);
+        let t = shared.lock();
+        let i = mailbox_index(&t, param(&p, "uid"))?;
+        let mbx = &t.mailboxes[i];
+        let folder = match p.get("fid") {
+            Some(fid) => Some(folder_key(mbx, fid)?),
+            None => None,
+        };
+        let mut list: Vec<&crate::model::Message> = mbx
+            .messages
+            .values()
+            .filter(|m| folder.is_none_or(|f| m.folder == f))
+            .filter(|m| filter.is_none_or(|f| f.matches(&m.props.received)))
+            .collect();
+        list.sort_by(|a, b| {
+            let o = a
+                .props
+                .received
+                .cmp(&b.props.received)
+                .then(a.key.cmp(&b.key));
+            if ascending { o } else { o.reverse() }
+        });
+        let total = list.len();
+        let page: Vec<Value> = list
+            .iter()
+            .skip(skip)
+            .take(top)
+            .map(|m| message_json(mbx, m, ctx.form(), &opts))
+            .collect();
+        let user_id = mbx.user.id.clone();
+        let (context, path) = match folder {
+            Some(f) => {
+                let fid = mbx.folder_id(f);
+                (
+                    format!(
+                        "{}/$metadata#users('{user_id}')/mailFolders('{fid}')/messages",
+                        shared.graph_url()
+                    ),
+                    format!("/users/{user_id}/mailFolders/{fid}/messages"),
+                )
+            }
+            None => (
+                format!(
+                    "{}/$metadata#users('{user_id}')/messages",
+                    shared.graph_url()
+                ),
+                format!("/users/{user_id}/messages"),
+            ),
+        };
+        drop(t);
+        let v = paged(
+            &shared,
+            &ctx,
+            Paged {
+                context,
+                path,
+                page,
+                total,
+                skip,
+                top,
+            },
+        );
+        let mut resp = graph_json(StatusCode::OK, v);
+        preference_applied(&mut resp, &ctx.applied());
+        Ok(resp)
+    })())
+}
+
+pub(crate) async fn get_message(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = Ctx::new(&headers, q);
+    respond((|| {
+        let opts = message_options(&ctx, false)?;
+        let t = shared.lock();
+        let i = mailbox_index(&t, param(&p, "uid"))?;
+        let mbx = &t.mailboxes[i];
+        if let Some(fid) = p.get("fid") {
+            folder_key(mbx, fid)?;
+        }
+        let k = message_key(mbx, param(&p, "mid"))?;
+        let m = mbx
+            .messages
+            .get(&k)
+            .ok_or_else(GraphError::item_not_found)?;
+        let v = message_json(mbx, m, ctx.form(), &opts);
+        let context = format!(
+            "{}/$metadata#users('{}')/messages/$entity",
+            shared.graph_url(),
+            mbx.user.id
+        );
+        let mut resp = graph_json(StatusCode::OK, with_context(context, v));
+        preference_applied(&mut resp, &ctx.applied());
+        Ok(resp)
+    })())
+}
+
+/// `GET .../messages/{id}/$value`: MIME regenerated from the properties.
+pub(crate) async fn get_mime(axum::extract::State(shared): St, Path(p): Params) -> Response {
+    respond((|| {
+        let t = shared.lock();
+        let i = mailbox_index(&t, param(&p, "uid"))?;
+        let mbx = &t.mailboxes[i];
+        if let Some(fid) = p.get("fid") {
+            folder_key(mbx, fid)?;
+        }
+        let k = message_key(mbx, param(&p, "mid"))?;
+        let m = mbx
+            .messages
+            .get(&k)
+            .ok_or_else(GraphError::item_not_found)?;
+        let mime = crate::mime::render(&m.props);
+        drop(t);
+        let mut resp = (StatusCode::OK, mime).into_response();
+        resp.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain"),
+        );
+        Ok(resp)
+    })())
+}
+
+// ---------------------------------------------------------------- delta
+
+/// `GET /users/{id}/mailFolders/{id}/messages/delta`
+pub(crate) async fn delta(
+    axum::extract::State(shared): St,
+    Path((uid, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = Ctx::new(&headers, q);
+    respond(delta_inner(&shared, &ctx, &uid, &fid))
+}
+
+fn sync_state_not_found(status: StatusCode, message: &str) -> GraphError {
+    GraphError::new(status, "syncStateNotFound", message)
+}
+
+fn delta_inner(shared: &Shared, ctx: &Ctx, uid: &str, fid: &str) -> Result<Response, GraphError> {
+    let t = shared.lock();
+    let i = mailbox_index(&t, uid)?;
+    let mbx = &t.mailboxes[i];
+    let fk = folder_key(mbx, fid)?;
+    let user_id = mbx.user.id.clone();
+    let folder_id = mbx.folder_id(fk);
+    let base = format!(
+        "{}/users/{user_id}/mailFolders/{folder_id}/messages/delta",
+        shared.graph_url()
+    );
+    let skip = ctx.query.get("$skiptoken");
+    let deltatoken = ctx.query.get("$deltatoken");
+    let (state, to_seq) = match (skip, deltatoken) {
+        (Some(tok), _) | (None, Some(tok)) => {
+            let st = DeltaState::decode(tok, &t.key, t.instance).map_err(|e| match e {
+                TokenError::Invalid => sync_state_not_found(
+                    StatusCode::BAD_REQUEST,
+                    "The sync state is invalid or was not issued for this collection.",
+                ),
+                TokenError::Expired => sync_state_not_found(
+                    StatusCode::GONE,
+                    "The sync state generation is no longer available. Start a new synchronization from the initial request.",
+                )
+                .with_header(axum::http::header::LOCATION, base.clone()),
+            })?;
+            if st.mailbox as usize != i || st.folder != fk {
+                return Err(sync_state_not_found(
+                    StatusCode::BAD_REQUEST,
+                    "The sync state was issued for another folder.",
+                ));
+            }
+            let is_skip = skip.is_some();
+            if is_skip {
+                let to = st.to_seq;
+                (st, to)
+            } else {
+                let mut st = st;
+                st.cursor = None;
+                (st, mbx.seq)
+            }
+        }
+        (None, None) => {
+            // First request of a round: options are taken from the query
+            // and encoded in the tokens from now on.
+            let select = check_select(ctx.query.select(), MESSAGE_PROPS, "message")?;
+            let expand_raw = ctx.query.get("$expand").map(str::to_string);
+            parse_message_expand(expand_raw.as_deref())?;
+            let filter: Option<ReceivedFilter> = parse_received_filter(ctx.query.get("$filter"))?;
+            let change_type = match ctx.query.get("changeType") {
+                None => None,
+                Some(c) => Some(ChangeType::parse(c).ok_or_else(|| {
+                    GraphError::bad_request(format!(
+                        "Invalid changeType '{c}'; expected created, updated or deleted."
+                    ))
+                })?),
+            };
+            let top = ctx.query.usize_option("$top")?;
+            (
+                DeltaState {
+                    instance: t.instance,
+                    mailbox: i as u32,
+                    folder: fk,
+                    initial: true,
+                    from_seq: 0,
+                    to_seq: mbx.seq,
+                    cursor: None,
+                    select: select.map(|s| s.join(",")),
+                    expand: expand_raw,
+                    filter,
+                    change_type,
+                    page_size: top.map(|n| n.clamp(1, MAX_PAGE) as u32),
+                },
+                mbx.seq,
+            )
+        }
+    };
+    let opts = MessageOptions {
+        select: state
+            .select
+            .as_ref()
+            .map(|s| s.split(',').map(str::to_string).collect()),
+        expand: parse_message_expand(state.expand.as_deref())?,
+        delta: true,
+    };
+    let size = ctx
+        .prefer
+        .max_page_size
+        .or(state.page_size.map(|n| n as usize))
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(1, MAX_PAGE);
+    let form = ctx.form();
+    let (entries, next) = crate::delta::page(mbx, &state, to_seq, form, size);
+    let value: Vec<Value> = entries
+        .into_iter()
+        .map(|e| match e {
+            Entry::Item(m) => message_json(mbx, m, form, &opts),
+            Entry::Removed {
+                key,
+                folder,
+                move_gen,
+            } => removed_json(crate::ids::message_id(
+                mbx.guid(),
+                form,
+                key,
+                folder,
+                move_gen,
+            )),
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(format!(
+            "{}/$metadata#Collection(message)",
+            shared.graph_url()
+        )),
+    );
+    match next {
+        Some(cursor) => {
+            let st = DeltaState {
+                cursor: Some(cursor),
+                to_seq,
+                ..state
+            };
+            out.insert(
+                "@odata.nextLink".into(),
+                json!(format!("{base}?$skiptoken={}", st.encode(&t.key))),
+            );
+        }
+        None => {
+            let st = DeltaState {
+                initial: false,
+                from_seq: to_seq,
+                to_seq: 0,
+                cursor: None,
+                ..state
+            };
+            out.insert(
+                "@odata.deltaLink".into(),
+                json!(format!("{base}?$deltatoken={}", st.encode(&t.key))),
+            );
+        }
+    }
+    out.insert("value".into(), Value::Array(value));
+    drop(t);
+    let mut resp = graph_json(StatusCode::OK, Value::Object(out));
+    let mut applied = ctx.applied();
+    if let Some(n) = ctx.prefer.max_page_size {
+        applied.insert(0, format!("odata.maxpagesize={}", n.min(MAX_PAGE)));
+    }
+    preference_applied(&mut resp, &applied);
+    Ok(resp)
+}
+
+/// `GET /users/{id}/mailFolders/delta`: the folder hierarchy below
+/// msgfolderroot (hidden folders included), then folders created since.
+/// Folder deletion and rename do not exist in this emulator, so no
+/// `@removed` entries appear.
+pub(crate) async fn folder_delta(
+    axum::extract::State(shared): St,
+    Path(uid): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = Ctx::new(&headers, q);
+    respond(folder_delta_inner(&shared, &ctx, &uid))
+}
+
+/// Marker for "the folder hierarchy" in delta tokens (no folder has key 0).
+const HIERARCHY: u64 = 0;
+
+fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response, GraphError> {
+    let t = shared.lock();
+    let i = mailbox_index(&t, uid)?;
+    let mbx = &t.mailboxes[i];
+    let base = format!(
+        "{}/users/{}/mailFolders/delta",
+        shared.graph_url(),
+        mbx.user.id
+    );
+    let token = ctx.query.get("$skiptoken").or(ctx.query.get("$deltatoken"));
+    let (state, to_seq) = match token {
+        Some(tok) => {
+            let st = DeltaState::decode(tok, &t.key, t.instance).map_err(|e| match e {
+                TokenError::Invalid => sync_state_not_found(
+                    StatusCode::BAD_REQUEST,
+                    "The sync state is invalid or was not issued for this collection.",
+                ),
+                TokenError::Expired => sync_state_not_found(
+                    StatusCode::GONE,
+                    "The sync state generation is no longer available. Start a new synchronization from the initial request.",
+                )
+                .with_header(axum::http::header::LOCATION, base.clone()),
+            })?;
+            if st.mailbox as usize != i || st.folder != HIERARCHY {
+                return Err(sync_state_not_found(
+                    StatusCode::BAD_REQUEST,
+                    "The sync state was issued for another collection.",
+                ));
+            }
+            if ctx.query.get("$skiptoken").is_some() {
+                let to = st.to_seq;
+                (st, to)
+            } else {
+                (DeltaState { cursor: None, ..st }, mbx.seq)
+            }
+        }
+        None => {
+            let select = check_select(ctx.query.select(), FOLDER_PROPS, "mailFolder")?;
+            (
+                DeltaState {
+                    instance: t.instance,
+                    mailbox: i as u32,
+                    folder: HIERARCHY,
+                    initial: true,
+                    from_seq: 0,
+                    to_seq: mbx.seq,
+                    cursor: None,
+                    select: select.map(|s| s.join(",")),
+                    expand: None,
+                    filter: None,
+                    change_type: None,
+                    page_size: None,
+                },
+                mbx.seq,
+            )
+        }
+    };
+    let select: Option<Vec<String>> = state
+        .select
+        .as_ref()
+        .map(|s| s.split(',').map(str::to_string).collect());
+    let size = ctx
+        .prefer
+        .max_page_size
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(1, MAX_PAGE);
+    let mut entries: Vec<(u64, u64)> = mbx
+        .descendants(MSGFOLDERROOT_KEY)
+        .into_iter()
+        .filter_map(|k| mbx.folders.get(&k))
+        .filter(|f| f.change_seq <= to_seq && (state.initial || f.change_seq > state.from_seq))
+        .map(|f| (f.change_seq, f.key))
+        .collect();
+    entries.sort_unstable();
+    let start = match state.cursor {
+        None => 0,
+        Some((seq, key, _)) => entries.partition_point(|e| *e <= (seq, key)),
+    };
+    let rest = &entries[start..];
+    let page = &rest[..rest.len().min(size)];
+    let value: Vec<Value> = page
+        .iter()
+        .filter_map(|(_, k)| mbx.folders.get(k))
+        .map(|f| folder_json(mbx, f, select.as_deref()))
+        .collect();
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(format!(
+            "{}/$metadata#Collection(mailFolder)",
+            shared.graph_url()
+        )),
+    );
+    if rest.len() > page.len() {
+        let last = page.last().map(|(s, k)| (*s, *k, false));
+        let st = DeltaState {
+            cursor: last,
+            to_seq,
+            ..state
+        };
+        out.insert(
+            "@odata.nextLink".into(),
+            json!(format!("{base}?$skiptoken={}", st.encode(&t.key))),
+        );
+    } else {
+        let st = DeltaState {
+            initial: false,
+            from_seq: to_seq,
+            to_seq: 0,
+            cursor: None,
+            ..state
+        };
+        out.insert(
+            "@odata.deltaLink".into(),
+            json!(format!("{base}?$deltatoken={}", st.encode(&t.key))),
+        );
+    }
+    out.insert("value".into(), Value::Array(value));
+    drop(t);
+    let mut resp = graph_json(StatusCode::OK, Value::Object(out));
+    if let Some(n) = ctx.prefer.max_page_size {
+        preference_applied(
+            &mut resp,
+            &[format!("odata.maxpagesize={}", n.min(MAX_PAGE))],
+        );
+    }
+    Ok(resp)
+}
+
+// ---------------------------------------------------------------- create
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct EmailInput {
+    name: Option<String>,
+    address: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RecipientInput {
+    email_address: Option<EmailInput>,
+}
+
+impl RecipientInput {
+    fn into_address(self) -> Option<EmailAddress> {
+        let e = self.email_address?;
+        let address = e.address.unwrap_or_default();
+        if address.trim().is_empty() && e.name.as_deref().unwrap_or("").trim().is_empty() {
+            return None;
+        }
+        // Graph fills a missing name with the address.
+        let name = e
+            .name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| address.clone());
+        Some(EmailAddress { name, address })
+    }
+}
+
+fn addresses(list: Option<Vec<RecipientInput>>) -> Vec<EmailAddress> {
+    list.unwrap_or_default()
+        .into_iter()
+        .filter_map(RecipientInput::into_address)
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct BodyInput {
+    content_type: Option<String>,
+    content: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct FlagInput {
+    flag_status: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct AttachmentInput {
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+    name: Option<String>,
+    content_type: Option<String>,
+    content_bytes: Option<String>,
+    is_inline: Option<bool>,
+    content_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ExtPropInput {
+    id: String,
+    value: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MessageInput {
+    subject: Option<String>,
+    body: Option<BodyInput>,
+    from: Option<RecipientInput>,
+    sender: Option<RecipientInput>,
+    to_recipients: Option<Vec<RecipientInput>>,
+    cc_recipients: Option<Vec<RecipientInput>>,
+    bcc_recipients: Option<Vec<RecipientInput>>,
+    reply_to: Option<Vec<RecipientInput>>,
+    internet_message_id: Option<String>,
+    importance: Option<String>,
+    is_read: Option<bool>,
+    categories: Option<Vec<String>>,
+    flag: Option<FlagInput>,
+    is_delivery_receipt_requested: Option<bool>,
+    is_read_receipt_requested: Option<bool>,
+    inference_classification: Option<String>,
+    attachments: Option<Vec<AttachmentInput>>,
+    single_value_extended_properties: Option<Vec<ExtPropInput>>,
+}
+
+/// Lenient UTC date-time: RFC 3339, or without an offset (taken as UTC).
+fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+fn attachment_from_input(
+    a: AttachmentInput,
+    key: u32,
+    now: DateTime<Utc>,
+) -> Result<Attachment, GraphError> {
+    match a.odata_type.as_deref() {
+        Some(t)
+            if t.trim_start_matches('#')
+                .eq_ignore_ascii_case("microsoft.graph.fileAttachment") => {}
+        Some(t) => {
+            return Err(GraphError::bad_request(format!(
+                "Attachments of type '{t}' are not supported by this emulator; use #microsoft.graph.fileAttachment."
+            )));
+        }
+        None => {
+            return Err(GraphError::bad_request(
+                "The attachment must specify '@odata.type': '#microsoft.graph.fileAttachment'.",
+            ));
+        }
+    }
+    let bytes = STANDARD
+        .decode(a.content_bytes.unwrap_or_default().trim())
+        .map_err(|_| {
+            GraphError::bad_request("The attachment's contentBytes is not valid base64.")
+        })?;
+    let name = a
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| GraphError::invalid_request("The attachment's name is required."))?;
+    let content_id = a.content_id.filter(|c| !c.trim().is_empty());
+    Ok(Attachment {
+        key,
+        name,
+        content_type: a
+            .content_type
+            .unwrap_or_else(|| "application/octet-stream".into()),
+        bytes,
+        is_inline: a.is_inline.unwrap_or(false),
+        content_id,
+        last_modified: now,
+    })
+}
+
+fn props_from_json(
+    input: MessageInput,
+    mbx: &Mailbox,
+    key: u64,
+    now: DateTime<Utc>,
+) -> Result<MessageProps, GraphError> {
+    let mut flags: Option<u32> = None;
+    let mut received = None;
+    let mut sent = None;
+    let mut transport_headers = None;
+    let mut extended = BTreeMap::new();
+    for p in input.single_value_extended_properties.unwrap_or_default() {
+        let id = canonical_ext_id(&p.id).ok_or_else(|| {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "ErrorInvalidExtendedProperty",
+                format!("The extended property id '{}' is not valid.", p.id),
+            )
+        })?;
+        let value = p.value.unwrap_or_default();
+        let bad_value = || {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "ErrorInvalidExtendedPropertyValue",
+                format!(
+                    "The value '{value}' is not valid for extended property '{}'.",
+                    p.id
+                ),
+            )
+        };
+        match id.as_str() {
+            "Integer 0xe07" => {
+                flags = Some(value.trim().parse::<u32>().map_err(|_| bad_value())?);
+            }
+            "SystemTime 0xe06" => received = Some(parse_utc(&value).ok_or_else(bad_value)?),
+            "SystemTime 0x39" => sent = Some(parse_utc(&value).ok_or_else(bad_value)?),
+            "String 0x7d" => transport_headers = Some(value),
+            _ => {
+                extended.insert(id, value);
+            }
+        }
+    }
+    // Without PidTagMessageFlags the item is a draft (MSGFLAG_UNSENT), as
+    // Exchange; with it, MSGFLAG_UNSENT (0x8) decides and MSGFLAG_READ (0x1)
+    // gives the read state.
+    let (is_draft, flag_read) = match flags {
+        None => (true, true),
+        Some(f) => (f & 0x8 != 0, f & 0x1 != 0),
+    };
+    let is_read = if is_draft {
+        input.is_read.unwrap_or(true)
+    } else {
+        input.is_read.unwrap_or(flag_read)
+    };
+    // PidTagMessageDeliveryTime set explicitly is kept, draft or not.
+    let received = received.unwrap_or(now);
+    let sent = sent.unwrap_or(received);
+    let body = input.body.unwrap_or_default();
+    let body_type = match body.content_type.as_deref() {
+        None | Some("") => BodyType::Text,
+        Some(s) => BodyType::parse(s)
+            .ok_or_else(|| GraphError::bad_request(format!("Invalid body contentType '{s}'.")))?,
+    };
+    let importance = match input.importance.as_deref() {
+        None => Importance::Normal,
+        Some(s) => Importance::parse(s)
+            .ok_or_else(|| GraphError::bad_request(format!("Invalid importance '{s}'.")))?,
+    };
+    let flag_status = match input.flag.and_then(|f| f.flag_status) {
+        None => FlagStatus::NotFlagged,
+        Some(s) => FlagStatus::parse(&s)
+            .ok_or_else(|| GraphError::bad_request(format!("Invalid flagStatus '{s}'.")))?,
+    };
+    let attachments = input
+        .attachments
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(n, a)| attachment_from_input(a, n as u32 + 1, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    let from = input.from.and_then(RecipientInput::into_address);
+    let sender = input
+        .sender
+        .and_then(RecipientInput::into_address)
+        .or_else(|| from.clone());
+    Ok(MessageProps {
+        subject: input.subject.unwrap_or_default(),
+        body_type,
+        body: body.content.unwrap_or_default(),
+        from,
+        sender,
+        to: addresses(input.to_recipients),
+        cc: addresses(input.cc_recipients),
+        bcc: addresses(input.bcc_recipients),
+        reply_to: addresses(input.reply_to),
+        internet_message_id: input
+            .internet_message_id
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| crate::data::default_message_id(mbx.guid(), key)),
+        sent,
+        received,
+        importance,
+        is_read,
+        is_draft,
+        flag_status,
+        categories: input.categories.unwrap_or_default(),
+        attachments,
+        transport_headers,
+        extended,
+        inference_other: input
+            .inference_classification
+            .is_some_and(|c| c.eq_ignore_ascii_case("other")),
+        delivery_receipt_requested: input.is_delivery_receipt_requested.unwrap_or(false),
+        read_receipt_requested: input.is_read_receipt_requested.unwrap_or(false),
+    })
+}
+
+fn props_from_mime(
+    raw: &[u8],
+    mbx: &Mailbox,
+    key: u64,
+    now: DateTime<Utc>,
+) -> Result<MessageProps, GraphError> {
+    let text: String = String::from_utf8_lossy(raw)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let mime = STANDARD.decode(text.as_bytes()).map_err(|_| {
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "ErrorMimeContentInvalidBase64String",
+            "Invalid base64 string for MIME content.",
+        )
+    })?;
+    let p = crate::mime::parse(&mime)
+        .map_err(|e| GraphError::new(StatusCode::BAD_REQUEST, "ErrorMimeContentInvalid", e))?;
+    let attachments = p
+        .attachments
+        .into_iter()
+        .enumerate()
+        .map(|(n, a)| Attachment {
+            key: n as u32 + 1,
+            name: a.name,
+            content_type: a.content_type,
+            bytes: a.bytes,
+            is_inline: a.is_inline,
+            content_id: a.content_id,
+            last_modified: now,
+        })
+        .collect();
+    Ok(MessageProps {
+        subject: p.subject,
+        body_type: p.body_type,
+        body: p.body,
+        sender: p.sender.or_else(|| p.from.clone()),
+        from: p.from,
+        to: p.to,
+        cc: p.cc,
+        bcc: p.bcc,
+        reply_to: p.reply_to,
+        internet_message_id: p
+            .internet_message_id
+            .unwrap_or_else(|| crate::data::default_message_id(mbx.guid(), key)),
+        sent: p.sent.unwrap_or(now),
+        received: now,
+        importance: p.importance,
+        // Created from MIME: always a draft, as Exchange documents.
+        is_read: true,
+        is_draft: true,
+        flag_status: FlagStatus::NotFlagged,
+        categories: Vec::new(),
+        attachments,
+        transport_headers: None,
+        extended: BTreeMap::new(),
+        inference_other: false,
+        delivery_receipt_requested: false,
+        read_receipt_requested: false,
+    })
+}
+
+/// `POST /users/{id}/messages` (into Drafts) and
+/// `POST /users/{id}/mailFolders/{id}/messages`: JSON or base64 MIME.
+pub(crate) async fn create_message(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let ctx = Ctx::new(&headers, None);
+    respond(create_message_inner(&shared, &ctx, &p, &headers, body).await)
+}
+
+async fn create_message_inner(
+    shared: &Shared,
+    ctx: &Ctx,
+    p: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, GraphError> {
+    let bytes = read_body(body).await?;
+    let ct = content_type(headers);
+    let is_mime = ct.starts_with("text/plain");
+    if !is_mime && !ct.is_empty() && !ct.starts_with("application/json") {
+        return Err(GraphError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!(
+                "Content-Type '{ct}' is not supported; use application/json or text/plain (base64 MIME)."
+            ),
+        ));
+    }
+    let json_input: Option<MessageInput> = if is_mime {
+        None
+    } else {
+        Some(parse_json(&bytes)?)
+    };
+    let mut t = shared.lock();
+    let now = t.now();
+    let i = mailbox_index(&t, param(p, "uid"))?;
+    let mbx = &mut t.mailboxes[i];
+    let folder = match p.get("fid") {
+        Some(fid) => folder_key(mbx, fid)?,
+        None => mbx
+            .folders
+            .values()
+            .find(|f| f.well_known == Some("drafts"))
+            .map(|f| f.key)
+            .ok_or_else(GraphError::item_not_found)?,
+    };
+    let key = mbx.next_key;
+    let props = match json_input {
+        Some(input) => props_from_json(input, mbx, key, now)?,
+        None => props_from_mime(&bytes, mbx, key, now)?,
+    };
+    let k = mbx.insert_message(folder, props, now);
+    let m = mbx
+        .messages
+        .get(&k)
+        .ok_or_else(GraphError::item_not_found)?;
+    let v = message_json(mbx, m, ctx.form(), &MessageOptions::default());
+    let context = format!(
+        "{}/$metadata#users('{}')/messages/$entity",
+        shared.graph_url(),
+        mbx.user.id
+    );
+    drop(t);
+    let mut resp = graph_json(StatusCode::CREATED, with_context(context, v));
+    preference_applied(&mut resp, &ctx.applied());
+    Ok(resp)
+}
+
+// ---------------------------------------------------------------- update / delete / move
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PatchInput {
+    is_read: Option<bool>,
+    subject: Option<String>,
+    categories: Option<Vec<String>>,
+    importance: Option<String>,
+    flag: Option<FlagInput>,
+    inference_classification: Option<String>,
+    body: Option<BodyInput>,
+}
+
+pub(crate) async fn update_message(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let ctx = Ctx::new(&headers, None);
+    respond(
+        async {
+            let bytes = read_body(body).await?;
+            let input: PatchInput = parse_json(&bytes)?;
+            let importance = input
+                .importance
+                .as_deref()
+                .map(|s| {
+                    Importance::parse(s).ok_or_else(|| {
+                        GraphError::bad_request(format!("Invalid importance '{s}'."))
+                    })
+                })
+                .transpose()?;
+            let flag = input
+                .flag
+                .and_then(|f| f.flag_status)
+                .map(|s| {
+                    FlagStatus::parse(&s).ok_or_else(|| {
+                        GraphError::bad_request(format!("Invalid flagStatus '{s}'."))
+                    })
+                })
+                .transpose()?;
+            let body_type = match input.body.as_ref().and_then(|b| b.content_type.as_deref()) {
+                None => None,
+                Some(s) => Some(BodyType::parse(s).ok_or_else(|| {
+                    GraphError::bad_request(format!("Invalid body contentType '{s}'."))
+                })?),
+            };
+            let mut t = shared.lock();
+            let now = t.now();
+            let i = mailbox_index(&t, param(&p, "uid"))?;
+            let mbx = &mut t.mailboxes[i];
+            let k = message_key(mbx, param(&p, "mid"))?;
+            let is_draft = mbx.messages.get(&k).is_some_and(|m| m.props.is_draft);
+            if (input.body.is_some() || input.subject.is_some()) && !is_draft {
+                // Exchange allows these only on drafts.
+                return Err(GraphError::new(
+                    StatusCode::BAD_REQUEST,
+                    "ErrorInvalidPropertyUpdateSentMessage",
+                    "Update operation is invalid for property of a sent message.",
+                ));
+            }
+            mbx.touch(k, now, |m| {
+                if let Some(v) = input.is_read {
+                    m.props.is_read = v;
+                }
+                if let Some(v) = input.subject {
+                    m.props.subject = v;
+                }
+                if let Some(v) = input.categories {
+                    m.props.categories = v;
+                }
+                if let Some(v) = importance {
+                    m.props.importance = v;
+                }
+                if let Some(v) = flag {
+                    m.props.flag_status = v;
+                }
+                if let Some(c) = input.inference_classification {
+                    m.props.inference_other = c.eq_ignore_ascii_case("other");
+                }
+                if let Some(b) = input.body {
+                    if let Some(bt) = body_type {
+                        m.props.body_type = bt;
+                    }
+                    if let Some(c) = b.content {
+                        m.props.body = c;
+                    }
+                }
+            });
+            let m = mbx
+                .messages
+                .get(&k)
+                .ok_or_else(GraphError::item_not_found)?;
+            let v = message_json(mbx, m, ctx.form(), &MessageOptions::default());
+            let context = format!(
+                "{}/$metadata#users('{}')/messages/$entity",
+                shared.graph_url(),
+                mbx.user.id
+            );
+            Ok(graph_json(StatusCode::OK, with_context(context, v)))
+        }
+        .await,
+    )
+}
+
+pub(crate) async fn delete_message(axum::extract::State(shared): St, Path(p): Params) -> Response {
+    respond((|| {
+        let mut t = shared.lock();
+        let i = mailbox_index(&t, param(&p, "uid"))?;
+        let mbx = &mut t.mailboxes[i];
+        let k = message_key(mbx, param(&p, "mid"))?;
+        mbx.delete_message(k);
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MoveInput {
+    destination_id: Option<String>,
+}
+
+pub(crate) async fn move_message(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let ctx = Ctx::new(&headers, None);
+    respond(
+        async {
+            let bytes = read_body(body).await?;
+            let input: MoveInput = parse_json(&bytes)?;
+            let dest = input
+                .destination_id
+                .filter(|d| !d.trim().is_empty())
+                .ok_or_else(|| {
+                    GraphError::invalid_request("The destinationId parameter is required.")
+                })?;
+            let mut t = shared.lock();
+            let now = t.now();
+            let i = mailbox_index(&t, param(&p, "uid"))?;
+            let mbx = &mut t.mailboxes[i];
+            let k = message_key(mbx, param(&p, "mid"))?;
+            let d = folder_key(mbx, &dest)?;
+            mbx.move_message(k, d, now);
+            let m = mbx
+                .messages
+                .get(&k)
+                .ok_or_else(GraphError::item_not_found)?;
+            let v = message_json(mbx, m, ctx.form(), &MessageOptions::default());
+            let context = format!(
+                "{}/$metadata#users('{}')/messages/$entity",
+                shared.graph_url(),
+                mbx.user.id
+            );
+            Ok(graph_json(StatusCode::CREATED, with_context(context, v)))
+        }
+        .await,
+    )
+}
+
+// ---------------------------------------------------------------- attachments
+
+pub(crate) async fn list_attachments(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = Ctx::new(&headers, None);
+    respond((|| {
+        let t = shared.lock();
+        let i = mailbox_index(&t, param(&p, "uid"))?;
+        let mbx = &t.mailboxes[i];
+        let k = message_key(mbx, param(&p, "mid"))?;
+        let m = mbx
+            .messages
+            .get(&k)
+            .ok_or_else(GraphError::item_not_found)?;
+        let list: Vec<Value> = m
+            .props
+            .attachments
+            .iter()
+            .map(|a| attachment_json(mbx, m, a, ctx.form(), true))
+            .collect();
+        let mid = mbx.message_id(m, ctx.form());
+        let context = format!(
+            "{}/$metadata#users('{}')/messages('{mid}')/attachments",
+            shared.graph_url(),
+            mbx.user.id
+        );
+        Ok(graph_json(
+            StatusCode::OK,
+            json!({"@odata.context": context, "value": list}),
+        ))
+    })())
+}
+
+fn find_attachment<'a>(
+    mbx: &'a Mailbox,
+    p: &BTreeMap<String, String>,
+) -> Result<(&'a crate::model::Message, &'a Attachment), GraphError> {
+    let k = message_key(mbx, param(p, "mid"))?;
+    let (mk, ak) = mbx.attachment_key(param(p, "aid")).map_err(lookup_err)?;
+    if mk != k {
+        return Err(GraphError::item_not_found());
+    }
+    let m = mbx
+        .messages
+        .get(&k)
+        .ok_or_else(GraphError::item_not_found)?;
+    let a = m
+        .props
+        .attachments
+        .iter()
+        .find(|a| a.key == ak)
+        .ok_or_else(GraphError::item_not_found)?;
+    Ok((m, a))
+}
+
+pub(crate) async fn get_attachment(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = Ctx::new(&headers, None);
+    respond((|| {
+        let t = shared.lock();
+        let i = mailbox_index(&t, param(&p, "uid"))?;
+        let mbx = &t.mailboxes[i];
+        let (m, a) = find_attachment(mbx, &p)?;
+        let v = attachment_json(mbx, m, a, ctx.form(), true);
+        let context = format!(
+            "{}/$metadata#users('{}')/messages('{}')/attachments/$entity",
+            shared.graph_url(),
+            mbx.user.id,
+            mbx.message_id(m, ctx.form())
+        );
+        Ok(graph_json(StatusCode::OK, with_context(context, v)))
+    })())
+}
+
+pub(crate) async fn get_attachment_value(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+) -> Response {
+    respond((|| {
+        let t = shared.lock();
+        let i = mailbox_index(&t, param(&p, "uid"))?;
+        let mbx = &t.mailboxes[i];
+        let (_, a) = find_attachment(mbx, &p)?;
+        let ct = HeaderValue::from_str(&a.content_type)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+        let mut resp = (StatusCode::OK, a.bytes.clone()).into_response();
+        resp.headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, ct);
+        Ok(resp)
+    })())
+}
+
+/// `POST .../messages/{id}/attachments` (file attachments, body ≤ 4 MB).
+pub(crate) async fn add_attachment(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let ctx = Ctx::new(&headers, None);
+    respond(
+        async {
+            let bytes = read_body(body).await?;
+            let input: AttachmentInput = parse_json(&bytes)?;
+            let mut t = shared.lock();
+            let now = t.now();
+            let i = mailbox_index(&t, param(&p, "uid"))?;
+            let mbx = &mut t.mailboxes[i];
+            let k = message_key(mbx, param(&p, "mid"))?;
+            let next = mbx
+                .messages
+                .get(&k)
+                .map(|m| m.props.attachments.iter().map(|a| a.key).max().unwrap_or(0) + 1)
+                .unwrap_or(1);
+            let att = attachment_from_input(input, next, now)?;
+            mbx.touch(k, now, |m| m.props.attachments.push(att));
+            let m = mbx
+                .messages
+                .get(&k)
+                .ok_or_else(GraphError::item_not_found)?;
+            let a = m
+                .props
+                .attachments
+                .iter()
+                .find(|a| a.key == next)
+                .ok_or_else(GraphError::item_not_found)?;
+            let v = attachment_json(mbx, m, a, ctx.form(), false);
+            Ok(graph_json(StatusCode::CREATED, v))
+        }
+        .await,
+    )
+}

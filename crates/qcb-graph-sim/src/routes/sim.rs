@@ -1,0 +1,222 @@
+//! `/_sim/...`: the admin API over HTTP, without auth, for black-box tests
+//! of the CLI and the desktop app. JSON is snake_case (the Rust types of
+//! [`crate::admin`]). These calls are not written to the request log.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Shared;
+use crate::admin::{Admin, MessagePatch, NewMessage};
+
+type Sh = State<Arc<Shared>>;
+
+fn admin(shared: &Arc<Shared>) -> Admin {
+    Admin {
+        shared: shared.clone(),
+    }
+}
+
+fn sim_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({"error": message.into()}))).into_response()
+}
+
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/_sim/info", get(info))
+        .route("/_sim/log", get(get_log).delete(clear_log))
+        .route("/_sim/users", get(users))
+        .route("/_sim/users/{uid}/folders", get(folders))
+        .route(
+            "/_sim/users/{uid}/mailFolders/{fid}/messages",
+            get(messages).post(add_message),
+        )
+        .route(
+            "/_sim/users/{uid}/messages/{mid}",
+            patch(update_message)
+                .delete(delete_message)
+                .get(get_message),
+        )
+        .route("/_sim/users/{uid}/messages/{mid}/$value", get(get_mime))
+        .route("/_sim/users/{uid}/messages/{mid}/move", post(move_message))
+        .route("/_sim/clock/advance", post(advance_clock))
+}
+
+async fn info(State(shared): Sh) -> Response {
+    let t = shared.lock();
+    axum::Json(json!({
+        "base_url": shared.base_url,
+        "graph_url": shared.graph_url(),
+        "token_url": format!("{}/{}/oauth2/v2.0/token", shared.base_url, t.tenant_id),
+        "tenant_id": t.tenant_id,
+        "client_id": t.client_id,
+        "client_secret": t.client_secret,
+    }))
+    .into_response()
+}
+
+async fn get_log(State(shared): Sh) -> Response {
+    axum::Json(admin(&shared).request_log()).into_response()
+}
+
+async fn clear_log(State(shared): Sh) -> Response {
+    admin(&shared).clear_request_log();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn users(State(shared): Sh) -> Response {
+    axum::Json(admin(&shared).users()).into_response()
+}
+
+async fn folders(State(shared): Sh, Path(uid): Path<String>) -> Response {
+    let a = admin(&shared);
+    if !a
+        .users()
+        .iter()
+        .any(|u| u.id == uid || u.user_principal_name.eq_ignore_ascii_case(&uid))
+    {
+        return sim_error(StatusCode::NOT_FOUND, format!("unknown user '{uid}'"));
+    }
+    axum::Json(a.folders(&uid)).into_response()
+}
+
+async fn messages(State(shared): Sh, Path((uid, fid)): Path<(String, String)>) -> Response {
+    axum::Json(admin(&shared).messages(&uid, &fid)).into_response()
+}
+
+async fn get_message(State(shared): Sh, Path((uid, mid)): Path<(String, String)>) -> Response {
+    match admin(&shared).message(&uid, &mid) {
+        Some(m) => axum::Json(m).into_response(),
+        None => sim_error(StatusCode::NOT_FOUND, "message not found"),
+    }
+}
+
+async fn get_mime(State(shared): Sh, Path((uid, mid)): Path<(String, String)>) -> Response {
+    match admin(&shared).message(&uid, &mid) {
+        Some(m) => (StatusCode::OK, m.mime).into_response(),
+        None => sim_error(StatusCode::NOT_FOUND, "message not found"),
+    }
+}
+
+async fn add_message(
+    State(shared): Sh,
+    Path((uid, fid)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY * 4).await else {
+        return sim_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    };
+    let new = if bytes.iter().all(u8::is_ascii_whitespace) {
+        let seed = {
+            let mut t = shared.lock();
+            t.generated_counter += 1;
+            t.seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(t.generated_counter)
+        };
+        NewMessage::generated(seed)
+    } else {
+        match serde_json::from_slice::<NewMessage>(&bytes) {
+            Ok(n) => n,
+            Err(e) => {
+                return sim_error(StatusCode::BAD_REQUEST, format!("invalid NewMessage: {e}"));
+            }
+        }
+    };
+    match admin(&shared).try_add_message(&uid, &fid, new) {
+        Ok(id) => (StatusCode::CREATED, axum::Json(json!({"id": id}))).into_response(),
+        Err(e @ crate::SimError::Invalid(_)) => sim_error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => sim_error(StatusCode::NOT_FOUND, e.to_string()),
+    }
+}
+
+async fn update_message(
+    State(shared): Sh,
+    Path((uid, mid)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY).await else {
+        return sim_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    };
+    let patch: MessagePatch = match serde_json::from_slice(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            return sim_error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid MessagePatch: {e}"),
+            );
+        }
+    };
+    if admin(&shared).update_message(&uid, &mid, patch) {
+        axum::Json(json!({"updated": true})).into_response()
+    } else {
+        sim_error(StatusCode::NOT_FOUND, "message not found")
+    }
+}
+
+async fn delete_message(State(shared): Sh, Path((uid, mid)): Path<(String, String)>) -> Response {
+    if admin(&shared).delete_message(&uid, &mid) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        sim_error(StatusCode::NOT_FOUND, "message not found")
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MoveBody {
+    #[serde(alias = "destination_id")]
+    destination_id: String,
+}
+
+async fn move_message(
+    State(shared): Sh,
+    Path((uid, mid)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY).await else {
+        return sim_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    };
+    let mv: MoveBody = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            return sim_error(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"destinationId\": ...}}: {e}"),
+            );
+        }
+    };
+    if admin(&shared).move_message(&uid, &mid, &mv.destination_id) {
+        axum::Json(json!({"moved": true})).into_response()
+    } else {
+        sim_error(StatusCode::NOT_FOUND, "message or folder not found")
+    }
+}
+
+#[derive(Deserialize)]
+struct ClockBody {
+    seconds: u64,
+}
+
+async fn advance_clock(State(shared): Sh, body: Body) -> Response {
+    let Ok(bytes) = axum::body::to_bytes(body, 4096).await else {
+        return sim_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    };
+    match serde_json::from_slice::<ClockBody>(&bytes) {
+        Ok(c) => {
+            admin(&shared).advance_clock(std::time::Duration::from_secs(c.seconds));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => sim_error(
+            StatusCode::BAD_REQUEST,
+            format!("expected {{\"seconds\": n}}: {e}"),
+        ),
+    }
+}

@@ -1,0 +1,19 @@
+//! Contract tests of the Graph emulator, through HTTP.
+//!
+//! One test binary; the modules live in `tests/integration/`.
+
+mod integration {
+    pub mod common;
+
+    mod auth;
+    mod create;
+    mod csdl;
+    mod delta;
+    mod determinism;
+    mod folders;
+    mod mime_roundtrip;
+    mod request_log;
+    mod sim_api;
+    mod update;
+    mod users;
+}

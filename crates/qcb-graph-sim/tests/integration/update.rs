@@ -1,0 +1,134 @@
+//! PATCH, DELETE, move and attachment routes of Graph.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use super::common::{self, IMMUTABLE, graph_error_code, send};
+
+#[tokio::test]
+async fn patch_delete_move_and_attachments() {
+    let h = common::start(common::small()).await;
+    let admin = h.sim.admin();
+    let alice = h.alice();
+    let uid = &alice.id;
+    let received = admin
+        .messages(uid, "inbox")
+        .into_iter()
+        .find(|m| !m.is_draft)
+        .expect("received message");
+
+    // PATCH flags: new changeKey
+    let (status, v) = send(
+        h.req(Method::PATCH, &format!("/users/{uid}/messages/{}", received.id))
+            .json(&json!({"isRead": !received.is_read, "flag": {"flagStatus": "complete"}, "categories": ["Kunde"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["isRead"], !received.is_read);
+    assert_eq!(v["flag"]["flagStatus"], "complete");
+    assert_ne!(v["changeKey"].as_str(), Some(received.change_key.as_str()));
+    // subject of a received message cannot change
+    let (status, v) = send(
+        h.req(
+            Method::PATCH,
+            &format!("/users/{uid}/messages/{}", received.id),
+        )
+        .json(&json!({"subject": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        graph_error_code(&v),
+        "ErrorInvalidPropertyUpdateSentMessage"
+    );
+
+    // move: new regular id, same immutable id, old regular id gone
+    let (status, moved) = send(
+        h.req(
+            Method::POST,
+            &format!("/users/{uid}/messages/{}/move", received.regular_id),
+        )
+        .json(&json!({"destinationId": "archive"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{moved}");
+    let new_regular = moved["id"].as_str().expect("id");
+    assert_ne!(new_regular, received.regular_id);
+    assert_eq!(
+        moved["parentFolderId"].as_str(),
+        Some(h.folder(uid, "Archive").id.as_str())
+    );
+    let (status, v) = send(h.get(&format!("/users/{uid}/messages/{}", received.regular_id))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(graph_error_code(&v), "ErrorItemNotFound");
+    let same = common::json_ok(
+        h.get(&format!("/users/{uid}/messages/{}", received.id))
+            .header("prefer", IMMUTABLE),
+    )
+    .await;
+    assert_eq!(same["id"].as_str(), Some(received.id.as_str()));
+    common::json_ok(h.get(&format!("/users/{uid}/messages/{new_regular}"))).await;
+
+    // attachments: add, list, get, $value
+    let (status, att) = send(
+        h.req(Method::POST, &format!("/users/{uid}/messages/{}/attachments", received.id))
+            .header("prefer", IMMUTABLE)
+            .json(&json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "notiz.txt", "contentType": "text/plain", "contentBytes": STANDARD.encode("Grüße")})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{att}");
+    let aid = att["id"].as_str().expect("aid");
+    let list = common::json_ok(
+        h.get(&format!(
+            "/users/{uid}/messages/{}/attachments",
+            received.id
+        ))
+        .header("prefer", IMMUTABLE),
+    )
+    .await;
+    assert!(
+        list["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .any(|a| a["id"] == aid)
+    );
+    let one = common::json_ok(h.get(&format!(
+        "/users/{uid}/messages/{}/attachments/{aid}",
+        received.id
+    )))
+    .await;
+    assert_eq!(one["name"], "notiz.txt");
+    assert_eq!(one["size"], "Grüße".len());
+    let raw = h
+        .get_bytes(&format!(
+            "/users/{uid}/messages/{}/attachments/{aid}/$value",
+            received.id
+        ))
+        .await;
+    assert_eq!(raw, "Grüße".as_bytes());
+    assert!(
+        admin
+            .message(uid, &received.id)
+            .expect("msg")
+            .attachment_names
+            .contains(&"notiz.txt".to_string())
+    );
+
+    // delete
+    let resp = h
+        .req(
+            Method::DELETE,
+            &format!("/users/{uid}/messages/{}", received.id),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (status, _) = send(h.get(&format!("/users/{uid}/messages/{}", received.id))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(admin.message(uid, &received.id).is_none());
+    h.sim.shutdown().await;
+}
