@@ -46,10 +46,18 @@ struct RepoArgs {
 #[derive(Args, Clone)]
 struct TenantArgs {
     /// Microsoft Graph base URL.
-    #[arg(long, env = "QCBACKUP_GRAPH_URL", default_value = "https://graph.microsoft.com/v1.0")]
+    #[arg(
+        long,
+        env = "QCBACKUP_GRAPH_URL",
+        default_value = "https://graph.microsoft.com/v1.0"
+    )]
     graph_url: String,
     /// Microsoft identity platform authority.
-    #[arg(long, env = "QCBACKUP_AUTHORITY", default_value = "https://login.microsoftonline.com")]
+    #[arg(
+        long,
+        env = "QCBACKUP_AUTHORITY",
+        default_value = "https://login.microsoftonline.com"
+    )]
     authority: String,
     /// Directory (tenant) id.
     #[arg(long, env = "QCBACKUP_TENANT_ID")]
@@ -133,10 +141,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .init();
     let out = Output::new(cli.json);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(run(cli.command, &out)) {
         Ok(code) => code,
         Err(e) => {
@@ -158,10 +172,13 @@ impl RepoArgs {
     fn password(&self) -> anyhow::Result<String> {
         use anyhow::Context;
         if let Some(f) = &self.password_file {
-            let s = std::fs::read_to_string(f).with_context(|| format!("reading the password file {}", f.display()))?;
+            let s = std::fs::read_to_string(f)
+                .with_context(|| format!("reading the password file {}", f.display()))?;
             return Ok(s.lines().next().unwrap_or("").to_string());
         }
-        std::env::var("QCBACKUP_PASSWORD").map_err(|_| anyhow::anyhow!("no repository password: set QCBACKUP_PASSWORD or pass --password-file"))
+        std::env::var("QCBACKUP_PASSWORD").map_err(|_| {
+            anyhow::anyhow!("no repository password: set QCBACKUP_PASSWORD or pass --password-file")
+        })
     }
 
     fn cache_dir(&self) -> PathBuf {
@@ -169,7 +186,13 @@ impl RepoArgs {
     }
 
     async fn open(&self) -> anyhow::Result<Arc<qcb_engine::RepoHandle>> {
-        Ok(qcb_engine::api::open_repository(self.repo.clone(), self.password()?, self.cache_dir(), false).await?)
+        Ok(qcb_engine::api::open_repository(
+            self.repo.clone(),
+            self.password()?,
+            self.cache_dir(),
+            false,
+        )
+        .await?)
     }
 }
 
@@ -183,7 +206,8 @@ fn default_cache_dir() -> PathBuf {
 
 impl TenantArgs {
     fn connection(&self) -> anyhow::Result<Connection> {
-        let client_secret = std::env::var("QCBACKUP_CLIENT_SECRET").map_err(|_| anyhow::anyhow!("no client secret: set QCBACKUP_CLIENT_SECRET"))?;
+        let client_secret = std::env::var("QCBACKUP_CLIENT_SECRET")
+            .map_err(|_| anyhow::anyhow!("no client secret: set QCBACKUP_CLIENT_SECRET"))?;
         Ok(Connection {
             graph_url: self.graph_url.clone(),
             authority: self.authority.clone(),
@@ -195,25 +219,46 @@ impl TenantArgs {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "localhost".into())
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Repo { command: RepoCommand::Init { repo } } => {
-            let handle = qcb_engine::api::open_repository(repo.repo.clone(), repo.password()?, repo.cache_dir(), true).await?;
+        Command::Repo {
+            command: RepoCommand::Init { repo },
+        } => {
+            let handle = qcb_engine::api::open_repository(
+                repo.repo.clone(),
+                repo.password()?,
+                repo.cache_dir(),
+                true,
+            )
+            .await?;
             out.created(&handle);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backup { repo, tenant, mailboxes } => {
+        Command::Backup {
+            repo,
+            tenant,
+            mailboxes,
+        } => {
             let handle = repo.open().await?;
             let graph = Arc::new(tenant.connection()?.client()?);
             let mut opts = BackupOptions::new(chrono::Utc::now(), hostname());
             opts.mailboxes = mailboxes;
             let progress = out.progress_sink();
-            let report = qcb_engine::backup(graph, handle.repository().clone(), opts, progress).await?;
+            let report =
+                qcb_engine::backup(graph, handle.repository().clone(), opts, progress).await?;
             out.backup_report(&report);
-            Ok(if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+            Ok(if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
         Command::Snapshots { repo } => {
             let handle = repo.open().await?;
@@ -221,25 +266,56 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             out.snapshots(&list);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ls { repo, snapshot, path } => {
+        Command::Ls {
+            repo,
+            snapshot,
+            path,
+        } => {
             let handle = repo.open().await?;
             let browse = qcb_engine::api::browse(handle, snapshot, path).await?;
             out.browse(&browse);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Restore { repo, tenant, snapshot, path, to_folder, to_mailbox } => {
+        Command::Restore {
+            repo,
+            tenant,
+            snapshot,
+            path,
+            to_folder,
+            to_mailbox,
+        } => {
             let handle = repo.open().await?;
             let graph = Arc::new(tenant.connection()?.client()?);
-            let opts = RestoreOptions { snapshot, path, target_mailbox: to_mailbox, to_folder, requests_per_mailbox: 4 };
-            let report = qcb_engine::restore(graph, handle.repository().clone(), opts, out.progress_sink()).await?;
+            let opts = RestoreOptions {
+                snapshot,
+                path,
+                target_mailbox: to_mailbox,
+                to_folder,
+                requests_per_mailbox: 4,
+            };
+            let report = qcb_engine::restore(
+                graph,
+                handle.repository().clone(),
+                opts,
+                out.progress_sink(),
+            )
+            .await?;
             out.restore_report(&report);
-            Ok(if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+            Ok(if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
         Command::Check { repo } => {
             let handle = repo.open().await?;
             let problems = qcb_engine::api::check(handle).await?;
             out.check(&problems);
-            Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Demo { dir } => demo::run(dir, out).await,
     }
@@ -252,5 +328,12 @@ pub(crate) fn progress_line(e: &ProgressEvent) -> String {
         (Some(m), None) => format!(" {m}"),
         _ => String::new(),
     };
-    format!("{:?}{place}: {}/{} items, {} KiB", e.phase, e.items_done, e.items_total, e.bytes_done / 1024).to_lowercase()
+    format!(
+        "{:?}{place}: {}/{} items, {} KiB",
+        e.phase,
+        e.items_done,
+        e.items_total,
+        e.bytes_done / 1024
+    )
+    .to_lowercase()
 }

@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use qcb_engine::{BackupReport, Browse, Phase, Progress, ProgressEvent, RepoHandle, RestoreReport, SnapshotInfo};
+use qcb_engine::{
+    BackupReport, Browse, Phase, Progress, ProgressEvent, RepoHandle, RestoreReport, SnapshotInfo,
+};
 use serde_json::json;
 
 pub struct Output {
@@ -18,11 +20,17 @@ struct StderrProgress {
 impl Progress for StderrProgress {
     fn event(&self, e: ProgressEvent) {
         if self.json {
-            eprintln!("{}", serde_json::to_string(&json!({ "progress": e })).expect("json"));
+            eprintln!(
+                "{}",
+                serde_json::to_string(&json!({ "progress": e })).expect("json")
+            );
             return;
         }
-        let Ok(mut last) = self.last.lock() else { return };
-        let phase_changed = last.0 != Some(e.phase) && !matches!(e.phase, Phase::Items | Phase::Folder);
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let phase_changed =
+            last.0 != Some(e.phase) && !matches!(e.phase, Phase::Items | Phase::Folder);
         let due = last.1.is_none_or(|t| t.elapsed().as_secs() >= 1);
         if phase_changed || due {
             *last = (Some(e.phase), Some(Instant::now()));
@@ -39,7 +47,11 @@ fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 impl Output {
@@ -52,7 +64,10 @@ impl Output {
     }
 
     pub fn progress_sink(&self) -> Arc<dyn Progress> {
-        Arc::new(StderrProgress { json: self.json, last: Mutex::new((None, None)) })
+        Arc::new(StderrProgress {
+            json: self.json,
+            last: Mutex::new((None, None)),
+        })
     }
 
     fn print_json(&self, v: serde_json::Value) {
@@ -60,7 +75,10 @@ impl Output {
     }
 
     pub fn error(&self, e: &anyhow::Error) {
-        let code = e.downcast_ref::<qcb_engine::EngineError>().map(|e| e.code()).unwrap_or("error");
+        let code = e
+            .downcast_ref::<qcb_engine::EngineError>()
+            .map(|e| e.code())
+            .unwrap_or("error");
         if self.json {
             self.print_json(json!({ "error": { "code": code, "message": format!("{e:#}") } }));
         } else {
@@ -73,8 +91,14 @@ impl Output {
         if self.json {
             self.print_json(json!({ "id": repo.id(), "location": repo.location() }));
         } else {
-            println!("created repository {} at {}", &repo.id()[..8], repo.location());
-            println!("Keep the password safe: without it the backups cannot be read by anyone, including us.");
+            println!(
+                "created repository {} at {}",
+                &repo.id()[..8],
+                repo.location()
+            );
+            println!(
+                "Keep the password safe: without it the backups cannot be read by anyone, including us."
+            );
         }
     }
 
@@ -98,9 +122,15 @@ impl Output {
 
     fn failures(&self, failed: &[qcb_engine::FailedItem]) {
         if !failed.is_empty() {
-            println!("{} item(s) failed and will be retried next run:", failed.len());
+            println!(
+                "{} item(s) failed and will be retried next run:",
+                failed.len()
+            );
             for f in failed {
-                println!("  {} / {} / {}: {}", f.mailbox, f.folder, f.item_id, f.reason);
+                println!(
+                    "  {} / {} / {}: {}",
+                    f.mailbox, f.folder, f.item_id, f.reason
+                );
             }
         }
     }
@@ -130,9 +160,20 @@ impl Output {
             println!("no snapshots yet");
             return;
         }
-        println!("{:<10} {:<22} {:<16} {:>7} {:>10}  mailboxes", "id", "time (UTC)", "host", "items", "size");
+        println!(
+            "{:<10} {:<22} {:<16} {:>7} {:>10}  mailboxes",
+            "id", "time (UTC)", "host", "items", "size"
+        );
         for s in list {
-            println!("{:<10} {:<22} {:<16} {:>7} {:>10}  {}", s.short_id, s.time, s.hostname, s.item_count, human_bytes(s.size_bytes), s.mailboxes.join(", "));
+            println!(
+                "{:<10} {:<22} {:<16} {:>7} {:>10}  {}",
+                s.short_id,
+                s.time,
+                s.hostname,
+                s.item_count,
+                human_bytes(s.size_bytes),
+                s.mailboxes.join(", ")
+            );
         }
     }
 
@@ -142,10 +183,21 @@ impl Output {
             return;
         }
         for f in &b.folders {
-            println!("{}/  ({} items, {} subfolders)", f.path, f.item_count, f.child_count);
+            println!(
+                "{}/  ({} items, {} subfolders)",
+                f.path, f.item_count, f.child_count
+            );
         }
         for i in &b.items {
-            println!("{}  {:>9}  {}{}  {}  [{}]", i.received_date_time, human_bytes(i.size), if i.is_read { " " } else { "*" }, if i.has_attachments { "@" } else { " " }, i.subject, i.from);
+            println!(
+                "{}  {:>9}  {}{}  {}  [{}]",
+                i.received_date_time,
+                human_bytes(i.size),
+                if i.is_read { " " } else { "*" },
+                if i.has_attachments { "@" } else { " " },
+                i.subject,
+                i.from
+            );
         }
     }
 

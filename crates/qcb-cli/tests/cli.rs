@@ -12,8 +12,20 @@ struct Env {
 
 impl Env {
     async fn new() -> Env {
-        let sim = SimServer::start(TenantSpec { seed: 3, users: 2, messages_per_user: 30 }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-        Env { sim, dir: tempfile::tempdir().unwrap() }
+        let sim = SimServer::start(
+            TenantSpec {
+                seed: 3,
+                users: 2,
+                messages_per_user: 30,
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        Env {
+            sim,
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn repo(&self) -> std::path::PathBuf {
@@ -34,12 +46,18 @@ impl Env {
             .env("QCBACKUP_CLIENT_SECRET", c.client_secret);
         cmd
     }
-
 }
 
 fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "status {:?}\nstdout {}\nstderr {}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+    assert!(
+        o.status.success(),
+        "status {:?}\nstdout {}\nstderr {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
 }
 
 fn stderr(o: &Output) -> String {
@@ -50,19 +68,29 @@ fn stderr(o: &Output) -> String {
 async fn run(env: &Env, password: &str, args: &[&str]) -> Output {
     let mut cmd = env.cmd(password);
     cmd.args(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn init_backup_list_browse_restore_check() {
     let env = Env::new().await;
     let init = run(&env, "pw", &["--json", "repo", "init"]).await;
-    assert_eq!(json(&init)["location"].as_str().unwrap(), env.repo().to_str().unwrap());
+    assert_eq!(
+        json(&init)["location"].as_str().unwrap(),
+        env.repo().to_str().unwrap()
+    );
 
     let backup = run(&env, "pw", &["--json", "backup"]).await;
     let report = json(&backup);
     assert!(report["items"].as_u64().unwrap() > 0);
-    assert!(stderr(&backup).lines().any(|l| l.starts_with("{\"progress\"")), "progress as JSON lines on stderr");
+    assert!(
+        stderr(&backup)
+            .lines()
+            .any(|l| l.starts_with("{\"progress\"")),
+        "progress as JSON lines on stderr"
+    );
 
     let snaps = json(&run(&env, "pw", &["--json", "snapshots"]).await);
     assert_eq!(snaps.as_array().unwrap().len(), 1);
@@ -70,24 +98,65 @@ async fn init_backup_list_browse_restore_check() {
     assert_eq!(id, report["snapshotId"].as_str().unwrap());
 
     let top = json(&run(&env, "pw", &["--json", "ls", &id[..8]]).await);
-    let mailboxes: Vec<&str> = top["folders"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
-    assert!(mailboxes.contains(&"alice@contoso.example"), "{mailboxes:?}");
-    let inbox = json(&run(&env, "pw", &["--json", "ls", "latest", "/alice@contoso.example/Inbox"]).await);
+    let mailboxes: Vec<&str> = top["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        mailboxes.contains(&"alice@contoso.example"),
+        "{mailboxes:?}"
+    );
+    let inbox = json(
+        &run(
+            &env,
+            "pw",
+            &["--json", "ls", "latest", "/alice@contoso.example/Inbox"],
+        )
+        .await,
+    );
     assert!(!inbox["items"].as_array().unwrap().is_empty());
 
     let human = run(&env, "pw", &["ls", "latest", "/alice@contoso.example"]).await;
     assert!(String::from_utf8_lossy(&human.stdout).contains("/alice@contoso.example/Inbox/"));
 
-    let restored = json(&run(&env, "pw", &["--json", "restore", "latest", "/alice@contoso.example/Inbox", "--to-folder", "CLI restore"]).await);
-    assert_eq!(restored["itemsRestored"].as_u64().unwrap() as usize, inbox_total(&env));
+    let restored = json(
+        &run(
+            &env,
+            "pw",
+            &[
+                "--json",
+                "restore",
+                "latest",
+                "/alice@contoso.example/Inbox",
+                "--to-folder",
+                "CLI restore",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(
+        restored["itemsRestored"].as_u64().unwrap() as usize,
+        inbox_total(&env)
+    );
     let check = json(&run(&env, "pw", &["--json", "check"]).await);
     assert_eq!(check["ok"], true);
 }
 
 fn inbox_total(env: &Env) -> usize {
     let admin = env.sim.admin();
-    let alice = admin.users().into_iter().find(|u| u.user_principal_name.starts_with("alice")).unwrap();
-    admin.folders(&alice.id).iter().filter(|f| f.path == "Inbox" || f.path.starts_with("Inbox/")).map(|f| admin.messages(&alice.id, &f.id).len()).sum()
+    let alice = admin
+        .users()
+        .into_iter()
+        .find(|u| u.user_principal_name.starts_with("alice"))
+        .unwrap();
+    admin
+        .folders(&alice.id)
+        .iter()
+        .filter(|f| f.path == "Inbox" || f.path.starts_with("Inbox/"))
+        .map(|f| admin.messages(&alice.id, &f.id).len())
+        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,13 +165,21 @@ async fn bad_input_gives_clear_messages_and_documented_exit_codes() {
     // Not a repository yet.
     let o = run(&env, "pw", &["snapshots"]).await;
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
-    assert!(stderr(&o).contains("is not a QCBackup repository"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not a QCBackup repository"),
+        "{}",
+        stderr(&o)
+    );
 
     assert!(run(&env, "pw", &["repo", "init"]).await.status.success());
     // Init twice refuses and keeps the repository.
     let o = run(&env, "other", &["repo", "init"]).await;
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("already contains a repository"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already contains a repository"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = run(&env, "wrong", &["snapshots"]).await;
     assert_eq!(o.status.code(), Some(4));
@@ -118,21 +195,30 @@ async fn bad_input_gives_clear_messages_and_documented_exit_codes() {
     assert_eq!(v["error"]["code"], "not_found");
 
     let mut cmd = env.cmd("pw");
-    cmd.env("QCBACKUP_GRAPH_URL", "http://127.0.0.1:9/v1.0").env("QCBACKUP_AUTHORITY", "http://127.0.0.1:9").arg("backup");
-    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    cmd.env("QCBACKUP_GRAPH_URL", "http://127.0.0.1:9/v1.0")
+        .env("QCBACKUP_AUTHORITY", "http://127.0.0.1:9")
+        .arg("backup");
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot reach"), "{}", stderr(&o));
 
     let mut cmd = env.cmd("pw");
     cmd.env_remove("QCBACKUP_PASSWORD").arg("snapshots");
-    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("QCBACKUP_PASSWORD"), "{}", stderr(&o));
 
     // Usage errors are clap's exit status 2.
     let o = run(&env, "pw", &["restore", "latest"]).await;
     assert_eq!(o.status.code(), Some(2));
-    assert!(Path::new(&env.repo()).join("config").exists(), "nothing stored was lost");
+    assert!(
+        Path::new(&env.repo()).join("config").exists(),
+        "nothing stored was lost"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -140,12 +226,23 @@ async fn demo_backs_up_and_restores_the_demo_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qcbackup"));
     cmd.env_clear().env("TMPDIR", dir.path()).arg("demo");
-    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}\n{}", stderr(&o));
     assert!(out.contains("snapshot "), "{out}");
-    assert!(out.contains("(2 downloaded"), "the incremental run downloads the added and the changed message: {out}");
-    let verified = out.lines().find(|l| l.starts_with("verified: ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        out.contains("(2 downloaded"),
+        "the incremental run downloads the added and the changed message: {out}"
+    );
+    let verified = out
+        .lines()
+        .find(|l| l.starts_with("verified: "))
+        .unwrap_or_else(|| panic!("{out}"));
     let words: Vec<&str> = verified.split_whitespace().collect();
-    assert_eq!(words[1], words[3], "all restored messages verified: {verified}");
+    assert_eq!(
+        words[1], words[3],
+        "all restored messages verified: {verified}"
+    );
 }

@@ -13,9 +13,23 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 /// Opens a repository, or creates one when `create` is set (with the default Argon2id cost).
-pub async fn open_repository(path: PathBuf, password: String, cache_root: PathBuf, create: bool) -> Result<Arc<RepoHandle>> {
+pub async fn open_repository(
+    path: PathBuf,
+    password: String,
+    cache_root: PathBuf,
+    create: bool,
+) -> Result<Arc<RepoHandle>> {
     blocking(move || {
-        let h = if create { RepoHandle::create(&path, &password, qcb_repo::KdfParams::default(), &cache_root)? } else { RepoHandle::open(&path, &password, &cache_root)? };
+        let h = if create {
+            RepoHandle::create(
+                &path,
+                &password,
+                qcb_repo::KdfParams::default(),
+                &cache_root,
+            )?
+        } else {
+            RepoHandle::open(&path, &password, &cache_root)?
+        };
         Ok(Arc::new(h))
     })
     .await

@@ -38,7 +38,14 @@ pub struct BackupOptions {
 
 impl BackupOptions {
     pub fn new(time: DateTime<Utc>, hostname: impl Into<String>) -> Self {
-        BackupOptions { mailboxes: vec![], mailbox_concurrency: 4, requests_per_mailbox: 4, page_size: 50, hostname: hostname.into(), time }
+        BackupOptions {
+            mailboxes: vec![],
+            mailbox_concurrency: 4,
+            requests_per_mailbox: 4,
+            page_size: 50,
+            hostname: hostname.into(),
+            time,
+        }
     }
 }
 
@@ -83,7 +90,12 @@ struct MailboxResult {
 
 /// Backs up mailboxes into a new snapshot and returns what was done.
 #[tracing::instrument(skip_all, fields(mailboxes = opts.mailboxes.len()))]
-pub async fn backup(graph: Arc<GraphClient>, repo: Repository, opts: BackupOptions, progress: Arc<dyn Progress>) -> Result<BackupReport> {
+pub async fn backup(
+    graph: Arc<GraphClient>,
+    repo: Repository,
+    opts: BackupOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<BackupReport> {
     let started = Instant::now();
     let tracker = Tracker::new(progress);
     tracker.phase(Phase::Listing, None, None);
@@ -91,9 +103,13 @@ pub async fn backup(graph: Arc<GraphClient>, repo: Repository, opts: BackupOptio
     if users.is_empty() {
         return Err(EngineError::InvalidInput("no mailboxes to back up".into()));
     }
-    let upns: Vec<String> = users.iter().map(|u| u.user_principal_name.clone()).collect();
+    let upns: Vec<String> = users
+        .iter()
+        .map(|u| u.user_principal_name.clone())
+        .collect();
     let prev_repo = repo.clone();
-    let (mut previous, parent) = tokio::task::spawn_blocking(move || load_previous(&prev_repo, &upns)).await??;
+    let (mut previous, parent) =
+        tokio::task::spawn_blocking(move || load_previous(&prev_repo, &upns)).await??;
 
     let shared = Arc::new(Shared {
         graph,
@@ -105,7 +121,9 @@ pub async fn backup(graph: Arc<GraphClient>, repo: Repository, opts: BackupOptio
     let limit = Arc::new(Semaphore::new(opts.mailbox_concurrency.max(1)));
     let mut jobs = JoinSet::new();
     for user in users {
-        let prev = previous.remove(&user.user_principal_name).unwrap_or_default();
+        let prev = previous
+            .remove(&user.user_principal_name)
+            .unwrap_or_default();
         let (shared, limit) = (shared.clone(), limit.clone());
         jobs.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore open");
@@ -129,7 +147,12 @@ pub async fn backup(graph: Arc<GraphClient>, repo: Repository, opts: BackupOptio
             }
             Err(EngineError::Graph(e)) if !e.is_fatal() || e.status() == Some(403) => {
                 tracing::warn!(mailbox = %upn, error = %e, "mailbox skipped");
-                failed.push(FailedItem { mailbox: upn, folder: String::new(), item_id: String::new(), reason: e.to_string() });
+                failed.push(FailedItem {
+                    mailbox: upn,
+                    folder: String::new(),
+                    item_id: String::new(),
+                    reason: e.to_string(),
+                });
             }
             Err(e) => {
                 jobs.abort_all();
@@ -138,11 +161,20 @@ pub async fn backup(graph: Arc<GraphClient>, repo: Repository, opts: BackupOptio
         }
     }
     if mailbox_nodes.is_empty() {
-        let reasons: Vec<_> = failed.iter().map(|f| format!("{}: {}", f.mailbox, f.reason)).collect();
-        return Err(EngineError::NotFound(format!("no mailbox could be backed up: {}", reasons.join("; "))));
+        let reasons: Vec<_> = failed
+            .iter()
+            .map(|f| format!("{}: {}", f.mailbox, f.reason))
+            .collect();
+        return Err(EngineError::NotFound(format!(
+            "no mailbox could be backed up: {}",
+            reasons.join("; ")
+        )));
     }
 
-    let Shared { writer, tracker, .. } = Arc::try_unwrap(shared).map_err(|_| EngineError::Internal("backup tasks still running".into()))?;
+    let Shared {
+        writer, tracker, ..
+    } = Arc::try_unwrap(shared)
+        .map_err(|_| EngineError::Internal("backup tasks still running".into()))?;
     let mut writer = Arc::try_unwrap(writer)
         .map_err(|_| EngineError::Internal("writer still shared".into()))?
         .into_inner()
@@ -156,7 +188,9 @@ pub async fn backup(graph: Arc<GraphClient>, repo: Repository, opts: BackupOptio
     });
     let mut meta_parts = Some((opts.time, opts.hostname.clone(), parent, summary));
     let (snapshot, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let root = writer.save_tree(&Tree { nodes: mailbox_nodes })?;
+        let root = writer.save_tree(&Tree {
+            nodes: mailbox_nodes,
+        })?;
         let stats = writer.stats();
         let (time, hostname, parent, summary) = meta_parts.take().expect("taken once");
         let mut meta = SnapshotMeta::new(root, hostname, time);
@@ -188,7 +222,11 @@ async fn resolve_users(graph: &GraphClient, wanted: &[String]) -> Result<Vec<Use
     for w in wanted {
         match graph.user(w).await {
             Ok(u) => out.push(u),
-            Err(e) if e.is_not_found() => return Err(EngineError::NotFound(format!("mailbox {w:?} does not exist in the tenant"))),
+            Err(e) if e.is_not_found() => {
+                return Err(EngineError::NotFound(format!(
+                    "mailbox {w:?} does not exist in the tenant"
+                )));
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -196,7 +234,10 @@ async fn resolve_users(graph: &GraphClient, wanted: &[String]) -> Result<Vec<Use
 }
 
 /// Finds, for each mailbox, the newest snapshot that has it, and reads its folders.
-fn load_previous(repo: &Repository, upns: &[String]) -> Result<(HashMap<String, PrevMailbox>, Option<qcb_repo::SnapshotId>)> {
+fn load_previous(
+    repo: &Repository,
+    upns: &[String],
+) -> Result<(HashMap<String, PrevMailbox>, Option<qcb_repo::SnapshotId>)> {
     let mut out = HashMap::new();
     let snapshots = repo.list_snapshots()?;
     let parent = snapshots.last().map(|s| s.id.clone());
@@ -219,7 +260,11 @@ fn load_previous(repo: &Repository, upns: &[String]) -> Result<(HashMap<String, 
     Ok((out, parent))
 }
 
-fn collect_folders(repo: &Repository, tree_id: &qcb_repo::BlobId, prev: &mut PrevMailbox) -> Result<()> {
+fn collect_folders(
+    repo: &Repository,
+    tree_id: &qcb_repo::BlobId,
+    prev: &mut PrevMailbox,
+) -> Result<()> {
     let tree = repo.load_tree(tree_id)?;
     for n in tree.nodes {
         if n.kind != NodeKind::Dir {
@@ -227,8 +272,15 @@ fn collect_folders(repo: &Repository, tree_id: &qcb_repo::BlobId, prev: &mut Pre
         }
         let Some(sub) = n.subtree else { continue };
         let folder_tree = repo.load_tree(&sub)?;
-        let mut pf = PrevFolder { delta_link: n.attrs["deltaLink"].as_str().map(str::to_string), items: HashMap::new() };
-        for item in folder_tree.nodes.iter().filter(|x| x.kind == NodeKind::Item) {
+        let mut pf = PrevFolder {
+            delta_link: n.attrs["deltaLink"].as_str().map(str::to_string),
+            items: HashMap::new(),
+        };
+        for item in folder_tree
+            .nodes
+            .iter()
+            .filter(|x| x.kind == NodeKind::Item)
+        {
             pf.items.insert(item.name.clone(), item.clone());
             prev.by_id.insert(item.name.clone(), item.clone());
         }
@@ -240,16 +292,24 @@ fn collect_folders(repo: &Repository, tree_id: &qcb_repo::BlobId, prev: &mut Pre
     Ok(())
 }
 
-async fn backup_mailbox(shared: &Arc<Shared>, user: User, prev: PrevMailbox) -> Result<MailboxResult> {
+async fn backup_mailbox(
+    shared: &Arc<Shared>,
+    user: User,
+    prev: PrevMailbox,
+) -> Result<MailboxResult> {
     let upn = user.user_principal_name.clone();
     shared.tracker.phase(Phase::Mailbox, Some(&upn), None);
     let folders = shared.graph.mail_folders(&user.id).await?;
-    shared.tracker.add_total(folders.iter().map(|f| f.total_item_count as u64).sum());
+    shared
+        .tracker
+        .add_total(folders.iter().map(|f| f.total_item_count as u64).sum());
     let prev = Arc::new(prev);
     let limit = Arc::new(Semaphore::new(shared.requests_per_mailbox));
     let mut results = Vec::new();
     for folder in folders {
-        shared.tracker.phase(Phase::Folder, Some(&upn), Some(&folder.display_name));
+        shared
+            .tracker
+            .phase(Phase::Folder, Some(&upn), Some(&folder.display_name));
         results.push(backup_folder(shared, &user, folder, &prev, &limit).await?);
     }
     let (mut fetched, mut failed) = (0, Vec::new());
@@ -258,12 +318,22 @@ async fn backup_mailbox(shared: &Arc<Shared>, user: User, prev: PrevMailbox) -> 
         failed.append(&mut r.failed);
     }
     let writer = shared.writer.clone();
-    let user_attrs = json!({ "userId": user.id, "displayName": user.display_name, "mail": user.mail });
-    tokio::task::spawn_blocking(move || build_mailbox_tree(&writer, upn, user_attrs, results, fetched, failed)).await?
+    let user_attrs =
+        json!({ "userId": user.id, "displayName": user.display_name, "mail": user.mail });
+    tokio::task::spawn_blocking(move || {
+        build_mailbox_tree(&writer, upn, user_attrs, results, fetched, failed)
+    })
+    .await?
 }
 
 /// Runs one folder's delta (incremental when a link was saved) and stores what changed.
-async fn backup_folder(shared: &Arc<Shared>, user: &User, folder: MailFolder, prev: &Arc<PrevMailbox>, limit: &Arc<Semaphore>) -> Result<FolderResult> {
+async fn backup_folder(
+    shared: &Arc<Shared>,
+    user: &User,
+    folder: MailFolder,
+    prev: &Arc<PrevMailbox>,
+    limit: &Arc<Semaphore>,
+) -> Result<FolderResult> {
     let empty = PrevFolder::default();
     let pf = prev.folders.get(&folder.id).unwrap_or(&empty);
     let mut items: HashMap<String, Node> = HashMap::new();
@@ -277,7 +347,11 @@ async fn backup_folder(shared: &Arc<Shared>, user: &User, folder: MailFolder, pr
     let mut fetched = 0;
     let mut restarted = false;
     let delta_link = loop {
-        let page = match shared.graph.messages_delta(&user.id, &folder.id, link.as_deref(), shared.page_size).await {
+        let page = match shared
+            .graph
+            .messages_delta(&user.id, &folder.id, link.as_deref(), shared.page_size)
+            .await
+        {
             Ok(p) => p,
             Err(e) if !restarted && link.is_some() && is_expired_sync_state(&e) => {
                 tracing::info!(folder = %folder.id, "delta token expired; enumerating the folder again");
@@ -293,10 +367,14 @@ async fn backup_folder(shared: &Arc<Shared>, user: &User, folder: MailFolder, pr
         }
         let mut downloads = JoinSet::new();
         for v in page.items {
-            let Some(id) = v["id"].as_str().map(str::to_string) else { continue };
+            let Some(id) = v["id"].as_str().map(str::to_string) else {
+                continue;
+            };
             let change_key = v["changeKey"].as_str().unwrap_or("");
             let known = pf.items.get(&id).or_else(|| prev.by_id.get(&id));
-            if let Some(node) = known.filter(|n| !change_key.is_empty() && n.attrs["changeKey"].as_str() == Some(change_key)) {
+            if let Some(node) = known.filter(|n| {
+                !change_key.is_empty() && n.attrs["changeKey"].as_str() == Some(change_key)
+            }) {
                 items.insert(id, node.clone());
                 continue;
             }
@@ -318,7 +396,12 @@ async fn backup_folder(shared: &Arc<Shared>, user: &User, folder: MailFolder, pr
                 }
                 Err(EngineError::Graph(e)) if !e.is_fatal() => {
                     tracing::warn!(folder = %folder.id, item = %id, error = %e, "item not backed up");
-                    failed.push(FailedItem { mailbox: user.user_principal_name.clone(), folder: folder.display_name.clone(), item_id: id, reason: e.to_string() });
+                    failed.push(FailedItem {
+                        mailbox: user.user_principal_name.clone(),
+                        folder: folder.display_name.clone(),
+                        item_id: id,
+                        reason: e.to_string(),
+                    });
                 }
                 Err(e) => return Err(e),
             }
@@ -329,16 +412,38 @@ async fn backup_folder(shared: &Arc<Shared>, user: &User, folder: MailFolder, pr
             (None, None) => unreachable!("qcb-graph rejects pages without either link"),
         }
     };
-    shared.tracker.done((items.len() as u64).saturating_sub(counted), 0);
+    shared
+        .tracker
+        .done((items.len() as u64).saturating_sub(counted), 0);
     // Keep the old link when something failed, so the next run replays and retries it.
-    let delta_link = if failed.is_empty() { Some(delta_link) } else { pf.delta_link.clone() };
+    let delta_link = if failed.is_empty() {
+        Some(delta_link)
+    } else {
+        pf.delta_link.clone()
+    };
     let mut items: Vec<Node> = items.into_values().collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(FolderResult { folder, items, delta_link, fetched, failed })
+    Ok(FolderResult {
+        folder,
+        items,
+        delta_link,
+        fetched,
+        failed,
+    })
 }
 
 fn is_expired_sync_state(e: &GraphError) -> bool {
-    e.status() == Some(410) || matches!(e.code(), Some("syncStateNotFound" | "SyncStateNotFound" | "SyncStateInvalid" | "ResyncRequired" | "InvalidSyncStateData"))
+    e.status() == Some(410)
+        || matches!(
+            e.code(),
+            Some(
+                "syncStateNotFound"
+                    | "SyncStateNotFound"
+                    | "SyncStateInvalid"
+                    | "ResyncRequired"
+                    | "InvalidSyncStateData"
+            )
+        )
 }
 
 /// Downloads one message's MIME source and stores it with its properties.
@@ -349,10 +454,18 @@ async fn fetch_item(shared: &Shared, user_id: &str, props: &Value) -> Result<Nod
     let writer = shared.writer.clone();
     tokio::task::spawn_blocking(move || {
         let meta = serde_json::to_vec(&props).expect("json");
-        let mut w = writer.lock().map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+        let mut w = writer
+            .lock()
+            .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
         let content = w.save_data(&mime)?;
         let meta = w.save_data(&meta)?;
-        Ok(Node::item(id, vec![content], mime.len() as u64, Some(meta), item_attrs(&props)))
+        Ok(Node::item(
+            id,
+            vec![content],
+            mime.len() as u64,
+            Some(meta),
+            item_attrs(&props),
+        ))
     })
     .await?
 }
@@ -375,12 +488,26 @@ fn item_attrs(p: &Value) -> Value {
 }
 
 /// Saves the folder trees bottom-up and returns the mailbox's node.
-fn build_mailbox_tree(writer: &Mutex<Writer>, upn: String, attrs: Value, results: Vec<FolderResult>, fetched: u64, failed: Vec<FailedItem>) -> Result<MailboxResult> {
-    let mut w = writer.lock().map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
-    let ids: std::collections::HashSet<&str> = results.iter().map(|r| r.folder.id.as_str()).collect();
+fn build_mailbox_tree(
+    writer: &Mutex<Writer>,
+    upn: String,
+    attrs: Value,
+    results: Vec<FolderResult>,
+    fetched: u64,
+    failed: Vec<FailedItem>,
+) -> Result<MailboxResult> {
+    let mut w = writer
+        .lock()
+        .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+    let ids: std::collections::HashSet<&str> =
+        results.iter().map(|r| r.folder.id.as_str()).collect();
     let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::new();
     for (i, r) in results.iter().enumerate() {
-        let parent = r.folder.parent_folder_id.clone().filter(|p| ids.contains(p.as_str()));
+        let parent = r
+            .folder
+            .parent_folder_id
+            .clone()
+            .filter(|p| ids.contains(p.as_str()));
         children.entry(parent).or_default().push(i);
     }
     let (mut items, mut bytes) = (0u64, 0u64);
@@ -390,10 +517,22 @@ fn build_mailbox_tree(writer: &Mutex<Writer>, upn: String, attrs: Value, results
     }
     let top = build_level(&mut w, &results, &children, None)?;
     let root = w.save_tree(&Tree { nodes: top })?;
-    Ok(MailboxResult { node: Node::dir(upn, root, attrs), items, bytes, folders: results.len() as u64, fetched, failed })
+    Ok(MailboxResult {
+        node: Node::dir(upn, root, attrs),
+        items,
+        bytes,
+        folders: results.len() as u64,
+        fetched,
+        failed,
+    })
 }
 
-fn build_level(w: &mut Writer, results: &[FolderResult], children: &HashMap<Option<String>, Vec<usize>>, parent: Option<String>) -> Result<Vec<Node>> {
+fn build_level(
+    w: &mut Writer,
+    results: &[FolderResult],
+    children: &HashMap<Option<String>, Vec<usize>>,
+    parent: Option<String>,
+) -> Result<Vec<Node>> {
     let mut nodes = Vec::new();
     let mut taken = std::collections::HashSet::new();
     for &i in children.get(&parent).map(Vec::as_slice).unwrap_or(&[]) {
@@ -403,9 +542,16 @@ fn build_level(w: &mut Writer, results: &[FolderResult], children: &HashMap<Opti
         let child_count = subfolders.len();
         content.extend(subfolders);
         let subtree = w.save_tree(&Tree { nodes: content })?;
-        let mut name = if r.folder.display_name.is_empty() { r.folder.id.clone() } else { r.folder.display_name.clone() };
+        let mut name = if r.folder.display_name.is_empty() {
+            r.folder.id.clone()
+        } else {
+            r.folder.display_name.clone()
+        };
         if !taken.insert(name.clone()) {
-            name = format!("{name} [{}]", &r.folder.id[r.folder.id.len().saturating_sub(8)..]);
+            name = format!(
+                "{name} [{}]",
+                &r.folder.id[r.folder.id.len().saturating_sub(8)..]
+            );
             taken.insert(name.clone());
         }
         nodes.push(Node::dir(
@@ -439,7 +585,18 @@ struct TrackerState {
 
 impl Tracker {
     fn new(sink: Arc<dyn Progress>) -> Tracker {
-        Tracker { sink, state: Mutex::new(TrackerState { phase: Phase::Listing, mailbox: None, folder: None, done: 0, total: 0, bytes: 0, last_sent: None }) }
+        Tracker {
+            sink,
+            state: Mutex::new(TrackerState {
+                phase: Phase::Listing,
+                mailbox: None,
+                folder: None,
+                done: 0,
+                total: 0,
+                bytes: 0,
+                last_sent: None,
+            }),
+        }
     }
 
     fn emit(&self, force: bool, f: impl FnOnce(&mut TrackerState)) {
@@ -451,7 +608,14 @@ impl Tracker {
                 return;
             }
             s.last_sent = Some(Instant::now());
-            ProgressEvent { phase: s.phase, mailbox: s.mailbox.clone(), folder: s.folder.clone(), items_done: s.done, items_total: s.total.max(s.done), bytes_done: s.bytes }
+            ProgressEvent {
+                phase: s.phase,
+                mailbox: s.mailbox.clone(),
+                folder: s.folder.clone(),
+                items_done: s.done,
+                items_total: s.total.max(s.done),
+                bytes_done: s.bytes,
+            }
         };
         self.sink.event(event);
     }

@@ -21,8 +21,12 @@ impl EngineError {
         use qcb_repo::Error as R;
         match self {
             EngineError::Repo(R::WrongPassword { .. }) => "wrong_password",
-            EngineError::Repo(R::SnapshotNotFound(_) | R::PathNotFound { .. } | R::NotARepository { .. }) => "not_found",
-            EngineError::Repo(R::AlreadyExists { .. } | R::InvalidArgument(_) | R::AmbiguousSnapshot(_)) => "invalid_input",
+            EngineError::Repo(
+                R::SnapshotNotFound(_) | R::PathNotFound { .. } | R::NotARepository { .. },
+            ) => "not_found",
+            EngineError::Repo(
+                R::AlreadyExists { .. } | R::InvalidArgument(_) | R::AmbiguousSnapshot(_),
+            ) => "invalid_input",
             EngineError::Repo(_) => "repository",
             EngineError::Graph(GraphError::SignIn { .. }) => "sign_in",
             EngineError::Graph(_) => "graph",

@@ -15,13 +15,20 @@ pub struct RepoHandle {
 
 impl std::fmt::Debug for RepoHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RepoHandle").field("repo", &self.repo).finish()
+        f.debug_struct("RepoHandle")
+            .field("repo", &self.repo)
+            .finish()
     }
 }
 
 impl RepoHandle {
     /// Creates a repository in an empty or missing folder.
-    pub fn create(path: &Path, password: &str, kdf: KdfParams, cache_root: &Path) -> Result<RepoHandle> {
+    pub fn create(
+        path: &Path,
+        password: &str,
+        kdf: KdfParams,
+        cache_root: &Path,
+    ) -> Result<RepoHandle> {
         let repo = Repository::init_local(path, password.as_bytes(), kdf)?;
         Self::with_catalog(repo, cache_root)
     }
@@ -33,7 +40,10 @@ impl RepoHandle {
 
     fn with_catalog(repo: Repository, cache_root: &Path) -> Result<RepoHandle> {
         let catalog = Catalog::open(&Self::catalog_path(cache_root, repo.id()), repo.id())?;
-        Ok(RepoHandle { repo, catalog: Mutex::new(catalog) })
+        Ok(RepoHandle {
+            repo,
+            catalog: Mutex::new(catalog),
+        })
     }
 
     /// Where the catalog of a repository lives under a cache folder.
@@ -46,7 +56,9 @@ impl RepoHandle {
     }
 
     fn catalog(&self) -> Result<std::sync::MutexGuard<'_, Catalog>> {
-        self.catalog.lock().map_err(|_| EngineError::Internal("catalog lock poisoned".into()))
+        self.catalog
+            .lock()
+            .map_err(|_| EngineError::Internal("catalog lock poisoned".into()))
     }
 
     /// Every snapshot, oldest first (brings the catalog up to date first).
@@ -63,7 +75,14 @@ impl RepoHandle {
                     id: s.id.0,
                     time: s.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     hostname: s.hostname,
-                    mailboxes: sum["mailboxes"].as_array().map(|a| a.iter().filter_map(|m| m.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+                    mailboxes: sum["mailboxes"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|m| m.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     item_count: sum["items"].as_u64().unwrap_or(0),
                     size_bytes: sum["bytes"].as_u64().unwrap_or(0),
                 }
@@ -105,7 +124,16 @@ impl RepoHandle {
                 }),
             }
         }
-        items.sort_by(|a, b| b.received_date_time.cmp(&a.received_date_time).then_with(|| a.id.cmp(&b.id)));
-        Ok(Browse { snapshot_id: id.0, path: base, folders, items })
+        items.sort_by(|a, b| {
+            b.received_date_time
+                .cmp(&a.received_date_time)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(Browse {
+            snapshot_id: id.0,
+            path: base,
+            folders,
+            items,
+        })
     }
 }

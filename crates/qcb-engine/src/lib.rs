@@ -19,7 +19,10 @@ pub use error::{EngineError, Result};
 pub use handle::RepoHandle;
 pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
 pub use restore::{RestoreOptions, restore};
-pub use types::{BackupReport, Browse, Connection, FailedItem, FolderEntry, ItemEntry, RestoreReport, SnapshotInfo};
+pub use types::{
+    BackupReport, Browse, Connection, FailedItem, FolderEntry, ItemEntry, RestoreReport,
+    SnapshotInfo,
+};
 
 /// Re-exported so front ends need not depend on the lower crates for these.
 pub use qcb_graph::GraphClient;

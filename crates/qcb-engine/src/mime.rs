@@ -23,13 +23,19 @@ pub struct MimeParts {
 }
 
 fn is_content_header(name: &str) -> bool {
-    ["content-type", "content-transfer-encoding", "mime-version"].iter().any(|h| name.eq_ignore_ascii_case(h))
+    ["content-type", "content-transfer-encoding", "mime-version"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// The raw header section (up to the first empty line) minus content headers, unfolding nothing.
 fn header_block(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
-    let end = text.find("\r\n\r\n").map(|i| i + 2).or_else(|| text.find("\n\n").map(|i| i + 1)).unwrap_or(text.len());
+    let end = text
+        .find("\r\n\r\n")
+        .map(|i| i + 2)
+        .or_else(|| text.find("\n\n").map(|i| i + 1))
+        .unwrap_or(text.len());
     let mut out = String::new();
     let mut skipping = false;
     for line in text[..end].lines() {
@@ -59,14 +65,18 @@ fn attachment_of(p: &ParsedMail<'_>) -> Result<MimeAttachment, String> {
         .or_else(|| p.ctype.params.get("name"))
         .cloned()
         .unwrap_or_else(|| "attachment".to_string());
-    let content_id = p
-        .headers
-        .get_first_value("Content-ID")
-        .map(|c| c.trim().trim_start_matches('<').trim_end_matches('>').to_string());
+    let content_id = p.headers.get_first_value("Content-ID").map(|c| {
+        c.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_string()
+    });
     Ok(MimeAttachment {
         name,
         content_type: mime_type(p),
-        bytes: p.get_body_raw().map_err(|e| format!("attachment body: {e}"))?,
+        bytes: p
+            .get_body_raw()
+            .map_err(|e| format!("attachment body: {e}"))?,
         is_inline: disp.disposition == DispositionType::Inline,
         content_id,
     })
@@ -79,15 +89,29 @@ pub fn split(raw: &[u8]) -> Result<MimeParts, String> {
     let mut attachments = Vec::new();
     walk(&parsed, &mut body, &mut attachments)?;
     let (body_type, body) = body.unwrap_or(("text", String::new()));
-    Ok(MimeParts { header_block: header_block(raw), body_type, body, attachments })
+    Ok(MimeParts {
+        header_block: header_block(raw),
+        body_type,
+        body,
+        attachments,
+    })
 }
 
-fn walk(p: &ParsedMail<'_>, body: &mut Option<(&'static str, String)>, atts: &mut Vec<MimeAttachment>) -> Result<(), String> {
+fn walk(
+    p: &ParsedMail<'_>,
+    body: &mut Option<(&'static str, String)>,
+    atts: &mut Vec<MimeAttachment>,
+) -> Result<(), String> {
     let ty = mime_type(p);
     if ty.starts_with("multipart/") {
         if ty == "multipart/alternative" {
             // One body: the richest alternative.
-            let pick = p.subparts.iter().rev().find(|s| mime_type(s) == "text/html").or_else(|| p.subparts.iter().find(|s| mime_type(s) == "text/plain"));
+            let pick = p
+                .subparts
+                .iter()
+                .rev()
+                .find(|s| mime_type(s) == "text/html")
+                .or_else(|| p.subparts.iter().find(|s| mime_type(s) == "text/plain"));
             if let Some(s) = pick.filter(|_| body.is_none()) {
                 return walk(s, body, atts);
             }
@@ -115,7 +139,10 @@ mod tests {
     fn splits_related_and_mixed() {
         let raw = b"Received: from x\r\n\tby y\r\nSubject: hi\r\nContent-Type: multipart/mixed;\r\n\tboundary=\"b1\"\r\nMIME-Version: 1.0\r\n\r\n--b1\r\nContent-Type: multipart/related; boundary=\"b2\"\r\n\r\n--b2\r\nContent-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Gr=C3=BC=C3=9Fe</p>\r\n--b2\r\nContent-Type: image/png; name=\"a.png\"\r\nContent-Disposition: inline; filename=\"a.png\"\r\nContent-ID: <img1>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--b2--\r\n\r\n--b1\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b1--\r\n";
         let p = split(raw).unwrap();
-        assert_eq!(p.header_block, "Received: from x\r\n\tby y\r\nSubject: hi\r\n");
+        assert_eq!(
+            p.header_block,
+            "Received: from x\r\n\tby y\r\nSubject: hi\r\n"
+        );
         assert_eq!(p.body_type, "html");
         assert_eq!(p.body.trim_end(), "<p>Grüße</p>");
         assert_eq!(p.attachments.len(), 2);

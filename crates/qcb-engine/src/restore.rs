@@ -49,17 +49,32 @@ struct Plan {
 fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
     let snap = repo.find_snapshot(&opts.snapshot)?;
     let names = qcb_repo::split_path(&opts.path);
-    let not_found = |what| EngineError::Repo(qcb_repo::Error::PathNotFound { snapshot: snap.id.short().into(), path: opts.path.clone(), what });
+    let not_found = |what| {
+        EngineError::Repo(qcb_repo::Error::PathNotFound {
+            snapshot: snap.id.short().into(),
+            path: opts.path.clone(),
+            what,
+        })
+    };
     let Some((mailbox, rest)) = names.split_first() else {
-        return Err(EngineError::InvalidInput("give a path that starts with a mailbox, e.g. /alice@contoso.com/Inbox".into()));
+        return Err(EngineError::InvalidInput(
+            "give a path that starts with a mailbox, e.g. /alice@contoso.com/Inbox".into(),
+        ));
     };
     let root = repo.load_tree(&snap.tree)?;
-    let mbx = root.get(mailbox).filter(|n| n.kind == NodeKind::Dir).ok_or_else(|| not_found("mailbox"))?;
+    let mbx = root
+        .get(mailbox)
+        .filter(|n| n.kind == NodeKind::Dir)
+        .ok_or_else(|| not_found("mailbox"))?;
     let user_id = mbx.attrs["userId"].as_str().map(str::to_string);
     let mut tree = repo.load_tree(&mbx.subtree.ok_or_else(|| not_found("mailbox"))?)?;
     let mut node: Option<Node> = None;
     for name in rest {
-        let n = tree.get(name).filter(|n| n.kind == NodeKind::Dir).cloned().ok_or_else(|| not_found("folder"))?;
+        let n = tree
+            .get(name)
+            .filter(|n| n.kind == NodeKind::Dir)
+            .cloned()
+            .ok_or_else(|| not_found("folder"))?;
         tree = repo.load_tree(&n.subtree.ok_or_else(|| not_found("folder"))?)?;
         node = Some(n);
     }
@@ -75,12 +90,29 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
             }
         }
     }
-    Ok(Plan { mailbox: mailbox.clone(), user_id, folders })
+    Ok(Plan {
+        mailbox: mailbox.clone(),
+        user_id,
+        folders,
+    })
 }
 
-fn collect(repo: &Repository, rel: Vec<String>, tree: &qcb_repo::Tree, out: &mut Vec<PlanFolder>) -> Result<()> {
-    let items = tree.nodes.iter().filter(|n| n.kind == NodeKind::Item).cloned().collect();
-    out.push(PlanFolder { rel: rel.clone(), items });
+fn collect(
+    repo: &Repository,
+    rel: Vec<String>,
+    tree: &qcb_repo::Tree,
+    out: &mut Vec<PlanFolder>,
+) -> Result<()> {
+    let items = tree
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Item)
+        .cloned()
+        .collect();
+    out.push(PlanFolder {
+        rel: rel.clone(),
+        items,
+    });
     for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
         if let Some(sub) = n.subtree {
             let mut r = rel.clone();
@@ -93,21 +125,41 @@ fn collect(repo: &Repository, rel: Vec<String>, tree: &qcb_repo::Tree, out: &mut
 
 /// Restores a folder or mailbox from a snapshot into `opts.to_folder`.
 #[tracing::instrument(skip_all, fields(path = %opts.path))]
-pub async fn restore(graph: Arc<GraphClient>, repo: Repository, opts: RestoreOptions, progress: Arc<dyn Progress>) -> Result<RestoreReport> {
+pub async fn restore(
+    graph: Arc<GraphClient>,
+    repo: Repository,
+    opts: RestoreOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<RestoreReport> {
     let started = Instant::now();
     if opts.to_folder.trim().is_empty() {
-        return Err(EngineError::InvalidInput("the target folder name must not be empty".into()));
+        return Err(EngineError::InvalidInput(
+            "the target folder name must not be empty".into(),
+        ));
     }
     let (plan_repo, plan_opts) = (repo.clone(), opts.clone());
     let plan = tokio::task::spawn_blocking(move || plan(&plan_repo, &plan_opts)).await??;
     let total: u64 = plan.folders.iter().map(|f| f.items.len() as u64).sum();
-    let target = opts.target_mailbox.clone().or(plan.user_id.clone()).unwrap_or_else(|| plan.mailbox.clone());
+    let target = opts
+        .target_mailbox
+        .clone()
+        .or(plan.user_id.clone())
+        .unwrap_or_else(|| plan.mailbox.clone());
     let user = graph.user(&target).await.map_err(|e| match e {
-        e if e.is_not_found() => EngineError::NotFound(format!("target mailbox {target:?} does not exist in the tenant")),
+        e if e.is_not_found() => EngineError::NotFound(format!(
+            "target mailbox {target:?} does not exist in the tenant"
+        )),
         e => e.into(),
     })?;
     let event = |phase, folder: Option<String>, done| {
-        progress.event(ProgressEvent { phase, mailbox: Some(user.user_principal_name.clone()), folder, items_done: done, items_total: total, bytes_done: 0 });
+        progress.event(ProgressEvent {
+            phase,
+            mailbox: Some(user.user_principal_name.clone()),
+            folder,
+            items_done: done,
+            items_total: total,
+            bytes_done: 0,
+        });
     };
     event(Phase::Listing, None, 0);
 
@@ -120,7 +172,8 @@ pub async fn restore(graph: Arc<GraphClient>, repo: Repository, opts: RestoreOpt
         let mut parent = top.id.clone();
         for (depth, name) in f.rel.iter().enumerate() {
             let before = existing.len();
-            let folder = find_or_create(&graph, &user.id, &mut existing, Some(&parent), name).await?;
+            let folder =
+                find_or_create(&graph, &user.id, &mut existing, Some(&parent), name).await?;
             if existing.len() > before && depth + 1 == f.rel.len() {
                 created += 1;
             }
@@ -137,11 +190,20 @@ pub async fn restore(graph: Arc<GraphClient>, repo: Repository, opts: RestoreOpt
         event(Phase::Folder, Some(folder_label.clone()), restored);
         let mut jobs = JoinSet::new();
         for item in f.items.clone() {
-            let (graph, repo, limit, user_id, folder_id) = (graph.clone(), repo.clone(), limit.clone(), user.id.clone(), folder_id.clone());
+            let (graph, repo, limit, user_id, folder_id) = (
+                graph.clone(),
+                repo.clone(),
+                limit.clone(),
+                user.id.clone(),
+                folder_id.clone(),
+            );
             jobs.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("semaphore open");
                 let name = item.name.clone();
-                (name, restore_item(&graph, repo, &user_id, &folder_id, item).await)
+                (
+                    name,
+                    restore_item(&graph, repo, &user_id, &folder_id, item).await,
+                )
             });
         }
         while let Some(joined) = jobs.join_next().await {
@@ -152,10 +214,19 @@ pub async fn restore(graph: Arc<GraphClient>, repo: Repository, opts: RestoreOpt
                 Err(e @ EngineError::Repo(qcb_repo::Error::Io { .. })) => return Err(e),
                 Err(e) => {
                     tracing::warn!(item = %item_id, error = %e, "item not restored");
-                    failed.push(FailedItem { mailbox: user.user_principal_name.clone(), folder: folder_label.clone(), item_id, reason: e.to_string() });
+                    failed.push(FailedItem {
+                        mailbox: user.user_principal_name.clone(),
+                        folder: folder_label.clone(),
+                        item_id,
+                        reason: e.to_string(),
+                    });
                 }
             }
-            event(Phase::Items, Some(folder_label.clone()), restored + failed.len() as u64);
+            event(
+                Phase::Items,
+                Some(folder_label.clone()),
+                restored + failed.len() as u64,
+            );
         }
     }
     event(Phase::Done, None, total);
@@ -169,13 +240,22 @@ pub async fn restore(graph: Arc<GraphClient>, repo: Repository, opts: RestoreOpt
     })
 }
 
-async fn find_or_create(graph: &GraphClient, user_id: &str, existing: &mut Vec<MailFolder>, parent: Option<&str>, name: &str) -> Result<MailFolder> {
+async fn find_or_create(
+    graph: &GraphClient,
+    user_id: &str,
+    existing: &mut Vec<MailFolder>,
+    parent: Option<&str>,
+    name: &str,
+) -> Result<MailFolder> {
     let matches = |f: &MailFolder| {
         f.display_name == name
             && match parent {
                 Some(p) => f.parent_folder_id.as_deref() == Some(p),
                 // Top level: a folder whose parent is not itself in the list (msgfolderroot).
-                None => f.parent_folder_id.as_ref().is_none_or(|p| !existing.iter().any(|o| &o.id == p)),
+                None => f
+                    .parent_folder_id
+                    .as_ref()
+                    .is_none_or(|p| !existing.iter().any(|o| &o.id == p)),
             }
     };
     if let Some(f) = existing.iter().find(|f| matches(f)) {
@@ -186,11 +266,18 @@ async fn find_or_create(graph: &GraphClient, user_id: &str, existing: &mut Vec<M
     Ok(f)
 }
 
-async fn restore_item(graph: &GraphClient, repo: Repository, user_id: &str, folder_id: &str, item: Node) -> Result<()> {
+async fn restore_item(
+    graph: &GraphClient,
+    repo: Repository,
+    user_id: &str,
+    folder_id: &str,
+    item: Node,
+) -> Result<()> {
     let body = tokio::task::spawn_blocking(move || -> Result<Value> {
         let mime = repo.read_content(&item.content)?;
         let meta: Value = match item.meta {
-            Some(m) => serde_json::from_slice(&repo.read_data(&m)?).map_err(|e| EngineError::Internal(format!("item properties: {e}")))?,
+            Some(m) => serde_json::from_slice(&repo.read_data(&m)?)
+                .map_err(|e| EngineError::Internal(format!("item properties: {e}")))?,
             None => Value::Null,
         };
         let parts = mime::split(&mime).map_err(EngineError::InvalidInput)?;
@@ -211,12 +298,28 @@ fn message_json(meta: &Value, parts: &mime::MimeParts) -> Result<Value> {
         )));
     }
     let mut m = serde_json::Map::new();
-    for key in ["subject", "importance", "categories", "internetMessageId", "from", "sender", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "flag", "inferenceClassification"] {
+    for key in [
+        "subject",
+        "importance",
+        "categories",
+        "internetMessageId",
+        "from",
+        "sender",
+        "toRecipients",
+        "ccRecipients",
+        "bccRecipients",
+        "replyTo",
+        "flag",
+        "inferenceClassification",
+    ] {
         if let Some(v) = meta.get(key).filter(|v| !v.is_null()) {
             m.insert(key.into(), v.clone());
         }
     }
-    m.insert("body".into(), json!({ "contentType": parts.body_type, "content": parts.body }));
+    m.insert(
+        "body".into(),
+        json!({ "contentType": parts.body_type, "content": parts.body }),
+    );
     let attachments: Vec<Value> = parts
         .attachments
         .iter()
@@ -235,7 +338,11 @@ fn message_json(meta: &Value, parts: &mime::MimeParts) -> Result<Value> {
     let mut ext = Vec::new();
     if meta["isDraft"].as_bool() != Some(true) {
         // PidTagMessageFlags: read (1) or unread (4), never unsent: a received message, not a draft.
-        let flags = if meta["isRead"].as_bool() == Some(true) { "1" } else { "4" };
+        let flags = if meta["isRead"].as_bool() == Some(true) {
+            "1"
+        } else {
+            "4"
+        };
         ext.push(json!({ "id": "Integer 0x0E07", "value": flags }));
     }
     if let Some(t) = meta["receivedDateTime"].as_str() {

@@ -63,7 +63,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 8, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(120) }
+        RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(120),
+        }
     }
 }
 
@@ -84,7 +88,10 @@ fn graph_error(body: &str) -> (String, String) {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let e = &v["error"];
     let code = e["code"].as_str().unwrap_or("unknown").to_string();
-    let message = e["message"].as_str().map(str::to_string).unwrap_or_else(|| body.chars().take(200).collect());
+    let message = e["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| body.chars().take(200).collect());
     (code, message)
 }
 
@@ -95,29 +102,46 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 
 /// Full jitter: a random point in [0, base * 2^attempt], capped.
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
-    let ceiling = policy.base_delay.saturating_mul(1u32 << attempt.min(16)).min(policy.max_delay);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    ceiling.mul_f64((nanos % 1000) as f64 / 1000.0).max(Duration::from_millis(50))
+    let ceiling = policy
+        .base_delay
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(policy.max_delay);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    ceiling
+        .mul_f64((nanos % 1000) as f64 / 1000.0)
+        .max(Duration::from_millis(50))
 }
 
 fn path_of(url: &str) -> String {
-    url::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_else(|_| url.to_string())
+    url::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|_| url.to_string())
 }
 
 fn enc(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 impl GraphClient {
     pub fn new(cfg: GraphConfig) -> Result<GraphClient> {
         for (name, v) in [("graph URL", &cfg.graph_url), ("authority", &cfg.authority)] {
-            let u = url::Url::parse(v).map_err(|e| GraphError::Config(format!("{name} {v:?}: {e}")))?;
+            let u =
+                url::Url::parse(v).map_err(|e| GraphError::Config(format!("{name} {v:?}: {e}")))?;
             if !matches!(u.scheme(), "https" | "http") {
-                return Err(GraphError::Config(format!("{name} {v:?} is not an http(s) URL")));
+                return Err(GraphError::Config(format!(
+                    "{name} {v:?} is not an http(s) URL"
+                )));
             }
         }
         if cfg.tenant_id.is_empty() || cfg.client_id.is_empty() {
-            return Err(GraphError::Config("tenant id and client id are required".into()));
+            return Err(GraphError::Config(
+                "tenant id and client id are required".into(),
+            ));
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("QCBackup/", env!("CARGO_PKG_VERSION")))
@@ -125,7 +149,11 @@ impl GraphClient {
             .timeout(Duration::from_secs(300))
             .build()
             .map_err(|e| GraphError::Config(e.to_string()))?;
-        Ok(GraphClient { http, cfg, token: Mutex::new(None) })
+        Ok(GraphClient {
+            http,
+            cfg,
+            token: Mutex::new(None),
+        })
     }
 
     pub fn graph_url(&self) -> &str {
@@ -135,54 +163,95 @@ impl GraphClient {
     /// Client-credentials sign-in; the token is cached until five minutes before it expires.
     async fn access_token(&self, force: bool) -> Result<String> {
         let mut guard = self.token.lock().await;
-        if let Some(t) = guard.as_ref().filter(|t| !force && t.expires > Instant::now() + Duration::from_secs(300)) {
+        if let Some(t) = guard
+            .as_ref()
+            .filter(|t| !force && t.expires > Instant::now() + Duration::from_secs(300))
+        {
             return Ok(t.value.clone());
         }
-        let url = format!("{}/{}/oauth2/v2.0/token", self.cfg.authority.trim_end_matches('/'), enc(&self.cfg.tenant_id));
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.cfg.authority.trim_end_matches('/'),
+            enc(&self.cfg.tenant_id)
+        );
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", self.cfg.client_id.as_str()),
             ("client_secret", self.cfg.client_secret.expose()),
             ("scope", "https://graph.microsoft.com/.default"),
         ];
-        let resp = self
-            .http
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| GraphError::Unreachable { url: url.clone(), detail: error_chain(&e) })?;
+        let resp =
+            self.http
+                .post(&url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| GraphError::Unreachable {
+                    url: url.clone(),
+                    detail: error_chain(&e),
+                })?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| GraphError::Unreachable { url: url.clone(), detail: error_chain(&e) })?;
-        let v: Value = serde_json::from_str(&body)
-            .map_err(|e| GraphError::Malformed { what: format!("token response from {url}"), detail: e.to_string() })?;
+        let body = resp.text().await.map_err(|e| GraphError::Unreachable {
+            url: url.clone(),
+            detail: error_chain(&e),
+        })?;
+        let v: Value = serde_json::from_str(&body).map_err(|e| GraphError::Malformed {
+            what: format!("token response from {url}"),
+            detail: e.to_string(),
+        })?;
         if !status.is_success() {
             return Err(GraphError::SignIn {
                 url,
                 code: v["error"].as_str().unwrap_or("unknown").into(),
-                message: v["error_description"].as_str().unwrap_or("").lines().next().unwrap_or("").into(),
+                message: v["error_description"]
+                    .as_str()
+                    .unwrap_or("")
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .into(),
             });
         }
         let value = v["access_token"]
             .as_str()
-            .ok_or_else(|| GraphError::Malformed { what: format!("token response from {url}"), detail: "no access_token".into() })?
+            .ok_or_else(|| GraphError::Malformed {
+                what: format!("token response from {url}"),
+                detail: "no access_token".into(),
+            })?
             .to_string();
         let secs = v["expires_in"].as_u64().unwrap_or(3599);
-        *guard = Some(Token { value: value.clone(), expires: Instant::now() + Duration::from_secs(secs) });
+        *guard = Some(Token {
+            value: value.clone(),
+            expires: Instant::now() + Duration::from_secs(secs),
+        });
         tracing::debug!(expires_in = secs, "signed in");
         Ok(value)
     }
 
     /// Sends one request with Graph's retry rules. `url` is absolute or relative to the graph URL.
-    async fn send(&self, method: Method, url: &str, body: Option<(&'static str, Vec<u8>)>, prefer: &[&str]) -> Result<reqwest::Response> {
-        let url = if url.starts_with("http://") || url.starts_with("https://") { url.to_string() } else { format!("{}{url}", self.cfg.graph_url) };
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+        prefer: &[&str],
+    ) -> Result<reqwest::Response> {
+        let url = if url.starts_with("http://") || url.starts_with("https://") {
+            url.to_string()
+        } else {
+            format!("{}{url}", self.cfg.graph_url)
+        };
         let path = path_of(&url);
         let mut refreshed = false;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let token = self.access_token(false).await?;
-            let mut req = self.http.request(method.clone(), &url).bearer_auth(token).header("Prefer", "IdType=\"ImmutableId\"");
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token)
+                .header("Prefer", "IdType=\"ImmutableId\"");
             for p in prefer {
                 req = req.header("Prefer", *p);
             }
@@ -191,13 +260,21 @@ impl GraphClient {
             }
             let resp = match req.send().await {
                 Ok(r) => r,
-                Err(e) if attempt < self.cfg.retry.max_attempts && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                Err(e)
+                    if attempt < self.cfg.retry.max_attempts
+                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
+                {
                     let d = backoff(&self.cfg.retry, attempt);
                     tracing::warn!(%method, %path, attempt, delay_ms = d.as_millis() as u64, error = %error_chain(&e), "request failed; retrying");
                     tokio::time::sleep(d).await;
                     continue;
                 }
-                Err(e) => return Err(GraphError::Unreachable { url: path, detail: error_chain(&e) }),
+                Err(e) => {
+                    return Err(GraphError::Unreachable {
+                        url: path,
+                        detail: error_chain(&e),
+                    });
+                }
             };
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !refreshed {
@@ -208,9 +285,16 @@ impl GraphClient {
             }
             if matches!(status.as_u16(), 429 | 503 | 504) {
                 if attempt >= self.cfg.retry.max_attempts {
-                    return Err(GraphError::Throttled { method: method.to_string(), path, status: status.as_u16(), attempts: attempt });
+                    return Err(GraphError::Throttled {
+                        method: method.to_string(),
+                        path,
+                        status: status.as_u16(),
+                        attempts: attempt,
+                    });
                 }
-                let d = retry_after(&resp).map(|d| d.min(self.cfg.retry.max_delay)).unwrap_or_else(|| backoff(&self.cfg.retry, attempt));
+                let d = retry_after(&resp)
+                    .map(|d| d.min(self.cfg.retry.max_delay))
+                    .unwrap_or_else(|| backoff(&self.cfg.retry, attempt));
                 tracing::warn!(%method, %path, status = status.as_u16(), delay_ms = d.as_millis() as u64, "throttled or unavailable; waiting");
                 tokio::time::sleep(d).await;
                 continue;
@@ -218,7 +302,13 @@ impl GraphClient {
             if !status.is_success() {
                 let text = resp.text().await.unwrap_or_default();
                 let (code, message) = graph_error(&text);
-                return Err(GraphError::Api { method: method.to_string(), path, status: status.as_u16(), code, message });
+                return Err(GraphError::Api {
+                    method: method.to_string(),
+                    path,
+                    status: status.as_u16(),
+                    code,
+                    message,
+                });
             }
             return Ok(resp);
         }
@@ -227,12 +317,21 @@ impl GraphClient {
     async fn get_json(&self, url: &str, prefer: &[&str]) -> Result<Value> {
         let resp = self.send(Method::GET, url, None, prefer).await?;
         let path = path_of(resp.url().as_str());
-        let bytes = resp.bytes().await.map_err(|e| GraphError::Unreachable { url: path.clone(), detail: error_chain(&e) })?;
-        serde_json::from_slice(&bytes).map_err(|e| GraphError::Malformed { what: format!("GET {path}"), detail: e.to_string() })
+        let bytes = resp.bytes().await.map_err(|e| GraphError::Unreachable {
+            url: path.clone(),
+            detail: error_chain(&e),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| GraphError::Malformed {
+            what: format!("GET {path}"),
+            detail: e.to_string(),
+        })
     }
 
     fn parse<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T> {
-        serde_json::from_value(v).map_err(|e| GraphError::Malformed { what: what.into(), detail: e.to_string() })
+        serde_json::from_value(v).map_err(|e| GraphError::Malformed {
+            what: what.into(),
+            detail: e.to_string(),
+        })
     }
 
     /// Follows `@odata.nextLink` to the end of a collection.
@@ -243,22 +342,40 @@ impl GraphClient {
             let page = self.get_json(&url, &[]).await?;
             match page.get("value") {
                 Some(Value::Array(items)) => out.extend(items.iter().cloned()),
-                _ => return Err(GraphError::Malformed { what: format!("GET {}", path_of(&url)), detail: "no value array".into() }),
+                _ => {
+                    return Err(GraphError::Malformed {
+                        what: format!("GET {}", path_of(&url)),
+                        detail: "no value array".into(),
+                    });
+                }
             }
-            next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+            next = page
+                .get("@odata.nextLink")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
         Ok(out)
     }
 
     /// Every user in the directory.
     pub async fn users(&self) -> Result<Vec<User>> {
-        let raw = self.collect_pages("/users?$select=id,userPrincipalName,displayName,mail&$top=100").await?;
+        let raw = self
+            .collect_pages("/users?$select=id,userPrincipalName,displayName,mail&$top=100")
+            .await?;
         raw.into_iter().map(|v| Self::parse("user", v)).collect()
     }
 
     /// One user, by id or user principal name.
     pub async fn user(&self, id_or_upn: &str) -> Result<User> {
-        let v = self.get_json(&format!("/users/{}?$select=id,userPrincipalName,displayName,mail", enc(id_or_upn)), &[]).await?;
+        let v = self
+            .get_json(
+                &format!(
+                    "/users/{}?$select=id,userPrincipalName,displayName,mail",
+                    enc(id_or_upn)
+                ),
+                &[],
+            )
+            .await?;
         Self::parse("user", v)
     }
 
@@ -266,11 +383,23 @@ impl GraphClient {
     pub async fn mail_folders(&self, user_id: &str) -> Result<Vec<MailFolder>> {
         let u = enc(user_id);
         let mut out: Vec<MailFolder> = Vec::new();
-        let top = self.collect_pages(&format!("/users/{u}/mailFolders?includeHiddenFolders=true&$top=100")).await?;
-        let mut queue: Vec<MailFolder> = top.into_iter().map(|v| Self::parse("mailFolder", v)).collect::<Result<_>>()?;
+        let top = self
+            .collect_pages(&format!(
+                "/users/{u}/mailFolders?includeHiddenFolders=true&$top=100"
+            ))
+            .await?;
+        let mut queue: Vec<MailFolder> = top
+            .into_iter()
+            .map(|v| Self::parse("mailFolder", v))
+            .collect::<Result<_>>()?;
         while let Some(f) = queue.pop() {
             if f.child_folder_count > 0 {
-                let kids = self.collect_pages(&format!("/users/{u}/mailFolders/{}/childFolders?includeHiddenFolders=true&$top=100", enc(&f.id))).await?;
+                let kids = self
+                    .collect_pages(&format!(
+                        "/users/{u}/mailFolders/{}/childFolders?includeHiddenFolders=true&$top=100",
+                        enc(&f.id)
+                    ))
+                    .await?;
                 for k in kids {
                     queue.push(Self::parse("mailFolder", k)?);
                 }
@@ -282,21 +411,40 @@ impl GraphClient {
 
     /// One page of a folder's message delta: the first round when `link` is `None`, else the
     /// saved `@odata.nextLink` or `@odata.deltaLink`.
-    pub async fn messages_delta(&self, user_id: &str, folder_id: &str, link: Option<&str>, page_size: u32) -> Result<DeltaPage> {
+    pub async fn messages_delta(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        link: Option<&str>,
+        page_size: u32,
+    ) -> Result<DeltaPage> {
         let url = match link {
             Some(l) => l.to_string(),
-            None => format!("/users/{}/mailFolders/{}/messages/delta?$select={MESSAGE_SELECT}", enc(user_id), enc(folder_id)),
+            None => format!(
+                "/users/{}/mailFolders/{}/messages/delta?$select={MESSAGE_SELECT}",
+                enc(user_id),
+                enc(folder_id)
+            ),
         };
         let pref = format!("odata.maxpagesize={page_size}");
         let page = self.get_json(&url, &[&pref]).await?;
         let what = || format!("messages delta of folder {folder_id}");
         let Some(Value::Array(values)) = page.get("value") else {
-            return Err(GraphError::Malformed { what: what(), detail: "no value array".into() });
+            return Err(GraphError::Malformed {
+                what: what(),
+                detail: "no value array".into(),
+            });
         };
         let mut items = Vec::new();
         let mut removed = Vec::new();
         for v in values {
-            let id = v.get("id").and_then(Value::as_str).ok_or_else(|| GraphError::Malformed { what: what(), detail: "an entry has no id".into() })?;
+            let id = v
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| GraphError::Malformed {
+                    what: what(),
+                    detail: "an entry has no id".into(),
+                })?;
             if v.get("@removed").is_some() {
                 removed.push(id.to_string());
             } else {
@@ -306,21 +454,41 @@ impl GraphClient {
         let link = |k: &str| page.get(k).and_then(Value::as_str).map(str::to_string);
         let (next_link, delta_link) = (link("@odata.nextLink"), link("@odata.deltaLink"));
         if next_link.is_none() && delta_link.is_none() {
-            return Err(GraphError::Malformed { what: what(), detail: "page has neither nextLink nor deltaLink".into() });
+            return Err(GraphError::Malformed {
+                what: what(),
+                detail: "page has neither nextLink nor deltaLink".into(),
+            });
         }
-        Ok(DeltaPage { items, removed, next_link, delta_link })
+        Ok(DeltaPage {
+            items,
+            removed,
+            next_link,
+            delta_link,
+        })
     }
 
     /// A message's MIME source (`GET .../$value`).
     pub async fn message_mime(&self, user_id: &str, message_id: &str) -> Result<Vec<u8>> {
-        let url = format!("/users/{}/messages/{}/$value", enc(user_id), enc(message_id));
+        let url = format!(
+            "/users/{}/messages/{}/$value",
+            enc(user_id),
+            enc(message_id)
+        );
         let resp = self.send(Method::GET, &url, None, &[]).await?;
-        let bytes = resp.bytes().await.map_err(|e| GraphError::Unreachable { url: url.clone(), detail: error_chain(&e) })?;
+        let bytes = resp.bytes().await.map_err(|e| GraphError::Unreachable {
+            url: url.clone(),
+            detail: error_chain(&e),
+        })?;
         Ok(bytes.to_vec())
     }
 
     /// A message's JSON, with the given `$select` (or all default properties).
-    pub async fn message(&self, user_id: &str, message_id: &str, select: Option<&str>) -> Result<Value> {
+    pub async fn message(
+        &self,
+        user_id: &str,
+        message_id: &str,
+        select: Option<&str>,
+    ) -> Result<Value> {
         let mut url = format!("/users/{}/messages/{}", enc(user_id), enc(message_id));
         if let Some(s) = select {
             url.push_str("?$select=");
@@ -330,23 +498,52 @@ impl GraphClient {
     }
 
     /// Creates a folder under `parent` (or at the top of the mailbox).
-    pub async fn create_folder(&self, user_id: &str, parent: Option<&str>, display_name: &str) -> Result<MailFolder> {
+    pub async fn create_folder(
+        &self,
+        user_id: &str,
+        parent: Option<&str>,
+        display_name: &str,
+    ) -> Result<MailFolder> {
         let url = match parent {
-            Some(p) => format!("/users/{}/mailFolders/{}/childFolders", enc(user_id), enc(p)),
+            Some(p) => format!(
+                "/users/{}/mailFolders/{}/childFolders",
+                enc(user_id),
+                enc(p)
+            ),
             None => format!("/users/{}/mailFolders", enc(user_id)),
         };
-        let body = serde_json::to_vec(&serde_json::json!({ "displayName": display_name })).expect("json");
-        let resp = self.send(Method::POST, &url, Some(("application/json", body)), &[]).await?;
-        let v: Value = resp.json().await.map_err(|e| GraphError::Malformed { what: format!("POST {url}"), detail: e.to_string() })?;
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "displayName": display_name })).expect("json");
+        let resp = self
+            .send(Method::POST, &url, Some(("application/json", body)), &[])
+            .await?;
+        let v: Value = resp.json().await.map_err(|e| GraphError::Malformed {
+            what: format!("POST {url}"),
+            detail: e.to_string(),
+        })?;
         Self::parse("mailFolder", v)
     }
 
     /// Creates a message in a folder from its JSON representation.
-    pub async fn create_message(&self, user_id: &str, folder_id: &str, message: &Value) -> Result<Value> {
-        let url = format!("/users/{}/mailFolders/{}/messages", enc(user_id), enc(folder_id));
+    pub async fn create_message(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        message: &Value,
+    ) -> Result<Value> {
+        let url = format!(
+            "/users/{}/mailFolders/{}/messages",
+            enc(user_id),
+            enc(folder_id)
+        );
         let body = serde_json::to_vec(message).expect("json");
-        let resp = self.send(Method::POST, &url, Some(("application/json", body)), &[]).await?;
-        resp.json().await.map_err(|e| GraphError::Malformed { what: format!("POST {url}"), detail: e.to_string() })
+        let resp = self
+            .send(Method::POST, &url, Some(("application/json", body)), &[])
+            .await?;
+        resp.json().await.map_err(|e| GraphError::Malformed {
+            what: format!("POST {url}"),
+            detail: e.to_string(),
+        })
     }
 }
 

@@ -4,11 +4,26 @@ pub enum GraphError {
     #[error("cannot reach {url}: {detail}")]
     Unreachable { url: String, detail: String },
     #[error("sign-in failed at {url}: {code}: {message}")]
-    SignIn { url: String, code: String, message: String },
+    SignIn {
+        url: String,
+        code: String,
+        message: String,
+    },
     #[error("{method} {path}: HTTP {status} {code}: {message}")]
-    Api { method: String, path: String, status: u16, code: String, message: String },
+    Api {
+        method: String,
+        path: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
     #[error("{method} {path}: still throttled after {attempts} attempts (HTTP {status})")]
-    Throttled { method: String, path: String, status: u16, attempts: u32 },
+    Throttled {
+        method: String,
+        path: String,
+        status: u16,
+        attempts: u32,
+    },
     #[error("{what}: the service sent malformed data: {detail}")]
     Malformed { what: String, detail: String },
     #[error("invalid configuration: {0}")]
@@ -37,8 +52,10 @@ impl GraphError {
 
     /// Errors that stop a whole job: nobody can sign in, or the service is unreachable.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, GraphError::SignIn { .. } | GraphError::Unreachable { .. } | GraphError::Config(_))
-            || matches!(self.status(), Some(401 | 403))
+        matches!(
+            self,
+            GraphError::SignIn { .. } | GraphError::Unreachable { .. } | GraphError::Config(_)
+        ) || matches!(self.status(), Some(401 | 403))
     }
 }
 

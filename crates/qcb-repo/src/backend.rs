@@ -60,7 +60,11 @@ impl LocalBackend {
         match kind {
             FileKind::Config => self.root.join("config"),
             // Packs fan out over 256 sub-folders so no folder grows huge.
-            FileKind::Pack => self.root.join("data").join(&name[..2.min(name.len())]).join(name),
+            FileKind::Pack => self
+                .root
+                .join("data")
+                .join(&name[..2.min(name.len())])
+                .join(name),
             _ => self.root.join(kind.dir()).join(name),
         }
     }
@@ -69,7 +73,12 @@ impl LocalBackend {
 fn is_valid_name(kind: FileKind, name: &str) -> bool {
     match kind {
         FileKind::Config => name == "config",
-        _ => name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        _ => {
+            name.len() == 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }
     }
 }
 
@@ -114,13 +123,21 @@ impl Backend for LocalBackend {
     fn read_range(&self, kind: FileKind, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
         let path = self.path(kind, name);
         let mut f = fs::File::open(&path).map_err(Error::io("open", &path))?;
-        f.seek(SeekFrom::Start(offset)).map_err(Error::io("seek", &path))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(Error::io("seek", &path))?;
         let mut buf = vec![0u8; len];
         f.read_exact(&mut buf).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                Error::corrupt(path.display().to_string(), format!("file ends before byte {}", offset + len as u64))
+                Error::corrupt(
+                    path.display().to_string(),
+                    format!("file ends before byte {}", offset + len as u64),
+                )
             } else {
-                Error::Io { op: "read", path: path.clone(), source: e }
+                Error::Io {
+                    op: "read",
+                    path: path.clone(),
+                    source: e,
+                }
             }
         })?;
         Ok(buf)
@@ -139,7 +156,13 @@ impl Backend for LocalBackend {
             let entries = match fs::read_dir(&d) {
                 Ok(e) => e,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::Io { op: "list", path: d, source: e }),
+                Err(e) => {
+                    return Err(Error::Io {
+                        op: "list",
+                        path: d,
+                        source: e,
+                    });
+                }
             };
             for entry in entries {
                 let entry = entry.map_err(Error::io("list", &d))?;

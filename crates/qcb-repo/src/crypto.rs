@@ -89,14 +89,26 @@ impl ObjectKey {
 
     pub fn encrypt(&self, counter: u64, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
         self.cipher()
-            .encrypt(&nonce(counter), Payload { msg: plaintext, aad })
+            .encrypt(
+                &nonce(counter),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .expect("AES-GCM encryption of an in-memory buffer cannot fail")
     }
 
     /// `None` when the ciphertext was damaged or was not made with this key.
     pub fn decrypt(&self, counter: u64, ciphertext: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         self.cipher()
-            .decrypt(&nonce(counter), Payload { msg: ciphertext, aad })
+            .decrypt(
+                &nonce(counter),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
             .ok()
     }
 }
@@ -150,20 +162,31 @@ pub struct KdfParams {
 impl Default for KdfParams {
     /// 64 MiB, 3 passes, 1 lane: the OWASP-recommended Argon2id class, about 0.2 s here.
     fn default() -> Self {
-        KdfParams { memory_kib: 64 * 1024, iterations: 3, parallelism: 1 }
+        KdfParams {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            parallelism: 1,
+        }
     }
 }
 
 impl KdfParams {
     /// Cheap parameters for tests of code that is not about the KDF. Never used by the CLI or app.
     pub fn insecure_for_tests() -> Self {
-        KdfParams { memory_kib: 1024, iterations: 1, parallelism: 1 }
+        KdfParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        }
     }
 
     /// Rejects parameters a hostile key file could use to exhaust memory, or that are too weak.
     pub fn validate(&self) -> Result<(), String> {
         if self.memory_kib < 1024 || self.memory_kib > 4 * 1024 * 1024 {
-            return Err(format!("memory {} KiB outside 1 MiB..4 GiB", self.memory_kib));
+            return Err(format!(
+                "memory {} KiB outside 1 MiB..4 GiB",
+                self.memory_kib
+            ));
         }
         if self.iterations == 0 || self.iterations > 100 {
             return Err(format!("iterations {} outside 1..100", self.iterations));
@@ -177,9 +200,11 @@ impl KdfParams {
     /// Derives the 256-bit key-encryption key from a password.
     pub fn derive(&self, password: &[u8], salt: &[u8]) -> Result<[u8; 32], String> {
         self.validate()?;
-        let params = argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
-            .map_err(|e| e.to_string())?;
-        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let params =
+            argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+                .map_err(|e| e.to_string())?;
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut out = [0u8; 32];
         argon
             .hash_password_into(password, salt, &mut out)
@@ -196,8 +221,14 @@ mod tests {
     fn seal_open_round_trip_and_tamper() {
         let key = MasterKey::generate();
         let sealed = seal(&key, b"index", b"hello");
-        assert_eq!(open(&key, b"index", &sealed).as_deref(), Some(&b"hello"[..]));
-        assert!(open(&key, b"snapshot", &sealed).is_none(), "kind is bound by aad");
+        assert_eq!(
+            open(&key, b"index", &sealed).as_deref(),
+            Some(&b"hello"[..])
+        );
+        assert!(
+            open(&key, b"snapshot", &sealed).is_none(),
+            "kind is bound by aad"
+        );
         let mut bad = sealed.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
@@ -216,7 +247,11 @@ mod tests {
 
     #[test]
     fn hostile_kdf_params_are_rejected() {
-        let p = KdfParams { memory_kib: u32::MAX, iterations: 1, parallelism: 1 };
+        let p = KdfParams {
+            memory_kib: u32::MAX,
+            iterations: 1,
+            parallelism: 1,
+        };
         assert!(p.derive(b"pw", b"saltsaltsaltsalt").is_err());
     }
 }

@@ -10,7 +10,9 @@ pub enum Error {
     NotARepository { path: PathBuf },
     #[error("{path} already contains a repository or other files; choose an empty folder")]
     AlreadyExists { path: PathBuf },
-    #[error("repository format version {found} is not supported by this program (supports {supported})")]
+    #[error(
+        "repository format version {found} is not supported by this program (supports {supported})"
+    )]
     UnsupportedVersion { found: u32, supported: u32 },
     #[error("{op} {path}: {source}")]
     Io {
@@ -26,7 +28,11 @@ pub enum Error {
     #[error("snapshot prefix {0:?} is ambiguous; give more characters")]
     AmbiguousSnapshot(String),
     #[error("no {what} at path {path:?} in snapshot {snapshot}")]
-    PathNotFound { snapshot: String, path: String, what: &'static str },
+    PathNotFound {
+        snapshot: String,
+        path: String,
+        what: &'static str,
+    },
     #[error("blob {0} is referenced but not in any index")]
     MissingBlob(String),
     #[error("invalid argument: {0}")]
@@ -40,13 +46,19 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { op, path, source }
     }
 
     pub(crate) fn corrupt(file: impl Into<String>, detail: impl Into<String>) -> Error {
-        Error::Corrupt { file: file.into(), detail: detail.into() }
+        Error::Corrupt {
+            file: file.into(),
+            detail: detail.into(),
+        }
     }
 
     /// Only transient I/O can succeed on a retry; damage, wrong passwords and bad input cannot.

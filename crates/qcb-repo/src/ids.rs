@@ -75,7 +75,9 @@ impl FromStr for BlobId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let bytes = hex::decode(s).map_err(|e| format!("blob id {s:?}: {e}"))?;
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| format!("blob id {s:?}: not 32 bytes"))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| format!("blob id {s:?}: not 32 bytes"))?;
         Ok(BlobId(arr))
     }
 }

@@ -25,7 +25,13 @@ pub struct KeyFile {
 }
 
 impl KeyFile {
-    pub fn wrap(master: &MasterKey, password: &[u8], params: KdfParams, hostname: &str, created: &str) -> Result<KeyFile, String> {
+    pub fn wrap(
+        master: &MasterKey,
+        password: &[u8],
+        params: KdfParams,
+        hostname: &str,
+        created: &str,
+    ) -> Result<KeyFile, String> {
         let salt = random_salt();
         let kek = ObjectKey::from_bytes(params.derive(password, &salt)?);
         // The KEK is unique to this random salt, so a fixed nonce is safe.
@@ -44,18 +50,25 @@ impl KeyFile {
     /// `Ok(None)` on a wrong password; `Err` when the file itself is malformed.
     pub fn unwrap_key(&self, password: &[u8]) -> Result<Option<MasterKey>, String> {
         if self.version != 1 || self.kdf != "argon2id" {
-            return Err(format!("unsupported key file version {} / kdf {}", self.version, self.kdf));
+            return Err(format!(
+                "unsupported key file version {} / kdf {}",
+                self.version, self.kdf
+            ));
         }
         let salt = B64.decode(&self.salt).map_err(|e| format!("salt: {e}"))?;
         if salt.len() != SALT_LEN {
             return Err("salt has the wrong length".into());
         }
-        let wrapped = B64.decode(&self.wrapped_key).map_err(|e| format!("wrapped key: {e}"))?;
+        let wrapped = B64
+            .decode(&self.wrapped_key)
+            .map_err(|e| format!("wrapped key: {e}"))?;
         let kek = ObjectKey::from_bytes(self.kdf_params.derive(password, &salt)?);
         match kek.decrypt(0, &wrapped, KEYFILE_AAD) {
             None => Ok(None),
             Some(secret) => {
-                let secret: [u8; 32] = secret.try_into().map_err(|_| "master key has the wrong length".to_string())?;
+                let secret: [u8; 32] = secret
+                    .try_into()
+                    .map_err(|_| "master key has the wrong length".to_string())?;
                 Ok(Some(MasterKey::from_secret(secret)))
             }
         }

@@ -37,7 +37,7 @@ pub use crypto::KdfParams;
 pub use error::{Error, Result};
 pub use ids::{BlobId, BlobType, SnapshotId};
 pub use repository::{Repository, Writer, WriterStats};
-pub use tree::{Node, NodeKind, SnapshotMeta, Snapshot, Tree};
+pub use tree::{Node, NodeKind, Snapshot, SnapshotMeta, Tree};
 
 /// The repository format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;

@@ -33,7 +33,11 @@ pub struct PackBuilder {
 
 impl PackBuilder {
     pub fn new() -> Self {
-        PackBuilder { salt: random_salt(), buf: Vec::new(), blobs: Vec::new() }
+        PackBuilder {
+            salt: random_salt(),
+            buf: Vec::new(),
+            blobs: Vec::new(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -45,7 +49,13 @@ impl PackBuilder {
     }
 
     /// Compresses (when that helps) and encrypts one blob into the pack.
-    pub fn add(&mut self, key: &MasterKey, id: BlobId, blob_type: BlobType, plaintext: &[u8]) -> u64 {
+    pub fn add(
+        &mut self,
+        key: &MasterKey,
+        id: BlobId,
+        blob_type: BlobType,
+        plaintext: &[u8],
+    ) -> u64 {
         let payload = encode_payload(plaintext);
         let seq = self.blobs.len() as u64;
         let ct = key.object_key(&self.salt).encrypt(seq, &payload, &id.0);
@@ -70,13 +80,20 @@ impl PackBuilder {
             header.extend_from_slice(&b.length.to_le_bytes());
             header.extend_from_slice(&b.raw_length.to_le_bytes());
         }
-        let header_ct = key.object_key(&self.salt).encrypt(HEADER_NONCE, &header, HEADER_AAD);
+        let header_ct = key
+            .object_key(&self.salt)
+            .encrypt(HEADER_NONCE, &header, HEADER_AAD);
         self.buf.extend_from_slice(&header_ct);
         self.buf.extend_from_slice(&self.salt);
-        self.buf.extend_from_slice(&(header_ct.len() as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(header_ct.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(MAGIC);
         let name = hex::encode(Sha256::digest(&self.buf));
-        let entry = PackEntry { id: name.clone(), salt: hex::encode(self.salt), blobs: self.blobs };
+        let entry = PackEntry {
+            id: name.clone(),
+            salt: hex::encode(self.salt),
+            blobs: self.blobs,
+        };
         (name, self.buf, entry)
     }
 }
@@ -88,15 +105,14 @@ impl Default for PackBuilder {
 }
 
 fn encode_payload(plaintext: &[u8]) -> Vec<u8> {
-    if plaintext.len() >= 64 {
-        if let Ok(c) = zstd::bulk::compress(plaintext, ZSTD_LEVEL) {
-            if c.len() < plaintext.len() {
-                let mut out = Vec::with_capacity(c.len() + 1);
-                out.push(ZSTD);
-                out.extend_from_slice(&c);
-                return out;
-            }
-        }
+    if plaintext.len() >= 64
+        && let Ok(c) = zstd::bulk::compress(plaintext, ZSTD_LEVEL)
+        && c.len() < plaintext.len()
+    {
+        let mut out = Vec::with_capacity(c.len() + 1);
+        out.push(ZSTD);
+        out.extend_from_slice(&c);
+        return out;
     }
     let mut out = Vec::with_capacity(plaintext.len() + 1);
     out.push(RAW);
@@ -105,11 +121,22 @@ fn encode_payload(plaintext: &[u8]) -> Vec<u8> {
 }
 
 /// Decrypts and decompresses one blob read from a pack, and checks it hashes to its id.
-pub fn decode_blob(key: &MasterKey, salt: &[u8; SALT_LEN], seq: u64, entry: &BlobEntry, ct: &[u8]) -> Result<Vec<u8>, String> {
+pub fn decode_blob(
+    key: &MasterKey,
+    salt: &[u8; SALT_LEN],
+    seq: u64,
+    entry: &BlobEntry,
+    ct: &[u8],
+) -> Result<Vec<u8>, String> {
     let payload = key
         .object_key(salt)
         .decrypt(seq, ct, &entry.id.0)
-        .ok_or_else(|| format!("blob {} failed authentication (damaged or tampered)", entry.id))?;
+        .ok_or_else(|| {
+            format!(
+                "blob {} failed authentication (damaged or tampered)",
+                entry.id
+            )
+        })?;
     let (flag, body) = payload.split_first().ok_or("empty blob payload")?;
     let plain = match *flag {
         RAW => body.to_vec(),
@@ -118,7 +145,12 @@ pub fn decode_blob(key: &MasterKey, salt: &[u8; SALT_LEN], seq: u64, entry: &Blo
         other => return Err(format!("blob {}: unknown payload flag {other}", entry.id)),
     };
     if plain.len() != entry.raw_length as usize {
-        return Err(format!("blob {}: length {} instead of {}", entry.id, plain.len(), entry.raw_length));
+        return Err(format!(
+            "blob {}: length {} instead of {}",
+            entry.id,
+            plain.len(),
+            entry.raw_length
+        ));
     }
     if key.blob_id(&plain) != entry.id {
         return Err(format!("blob {}: content does not match its id", entry.id));
@@ -127,13 +159,22 @@ pub fn decode_blob(key: &MasterKey, salt: &[u8; SALT_LEN], seq: u64, entry: &Blo
 }
 
 /// Reads a whole pack's header, for `check` and index rebuilding.
-pub fn read_header(key: &MasterKey, pack: &[u8]) -> Result<([u8; SALT_LEN], Vec<BlobEntry>), String> {
+pub fn read_header(
+    key: &MasterKey,
+    pack: &[u8],
+) -> Result<([u8; SALT_LEN], Vec<BlobEntry>), String> {
     if pack.len() < TRAILER_LEN + TAG_LEN || &pack[pack.len() - MAGIC.len()..] != MAGIC {
         return Err("not a pack file (bad trailer)".into());
     }
     let t = pack.len() - TRAILER_LEN;
-    let salt: [u8; SALT_LEN] = pack[t..t + SALT_LEN].try_into().expect("slice has salt length");
-    let hlen = u32::from_le_bytes(pack[t + SALT_LEN..t + SALT_LEN + 4].try_into().expect("4 bytes")) as usize;
+    let salt: [u8; SALT_LEN] = pack[t..t + SALT_LEN]
+        .try_into()
+        .expect("slice has salt length");
+    let hlen = u32::from_le_bytes(
+        pack[t + SALT_LEN..t + SALT_LEN + 4]
+            .try_into()
+            .expect("4 bytes"),
+    ) as usize;
     if hlen > t {
         return Err("header length exceeds the file".into());
     }
@@ -151,7 +192,13 @@ pub fn read_header(key: &MasterKey, pack: &[u8]) -> Result<([u8; SALT_LEN], Vec<
         let id = BlobId(e[1..33].try_into().expect("32 bytes"));
         let length = u32::from_le_bytes(e[33..37].try_into().expect("4 bytes"));
         let raw_length = u32::from_le_bytes(e[37..41].try_into().expect("4 bytes"));
-        blobs.push(BlobEntry { id, blob_type, offset, length, raw_length });
+        blobs.push(BlobEntry {
+            id,
+            blob_type,
+            offset,
+            length,
+            raw_length,
+        });
         offset += length as u64;
     }
     if offset as usize != t - hlen {

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::FORMAT_VERSION;
 use crate::backend::{Backend, FileKind, LocalBackend};
 use crate::crypto::{self, KdfParams, MasterKey};
 use crate::error::{Error, Result};
@@ -15,7 +16,6 @@ use crate::index::{INDEX_AAD, Index, IndexFile, PackEntry};
 use crate::keyfile::KeyFile;
 use crate::pack::{self, PackBuilder, TARGET_PACK_SIZE};
 use crate::tree::{SNAPSHOT_AAD, Snapshot, SnapshotFile, SnapshotMeta, Tree};
-use crate::FORMAT_VERSION;
 
 const CONFIG_AAD: &[u8] = b"qcbackup config v1";
 
@@ -42,14 +42,21 @@ struct Inner {
 
 impl std::fmt::Debug for Repository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Repository").field("id", &self.inner.config.id).field("location", &self.inner.backend.location()).finish()
+        f.debug_struct("Repository")
+            .field("id", &self.inner.config.id)
+            .field("location", &self.inner.backend.location())
+            .finish()
     }
 }
 
 fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
@@ -64,32 +71,58 @@ impl Repository {
         if path.exists() {
             let mut entries = std::fs::read_dir(path).map_err(Error::io("read folder", path))?;
             if entries.next().is_some() {
-                return Err(Error::AlreadyExists { path: path.to_path_buf() });
+                return Err(Error::AlreadyExists {
+                    path: path.to_path_buf(),
+                });
             }
         }
         Self::init(Box::new(LocalBackend::new(path)), password, params)
     }
 
     /// Creates a repository on an empty backend.
-    pub fn init(backend: Box<dyn Backend>, password: &[u8], params: KdfParams) -> Result<Repository> {
+    pub fn init(
+        backend: Box<dyn Backend>,
+        password: &[u8],
+        params: KdfParams,
+    ) -> Result<Repository> {
         if password.is_empty() {
-            return Err(Error::InvalidArgument("the repository password must not be empty".into()));
+            return Err(Error::InvalidArgument(
+                "the repository password must not be empty".into(),
+            ));
         }
         if backend.exists(FileKind::Config, "config")? {
-            return Err(Error::AlreadyExists { path: backend.location().into() });
+            return Err(Error::AlreadyExists {
+                path: backend.location().into(),
+            });
         }
         backend.create_layout()?;
         let key = MasterKey::generate();
         let now = chrono::Utc::now().to_rfc3339();
-        let kf = KeyFile::wrap(&key, password, params, &hostname(), &now).map_err(Error::InvalidArgument)?;
+        let kf = KeyFile::wrap(&key, password, params, &hostname(), &now)
+            .map_err(Error::InvalidArgument)?;
         let kf_bytes = serde_json::to_vec_pretty(&kf).expect("key file serialises");
         backend.write(FileKind::Key, &sha256_hex(&kf_bytes), &kf_bytes)?;
-        let config = Config { version: FORMAT_VERSION, id: hex::encode(crypto::random_salt()), created: now };
-        let sealed = crypto::seal(&key, CONFIG_AAD, &serde_json::to_vec(&config).expect("config serialises"));
+        let config = Config {
+            version: FORMAT_VERSION,
+            id: hex::encode(crypto::random_salt()),
+            created: now,
+        };
+        let sealed = crypto::seal(
+            &key,
+            CONFIG_AAD,
+            &serde_json::to_vec(&config).expect("config serialises"),
+        );
         // The config is written last: a folder without it is not (yet) a repository.
         backend.write(FileKind::Config, "config", &sealed)?;
         tracing::info!(location = %backend.location(), id = %config.id, "repository created");
-        Ok(Repository { inner: Arc::new(Inner { backend, key, config, index: RwLock::new(Index::default()) }) })
+        Ok(Repository {
+            inner: Arc::new(Inner {
+                backend,
+                key,
+                config,
+                index: RwLock::new(Index::default()),
+            }),
+        })
     }
 
     pub fn open_local(path: &Path, password: &[u8]) -> Result<Repository> {
@@ -100,7 +133,9 @@ impl Repository {
     pub fn open(backend: Box<dyn Backend>, password: &[u8]) -> Result<Repository> {
         let location = backend.location();
         if !backend.exists(FileKind::Config, "config")? {
-            return Err(Error::NotARepository { path: location.into() });
+            return Err(Error::NotARepository {
+                path: location.into(),
+            });
         }
         let keys = backend.list(FileKind::Key)?;
         let mut key = None;
@@ -125,17 +160,39 @@ impl Repository {
         }
         let key = match key {
             Some(k) => k,
-            None if !damaged.is_empty() && damaged.len() == keys.len() => return Err(damaged.remove(0)),
-            None => return Err(Error::WrongPassword { path: location.into(), keys: keys.len() }),
+            None if !damaged.is_empty() && damaged.len() == keys.len() => {
+                return Err(damaged.remove(0));
+            }
+            None => {
+                return Err(Error::WrongPassword {
+                    path: location.into(),
+                    keys: keys.len(),
+                });
+            }
         };
         let sealed = backend.read(FileKind::Config, "config")?;
-        let plain = crypto::open(&key, CONFIG_AAD, &sealed)
-            .ok_or_else(|| Error::corrupt("config", "failed authentication (damaged, or from another repository)"))?;
-        let config: Config = serde_json::from_slice(&plain).map_err(|e| Error::corrupt("config", e.to_string()))?;
+        let plain = crypto::open(&key, CONFIG_AAD, &sealed).ok_or_else(|| {
+            Error::corrupt(
+                "config",
+                "failed authentication (damaged, or from another repository)",
+            )
+        })?;
+        let config: Config =
+            serde_json::from_slice(&plain).map_err(|e| Error::corrupt("config", e.to_string()))?;
         if config.version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { found: config.version, supported: FORMAT_VERSION });
+            return Err(Error::UnsupportedVersion {
+                found: config.version,
+                supported: FORMAT_VERSION,
+            });
         }
-        let repo = Repository { inner: Arc::new(Inner { backend, key, config, index: RwLock::new(Index::default()) }) };
+        let repo = Repository {
+            inner: Arc::new(Inner {
+                backend,
+                key,
+                config,
+                index: RwLock::new(Index::default()),
+            }),
+        };
         repo.load_index()?;
         Ok(repo)
     }
@@ -145,7 +202,9 @@ impl Repository {
         for name in self.inner.backend.list(FileKind::Index)? {
             let file = self.read_sealed::<IndexFile>(FileKind::Index, &name, INDEX_AAD)?;
             for pack in &file.packs {
-                index.add_pack(pack).map_err(|e| Error::corrupt(format!("index/{name}"), e))?;
+                index
+                    .add_pack(pack)
+                    .map_err(|e| Error::corrupt(format!("index/{name}"), e))?;
             }
         }
         *self.inner.index.write().expect("index lock") = index;
@@ -153,14 +212,26 @@ impl Repository {
     }
 
     /// Reads a whole encrypted file, verifying that its bytes hash to its name first.
-    fn read_sealed<T: serde::de::DeserializeOwned>(&self, kind: FileKind, name: &str, aad: &[u8]) -> Result<T> {
+    fn read_sealed<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: FileKind,
+        name: &str,
+        aad: &[u8],
+    ) -> Result<T> {
         let label = format!("{}/{name}", kind.dir());
         let bytes = self.inner.backend.read(kind, name)?;
         if sha256_hex(&bytes) != name {
-            return Err(Error::corrupt(label, "content does not match its name (damaged or truncated)"));
+            return Err(Error::corrupt(
+                label,
+                "content does not match its name (damaged or truncated)",
+            ));
         }
-        let plain = crypto::open(&self.inner.key, aad, &bytes)
-            .ok_or_else(|| Error::corrupt(&label, "failed authentication (damaged, or from another repository)"))?;
+        let plain = crypto::open(&self.inner.key, aad, &bytes).ok_or_else(|| {
+            Error::corrupt(
+                &label,
+                "failed authentication (damaged, or from another repository)",
+            )
+        })?;
         serde_json::from_slice(&plain).map_err(|e| Error::corrupt(label, e.to_string()))
     }
 
@@ -206,10 +277,22 @@ impl Repository {
             .cloned()
             .ok_or_else(|| Error::MissingBlob(id.to_hex()))?;
         if loc.entry.blob_type != expected {
-            return Err(Error::corrupt(format!("data/{}", loc.pack), format!("blob {id} is {:?}, expected {expected:?}", loc.entry.blob_type)));
+            return Err(Error::corrupt(
+                format!("data/{}", loc.pack),
+                format!(
+                    "blob {id} is {:?}, expected {expected:?}",
+                    loc.entry.blob_type
+                ),
+            ));
         }
-        let ct = self.inner.backend.read_range(FileKind::Pack, &loc.pack, loc.entry.offset, loc.entry.length as usize)?;
-        pack::decode_blob(&self.inner.key, &loc.salt, loc.seq, &loc.entry, &ct).map_err(|e| Error::corrupt(format!("data/{}", loc.pack), e))
+        let ct = self.inner.backend.read_range(
+            FileKind::Pack,
+            &loc.pack,
+            loc.entry.offset,
+            loc.entry.length as usize,
+        )?;
+        pack::decode_blob(&self.inner.key, &loc.salt, loc.seq, &loc.entry, &ct)
+            .map_err(|e| Error::corrupt(format!("data/{}", loc.pack), e))
     }
 
     pub fn read_data(&self, id: &BlobId) -> Result<Vec<u8>> {
@@ -227,7 +310,8 @@ impl Repository {
 
     pub fn load_tree(&self, id: &BlobId) -> Result<Tree> {
         let bytes = self.read_blob(id, BlobType::Tree)?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(format!("tree {id}"), e.to_string()))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corrupt(format!("tree {id}"), e.to_string()))
     }
 
     pub fn load_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {
@@ -243,12 +327,22 @@ impl Repository {
 
     /// Snapshot ids, unordered. Cheap: no file is read.
     pub fn snapshot_ids(&self) -> Result<Vec<SnapshotId>> {
-        Ok(self.inner.backend.list(FileKind::Snapshot)?.into_iter().map(SnapshotId).collect())
+        Ok(self
+            .inner
+            .backend
+            .list(FileKind::Snapshot)?
+            .into_iter()
+            .map(SnapshotId)
+            .collect())
     }
 
     /// Every snapshot, oldest first.
     pub fn list_snapshots(&self) -> Result<Vec<Snapshot>> {
-        let mut out = self.snapshot_ids()?.iter().map(|id| self.load_snapshot(id)).collect::<Result<Vec<_>>>()?;
+        let mut out = self
+            .snapshot_ids()?
+            .iter()
+            .map(|id| self.load_snapshot(id))
+            .collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
         Ok(out)
     }
@@ -256,13 +350,20 @@ impl Repository {
     /// Resolves `latest`, a full id or a unique prefix (at least 4 hex digits).
     pub fn find_snapshot(&self, spec: &str) -> Result<Snapshot> {
         if spec == "latest" {
-            return self.list_snapshots()?.pop().ok_or_else(|| Error::SnapshotNotFound(spec.into()));
+            return self
+                .list_snapshots()?
+                .pop()
+                .ok_or_else(|| Error::SnapshotNotFound(spec.into()));
         }
         if spec.len() < 4 || !spec.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::SnapshotNotFound(spec.into()));
         }
         let spec_lc = spec.to_ascii_lowercase();
-        let matches: Vec<_> = self.snapshot_ids()?.into_iter().filter(|id| id.0.starts_with(&spec_lc)).collect();
+        let matches: Vec<_> = self
+            .snapshot_ids()?
+            .into_iter()
+            .filter(|id| id.0.starts_with(&spec_lc))
+            .collect();
         match matches.len() {
             0 => Err(Error::SnapshotNotFound(spec.into())),
             1 => self.load_snapshot(&matches[0]),
@@ -293,7 +394,9 @@ impl Repository {
                 }
             };
             if sha256_hex(&bytes) != name {
-                problems.push(format!("{label}: content does not match its name (damaged or truncated)"));
+                problems.push(format!(
+                    "{label}: content does not match its name (damaged or truncated)"
+                ));
             }
             let (salt, entries) = match pack::read_header(&self.inner.key, &bytes) {
                 Ok(h) => h,
@@ -304,7 +407,9 @@ impl Repository {
             };
             for (id, seq) in blobs {
                 let Some(e) = entries.get(seq as usize).filter(|e| e.id == id) else {
-                    problems.push(format!("{label}: blob {id} is indexed but not in the pack header"));
+                    problems.push(format!(
+                        "{label}: blob {id} is indexed but not in the pack header"
+                    ));
                     continue;
                 };
                 let ct = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
@@ -318,7 +423,13 @@ impl Repository {
 
     /// Starts writing new blobs and, at the end, a snapshot.
     pub fn writer(&self) -> Writer {
-        Writer { repo: self.clone(), pack: PackBuilder::new(), pending: HashMap::new(), written: Vec::new(), stats: WriterStats::default() }
+        Writer {
+            repo: self.clone(),
+            pack: PackBuilder::new(),
+            pending: HashMap::new(),
+            written: Vec::new(),
+            stats: WriterStats::default(),
+        }
     }
 }
 
@@ -355,7 +466,10 @@ impl Writer {
         let mut sorted = tree.clone();
         sorted.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         if let Some(w) = sorted.nodes.windows(2).find(|w| w[0].name == w[1].name) {
-            return Err(Error::InvalidArgument(format!("two nodes named {:?} in one tree", w[0].name)));
+            return Err(Error::InvalidArgument(format!(
+                "two nodes named {:?} in one tree",
+                w[0].name
+            )));
         }
         let bytes = serde_json::to_vec(&sorted).expect("trees serialise");
         self.save_blob(BlobType::Tree, &bytes)
@@ -370,9 +484,14 @@ impl Writer {
             return Ok(id);
         }
         if plaintext.len() > u32::MAX as usize - 1024 {
-            return Err(Error::InvalidArgument(format!("blob of {} bytes is too large for one blob", plaintext.len())));
+            return Err(Error::InvalidArgument(format!(
+                "blob of {} bytes is too large for one blob",
+                plaintext.len()
+            )));
         }
-        self.stats.bytes_stored += self.pack.add(&self.repo.inner.key, id, blob_type, plaintext);
+        self.stats.bytes_stored += self
+            .pack
+            .add(&self.repo.inner.key, id, blob_type, plaintext);
         self.stats.blobs_new += 1;
         self.pending.insert(id, ());
         if self.pack.len() >= TARGET_PACK_SIZE {
@@ -387,7 +506,10 @@ impl Writer {
         }
         let full = std::mem::take(&mut self.pack);
         let (name, bytes, entry) = full.finish(&self.repo.inner.key);
-        self.repo.inner.backend.write(FileKind::Pack, &name, &bytes)?;
+        self.repo
+            .inner
+            .backend
+            .write(FileKind::Pack, &name, &bytes)?;
         self.stats.packs += 1;
         self.written.push(entry);
         Ok(())
@@ -404,11 +526,16 @@ impl Writer {
         }
         self.flush_pack()?;
         if !self.written.is_empty() {
-            let file = IndexFile { version: 1, packs: std::mem::take(&mut self.written) };
+            let file = IndexFile {
+                version: 1,
+                packs: std::mem::take(&mut self.written),
+            };
             self.repo.write_sealed(FileKind::Index, INDEX_AAD, &file)?;
             let mut index = self.repo.inner.index.write().expect("index lock");
             for p in &file.packs {
-                index.add_pack(p).map_err(|e| Error::corrupt("new index", e))?;
+                index
+                    .add_pack(p)
+                    .map_err(|e| Error::corrupt("new index", e))?;
             }
         }
         let file = SnapshotFile {
@@ -421,7 +548,9 @@ impl Writer {
             tags: meta.tags,
             summary: meta.summary,
         };
-        let name = self.repo.write_sealed(FileKind::Snapshot, SNAPSHOT_AAD, &file)?;
+        let name = self
+            .repo
+            .write_sealed(FileKind::Snapshot, SNAPSHOT_AAD, &file)?;
         tracing::info!(snapshot = %&name[..8], new_blobs = self.stats.blobs_new, "snapshot committed");
         Ok(Snapshot::from_file(SnapshotId(name), file))
     }

@@ -38,11 +38,33 @@ pub struct Node {
 
 impl Node {
     pub fn dir(name: impl Into<String>, subtree: BlobId, attrs: serde_json::Value) -> Node {
-        Node { name: name.into(), kind: NodeKind::Dir, subtree: Some(subtree), content: vec![], meta: None, size: 0, attrs }
+        Node {
+            name: name.into(),
+            kind: NodeKind::Dir,
+            subtree: Some(subtree),
+            content: vec![],
+            meta: None,
+            size: 0,
+            attrs,
+        }
     }
 
-    pub fn item(name: impl Into<String>, content: Vec<BlobId>, size: u64, meta: Option<BlobId>, attrs: serde_json::Value) -> Node {
-        Node { name: name.into(), kind: NodeKind::Item, subtree: None, content, meta, size, attrs }
+    pub fn item(
+        name: impl Into<String>,
+        content: Vec<BlobId>,
+        size: u64,
+        meta: Option<BlobId>,
+        attrs: serde_json::Value,
+    ) -> Node {
+        Node {
+            name: name.into(),
+            kind: NodeKind::Item,
+            subtree: None,
+            content,
+            meta,
+            size,
+            attrs,
+        }
     }
 }
 
@@ -75,7 +97,14 @@ pub struct SnapshotMeta {
 
 impl SnapshotMeta {
     pub fn new(tree: BlobId, hostname: impl Into<String>, time: DateTime<Utc>) -> Self {
-        SnapshotMeta { tree, time, hostname: hostname.into(), parent: None, tags: vec![], summary: serde_json::Value::Null }
+        SnapshotMeta {
+            tree,
+            time,
+            hostname: hostname.into(),
+            parent: None,
+            tags: vec![],
+            summary: serde_json::Value::Null,
+        }
     }
 }
 
@@ -111,6 +140,15 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub(crate) fn from_file(id: SnapshotId, f: SnapshotFile) -> Snapshot {
-        Snapshot { id, time: f.time, hostname: f.hostname, program: f.program, tree: f.tree, parent: f.parent, tags: f.tags, summary: f.summary }
+        Snapshot {
+            id,
+            time: f.time,
+            hostname: f.hostname,
+            program: f.program,
+            tree: f.tree,
+            parent: f.parent,
+            tags: f.tags,
+            summary: f.summary,
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Repository integration tests: real files in a temporary folder, real SQLite.
 
-use qcb_repo::{Catalog, Error, KdfParams, Node, Repository, SnapshotMeta, Tree, join_path, split_path};
+use qcb_repo::{
+    Catalog, Error, KdfParams, Node, Repository, SnapshotMeta, Tree, join_path, split_path,
+};
 use serde_json::json;
 
 fn fast() -> KdfParams {
@@ -17,12 +19,27 @@ fn snapshot_with(repo: &Repository, items: &[(&str, &[u8])], at: i64) -> qcb_rep
     let mut nodes = Vec::new();
     for (name, body) in items {
         let c = w.save_data(body).unwrap();
-        nodes.push(Node::item(*name, vec![c], body.len() as u64, None, json!({"subject": name})));
+        nodes.push(Node::item(
+            *name,
+            vec![c],
+            body.len() as u64,
+            None,
+            json!({"subject": name}),
+        ));
     }
     let folder = w.save_tree(&Tree { nodes }).unwrap();
-    let mbx = w.save_tree(&Tree { nodes: vec![Node::dir("Inbox", folder, json!({}))] }).unwrap();
-    let root = w.save_tree(&Tree { nodes: vec![Node::dir("alice@contoso.example", mbx, json!({}))] }).unwrap();
-    w.commit(SnapshotMeta::new(root, "test-host", t(at))).unwrap()
+    let mbx = w
+        .save_tree(&Tree {
+            nodes: vec![Node::dir("Inbox", folder, json!({}))],
+        })
+        .unwrap();
+    let root = w
+        .save_tree(&Tree {
+            nodes: vec![Node::dir("alice@contoso.example", mbx, json!({}))],
+        })
+        .unwrap();
+    w.commit(SnapshotMeta::new(root, "test-host", t(at)))
+        .unwrap()
 }
 
 #[test]
@@ -39,26 +56,41 @@ fn round_trip_and_dedup_across_snapshots() {
 
     let repo = Repository::open_local(dir.path(), b"pw").unwrap();
     let snaps = repo.list_snapshots().unwrap();
-    assert_eq!(snaps.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), vec![s1.id.clone(), s2.id.clone()]);
+    assert_eq!(
+        snaps.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        vec![s1.id.clone(), s2.id.clone()]
+    );
     assert_eq!(repo.find_snapshot("latest").unwrap().id, s2.id);
     assert_eq!(repo.find_snapshot(&s1.id.0[..8]).unwrap().id, s1.id);
     let root = repo.load_tree(&s1.tree).unwrap();
     let mbx = repo.load_tree(&root.nodes[0].subtree.unwrap()).unwrap();
-    let inbox = repo.load_tree(&mbx.get("Inbox").unwrap().subtree.unwrap()).unwrap();
+    let inbox = repo
+        .load_tree(&mbx.get("Inbox").unwrap().subtree.unwrap())
+        .unwrap();
     assert_eq!(inbox.nodes.len(), 2);
-    assert_eq!(repo.read_content(&inbox.get("b").unwrap().content).unwrap(), big);
+    assert_eq!(
+        repo.read_content(&inbox.get("b").unwrap().content).unwrap(),
+        big
+    );
     assert!(repo.check_data().unwrap().is_empty());
 
     // Compressible data is stored compressed.
     let stored: u64 = walk_size(dir.path().join("data").as_path());
-    assert!(stored < 50_000, "200 KB of zeros-like data stored in {stored} bytes");
+    assert!(
+        stored < 50_000,
+        "200 KB of zeros-like data stored in {stored} bytes"
+    );
 }
 
 fn walk_size(p: &std::path::Path) -> u64 {
     let mut n = 0;
     for e in std::fs::read_dir(p).unwrap() {
         let e = e.unwrap();
-        n += if e.file_type().unwrap().is_dir() { walk_size(&e.path()) } else { e.metadata().unwrap().len() };
+        n += if e.file_type().unwrap().is_dir() {
+            walk_size(&e.path())
+        } else {
+            e.metadata().unwrap().len()
+        };
     }
     n
 }
@@ -68,7 +100,10 @@ fn wrong_password_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     Repository::init_local(dir.path(), b"right", fast()).unwrap();
     let err = Repository::open_local(dir.path(), b"wrong").unwrap_err();
-    assert!(matches!(err, Error::WrongPassword { keys: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::WrongPassword { keys: 1, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("wrong password"), "{err}");
 }
 
@@ -76,13 +111,28 @@ fn wrong_password_is_a_clear_error() {
 fn init_refuses_a_non_empty_folder_and_open_refuses_a_non_repository() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("precious.txt"), b"keep me").unwrap();
-    assert!(matches!(Repository::init_local(dir.path(), b"pw", fast()), Err(Error::AlreadyExists { .. })));
-    assert_eq!(std::fs::read(dir.path().join("precious.txt")).unwrap(), b"keep me");
-    assert!(matches!(Repository::open_local(dir.path(), b"pw"), Err(Error::NotARepository { .. })));
+    assert!(matches!(
+        Repository::init_local(dir.path(), b"pw", fast()),
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        std::fs::read(dir.path().join("precious.txt")).unwrap(),
+        b"keep me"
+    );
+    assert!(matches!(
+        Repository::open_local(dir.path(), b"pw"),
+        Err(Error::NotARepository { .. })
+    ));
     let repo_dir = tempfile::tempdir().unwrap();
     Repository::init_local(repo_dir.path(), b"pw", fast()).unwrap();
-    assert!(matches!(Repository::init_local(repo_dir.path(), b"pw", fast()), Err(Error::AlreadyExists { .. })));
-    assert!(Repository::open_local(repo_dir.path(), b"pw").is_ok(), "a refused init leaves the repository intact");
+    assert!(matches!(
+        Repository::init_local(repo_dir.path(), b"pw", fast()),
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert!(
+        Repository::open_local(repo_dir.path(), b"pw").is_ok(),
+        "a refused init leaves the repository intact"
+    );
 }
 
 fn pack_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -117,7 +167,10 @@ fn a_flipped_byte_in_a_pack_is_detected_never_returned() {
     let err = repo.read_content(&inbox.nodes[0].content).unwrap_err();
     let name = packs[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
-    assert!(err.to_string().contains(&name), "error names the pack file: {err}");
+    assert!(
+        err.to_string().contains(&name),
+        "error names the pack file: {err}"
+    );
     let problems = repo.check_data().unwrap();
     assert!(problems.iter().any(|p| p.contains(&name)), "{problems:?}");
 }
@@ -132,8 +185,14 @@ fn a_damaged_snapshot_file_is_named() {
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     let err = repo.load_snapshot(&s.id).unwrap_err();
     assert!(err.to_string().contains(&s.id.0), "{err}");
-    assert!(matches!(repo.find_snapshot("deadbeef"), Err(Error::SnapshotNotFound(_))));
-    assert!(matches!(repo.find_snapshot("../x"), Err(Error::SnapshotNotFound(_))));
+    assert!(matches!(
+        repo.find_snapshot("deadbeef"),
+        Err(Error::SnapshotNotFound(_))
+    ));
+    assert!(matches!(
+        repo.find_snapshot("../x"),
+        Err(Error::SnapshotNotFound(_))
+    ));
 }
 
 #[test]
@@ -148,19 +207,38 @@ fn catalog_syncs_browses_and_rebuilds_from_the_repository() {
     assert_eq!(cat.sync(&repo).unwrap(), 2);
     assert_eq!(cat.sync(&repo).unwrap(), 0);
     let snaps = cat.snapshots().unwrap();
-    assert_eq!(snaps.iter().map(|s| &s.id).collect::<Vec<_>>(), vec![&s1.id, &s2.id]);
+    assert_eq!(
+        snaps.iter().map(|s| &s.id).collect::<Vec<_>>(),
+        vec![&s1.id, &s2.id]
+    );
     let top = cat.list(&s2.id, "").unwrap();
     assert_eq!(top[0].name, "alice@contoso.example");
     let items = cat.list(&s2.id, "/alice@contoso.example/Inbox").unwrap();
-    assert_eq!(items.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
-    assert_eq!(cat.list(&s1.id, "/alice@contoso.example/Inbox").unwrap().len(), 1);
-    assert!(matches!(cat.list(&s2.id, "/alice@contoso.example/Nope"), Err(Error::PathNotFound { .. })));
+    assert_eq!(
+        items.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+    assert_eq!(
+        cat.list(&s1.id, "/alice@contoso.example/Inbox")
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        cat.list(&s2.id, "/alice@contoso.example/Nope"),
+        Err(Error::PathNotFound { .. })
+    ));
     drop(cat);
     // Delete the cache: everything comes back from the repository.
     std::fs::remove_file(&db).unwrap();
     let mut cat = Catalog::open(&db, repo.id()).unwrap();
     assert_eq!(cat.sync(&repo).unwrap(), 2);
-    assert_eq!(cat.list(&s2.id, "/alice@contoso.example/Inbox").unwrap().len(), 2);
+    assert_eq!(
+        cat.list(&s2.id, "/alice@contoso.example/Inbox")
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]

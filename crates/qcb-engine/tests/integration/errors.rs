@@ -5,23 +5,43 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::support::{at, connection, world};
 
-async fn backup_with(conn: Connection, repo: &qcb_engine::RepoHandle) -> Result<qcb_engine::BackupReport, EngineError> {
+async fn backup_with(
+    conn: Connection,
+    repo: &qcb_engine::RepoHandle,
+) -> Result<qcb_engine::BackupReport, EngineError> {
     let graph = Arc::new(conn.client()?);
-    qcb_engine::backup(graph, repo.repository().clone(), BackupOptions::new(at(0), "t"), Arc::new(NoProgress)).await
+    qcb_engine::backup(
+        graph,
+        repo.repository().clone(),
+        BackupOptions::new(at(0), "t"),
+        Arc::new(NoProgress),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unreachable_graph_fails_clearly_and_stores_nothing() {
     let w = world(10).await;
     w.backup(0).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut conn = connection(&w.sim);
     conn.graph_url = format!("http://127.0.0.1:{port}/v1.0");
     conn.authority = format!("http://127.0.0.1:{port}");
     let err = backup_with(conn, &w.repo).await.unwrap_err();
     assert_eq!(err.code(), "graph");
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
-    assert_eq!(w.repo.snapshots().unwrap().len(), 1, "the earlier snapshot is untouched and no new one appears");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert_eq!(
+        w.repo.snapshots().unwrap().len(),
+        1,
+        "the earlier snapshot is untouched and no new one appears"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -31,7 +51,10 @@ async fn a_wrong_client_secret_is_a_sign_in_error() {
     conn.client_secret = "not the secret".into();
     let err = backup_with(conn, &w.repo).await.unwrap_err();
     assert_eq!(err.code(), "sign_in", "{err}");
-    assert!(err.to_string().contains("AADSTS"), "Entra's error code reaches the user: {err}");
+    assert!(
+        err.to_string().contains("AADSTS"),
+        "Entra's error code reaches the user: {err}"
+    );
     assert!(!err.to_string().contains("not the secret"));
     assert!(w.repo.snapshots().unwrap().is_empty());
 }
@@ -41,7 +64,14 @@ async fn an_unknown_mailbox_is_reported_by_name() {
     let w = world(10).await;
     let mut opts = BackupOptions::new(at(0), "t");
     opts.mailboxes = vec!["nobody@contoso.example".into()];
-    let err = qcb_engine::backup(w.graph.clone(), w.repo.repository().clone(), opts, Arc::new(NoProgress)).await.unwrap_err();
+    let err = qcb_engine::backup(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        opts,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "not_found");
     assert!(err.to_string().contains("nobody@contoso.example"), "{err}");
 }
@@ -52,13 +82,22 @@ async fn malformed_graph() -> u16 {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = listener.accept().await else { return };
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
                 let n = s.read(&mut buf).await.unwrap_or(0);
                 let req = String::from_utf8_lossy(&buf[..n]);
-                let body = if req.contains("/oauth2/v2.0/token") { r#"{"token_type":"Bearer","expires_in":3599,"access_token":"t"}"# } else { r#"{"value": [ {"id": "#};
-                let resp = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let body = if req.contains("/oauth2/v2.0/token") {
+                    r#"{"token_type":"Bearer","expires_in":3599,"access_token":"t"}"#
+                } else {
+                    r#"{"value": [ {"id": "#
+                };
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
                 let _ = s.write_all(resp.as_bytes()).await;
             });
         }
@@ -70,7 +109,13 @@ async fn malformed_graph() -> u16 {
 async fn malformed_json_from_graph_is_a_clear_error() {
     let w = world(10).await;
     let port = malformed_graph().await;
-    let conn = Connection { graph_url: format!("http://127.0.0.1:{port}/v1.0"), authority: format!("http://127.0.0.1:{port}"), tenant_id: "t".into(), client_id: "c".into(), client_secret: "s".into() };
+    let conn = Connection {
+        graph_url: format!("http://127.0.0.1:{port}/v1.0"),
+        authority: format!("http://127.0.0.1:{port}"),
+        tenant_id: "t".into(),
+        client_id: "c".into(),
+        client_secret: "s".into(),
+    };
     let err = backup_with(conn, &w.repo).await.unwrap_err();
     assert_eq!(err.code(), "graph");
     assert!(err.to_string().contains("malformed"), "{err}");
@@ -81,8 +126,17 @@ async fn malformed_json_from_graph_is_a_clear_error() {
 async fn browsing_an_unknown_snapshot_or_path_is_not_found() {
     let w = world(10).await;
     w.backup(0).await;
-    assert_eq!(w.repo.browse("deadbeef", "").unwrap_err().code(), "not_found");
-    assert_eq!(w.repo.browse("latest", "/nobody@x/Inbox").unwrap_err().code(), "not_found");
+    assert_eq!(
+        w.repo.browse("deadbeef", "").unwrap_err().code(),
+        "not_found"
+    );
+    assert_eq!(
+        w.repo
+            .browse("latest", "/nobody@x/Inbox")
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
     let listing = w.repo.browse("latest", "").unwrap();
     assert_eq!(listing.folders.len(), 2);
 }

@@ -15,7 +15,15 @@ async fn second_backup_downloads_only_what_changed_and_old_snapshots_keep_old_ve
     assert!(msgs.len() >= 4, "inbox has {} messages", msgs.len());
     let added = admin.add_message(&alice.id, &inbox.id, NewMessage::generated(99));
     let changed = &msgs[0];
-    assert!(admin.update_message(&alice.id, &changed.id, MessagePatch { is_read: Some(!changed.is_read), subject: Some("Edited subject".into()), ..Default::default() }));
+    assert!(admin.update_message(
+        &alice.id,
+        &changed.id,
+        MessagePatch {
+            is_read: Some(!changed.is_read),
+            subject: Some("Edited subject".into()),
+            ..Default::default()
+        }
+    ));
     let deleted = &msgs[1];
     assert!(admin.delete_message(&alice.id, &deleted.id));
     admin.clear_request_log();
@@ -25,23 +33,60 @@ async fn second_backup_downloads_only_what_changed_and_old_snapshots_keep_old_ve
     downloaded.sort();
     let mut expected = vec![added.clone(), changed.id.clone()];
     expected.sort();
-    assert_eq!(downloaded, expected, "only the new and the changed message are downloaded");
+    assert_eq!(
+        downloaded, expected,
+        "only the new and the changed message are downloaded"
+    );
     assert_eq!(second.items_fetched, 2);
     assert_eq!(second.items, first.items, "one added, one deleted");
     // Every Graph request carries the immutable-id preference.
-    assert!(admin.request_log().iter().filter(|r| r.path.starts_with("/v1.0/")).all(|r| r.prefer.as_deref().unwrap_or("").contains("IdType=\"ImmutableId\"")));
+    assert!(
+        admin
+            .request_log()
+            .iter()
+            .filter(|r| r.path.starts_with("/v1.0/"))
+            .all(|r| r
+                .prefer
+                .as_deref()
+                .unwrap_or("")
+                .contains("IdType=\"ImmutableId\""))
+    );
 
     let snaps = w.repo.snapshots().unwrap();
     assert_eq!(snaps.len(), 2);
     let path = format!("/{}/Inbox", alice.user_principal_name);
     let old = w.repo.browse(&snaps[0].id, &path).unwrap();
     let new = w.repo.browse(&snaps[1].id, &path).unwrap();
-    assert!(old.items.iter().any(|i| i.id == deleted.id), "the old snapshot still has the deleted message");
+    assert!(
+        old.items.iter().any(|i| i.id == deleted.id),
+        "the old snapshot still has the deleted message"
+    );
     assert!(!new.items.iter().any(|i| i.id == deleted.id));
     assert!(new.items.iter().any(|i| i.id == added));
-    assert_eq!(old.items.iter().find(|i| i.id == changed.id).unwrap().subject, changed.subject);
-    assert_eq!(new.items.iter().find(|i| i.id == changed.id).unwrap().subject, "Edited subject");
-    assert_eq!(new.items.iter().find(|i| i.id == changed.id).unwrap().is_read, !changed.is_read);
+    assert_eq!(
+        old.items
+            .iter()
+            .find(|i| i.id == changed.id)
+            .unwrap()
+            .subject,
+        changed.subject
+    );
+    assert_eq!(
+        new.items
+            .iter()
+            .find(|i| i.id == changed.id)
+            .unwrap()
+            .subject,
+        "Edited subject"
+    );
+    assert_eq!(
+        new.items
+            .iter()
+            .find(|i| i.id == changed.id)
+            .unwrap()
+            .is_read,
+        !changed.is_read
+    );
 
     // Nothing changed: no message is downloaded and no data is added but the small trees.
     admin.clear_request_log();
@@ -66,14 +111,32 @@ async fn a_message_moved_between_folders_is_not_downloaded_again() {
     let moved = admin.message(&alice.id, &m.id).unwrap();
     let downloads = w.mime_downloads();
     if moved.change_key == m.change_key {
-        assert!(downloads.is_empty(), "same changeKey after a move: nothing to download, got {downloads:?}");
+        assert!(
+            downloads.is_empty(),
+            "same changeKey after a move: nothing to download, got {downloads:?}"
+        );
     } else {
         assert_eq!(downloads, vec![m.id.clone()]);
     }
     let snaps = w.repo.snapshots().unwrap();
-    let arch = w.repo.browse(&snaps[1].id, &format!("/{}/Archive", alice.user_principal_name)).unwrap();
-    assert!(arch.items.iter().any(|i| i.id == m.id), "the moved message is in Archive in the new snapshot");
-    let inb = w.repo.browse(&snaps[1].id, &format!("/{}/Inbox", alice.user_principal_name)).unwrap();
+    let arch = w
+        .repo
+        .browse(
+            &snaps[1].id,
+            &format!("/{}/Archive", alice.user_principal_name),
+        )
+        .unwrap();
+    assert!(
+        arch.items.iter().any(|i| i.id == m.id),
+        "the moved message is in Archive in the new snapshot"
+    );
+    let inb = w
+        .repo
+        .browse(
+            &snaps[1].id,
+            &format!("/{}/Inbox", alice.user_principal_name),
+        )
+        .unwrap();
     assert!(!inb.items.iter().any(|i| i.id == m.id));
     assert!(r.failed.is_empty());
 }

@@ -14,7 +14,11 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
     let admin = w.sim.admin();
 
     // Every message in the mailbox is in the snapshot.
-    let in_tenant: usize = admin.folders(&alice.id).iter().map(|f| admin.messages(&alice.id, &f.id).len()).sum();
+    let in_tenant: usize = admin
+        .folders(&alice.id)
+        .iter()
+        .map(|f| admin.messages(&alice.id, &f.id).len())
+        .sum();
     let snap = w.repo.snapshots().unwrap().pop().unwrap();
     assert!(snap.mailboxes.contains(&alice.user_principal_name));
 
@@ -25,21 +29,42 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
         to_folder: "Restored 2026-11-27 14:03".into(),
         requests_per_mailbox: 4,
     };
-    let r = qcb_engine::restore(w.graph.clone(), w.repo.repository().clone(), opts, Arc::new(NoProgress)).await.unwrap();
+    let r = qcb_engine::restore(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        opts,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
 
     // Inbox and every folder under it come back under the new folder, message for message.
     let mut compared = 0;
-    for original in admin.folders(&alice.id).into_iter().filter(|f| f.path == "Inbox" || f.path.starts_with("Inbox/")) {
-        let copy = w.folder(&alice.id, &format!("Restored 2026-11-27 14:03/{}", original.path));
-        let (mut a, mut b) = (admin.messages(&alice.id, &original.id), admin.messages(&alice.id, &copy.id));
+    for original in admin
+        .folders(&alice.id)
+        .into_iter()
+        .filter(|f| f.path == "Inbox" || f.path.starts_with("Inbox/"))
+    {
+        let copy = w.folder(
+            &alice.id,
+            &format!("Restored 2026-11-27 14:03/{}", original.path),
+        );
+        let (mut a, mut b) = (
+            admin.messages(&alice.id, &original.id),
+            admin.messages(&alice.id, &copy.id),
+        );
         assert_eq!(a.len(), b.len(), "folder {}", original.path);
         a.sort_by(|x, y| x.internet_message_id.cmp(&y.internet_message_id));
         b.sort_by(|x, y| x.internet_message_id.cmp(&y.internet_message_id));
         for (o, c) in a.iter().zip(&b) {
             assert_eq!(o.internet_message_id, c.internet_message_id);
             assert_ne!(o.id, c.id, "a new item");
-            assert!(o.mime == c.mime, "MIME of {:?} differs after restore", o.subject);
+            assert!(
+                o.mime == c.mime,
+                "MIME of {:?} differs after restore",
+                o.subject
+            );
             assert_eq!(o.received_date_time, c.received_date_time);
             assert_eq!(o.sent_date_time, c.sent_date_time);
             assert_eq!(o.is_read, c.is_read);
@@ -52,20 +77,58 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
         }
     }
     assert_eq!(compared as u64, r.items_restored);
-    assert!(compared > 20, "a meaningful sample: {compared} of {in_tenant}");
-    assert!(admin.folders(&alice.id).iter().any(|f| f.path.starts_with("Restored 2026-11-27 14:03/Inbox/")), "subfolders recreated");
+    assert!(
+        compared > 20,
+        "a meaningful sample: {compared} of {in_tenant}"
+    );
+    assert!(
+        admin
+            .folders(&alice.id)
+            .iter()
+            .any(|f| f.path.starts_with("Restored 2026-11-27 14:03/Inbox/")),
+        "subfolders recreated"
+    );
 
     // Restoring again into the same top folder reuses it instead of making a second one.
-    let again = RestoreOptions { snapshot: "latest".into(), path: format!("/{}/Inbox/Projects", alice.user_principal_name), target_mailbox: None, to_folder: "Restored 2026-11-27 14:03".into(), requests_per_mailbox: 2 };
-    let r2 = qcb_engine::restore(w.graph.clone(), w.repo.repository().clone(), again, Arc::new(NoProgress)).await.unwrap();
-    let paths: Vec<String> = admin.folders(&alice.id).into_iter().map(|f| f.path).collect();
-    assert_eq!(paths.iter().filter(|p| *p == "Restored 2026-11-27 14:03").count(), 1, "{paths:?}");
+    let again = RestoreOptions {
+        snapshot: "latest".into(),
+        path: format!("/{}/Inbox/Projects", alice.user_principal_name),
+        target_mailbox: None,
+        to_folder: "Restored 2026-11-27 14:03".into(),
+        requests_per_mailbox: 2,
+    };
+    let r2 = qcb_engine::restore(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        again,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    let paths: Vec<String> = admin
+        .folders(&alice.id)
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| *p == "Restored 2026-11-27 14:03")
+            .count(),
+        1,
+        "{paths:?}"
+    );
     let mut unique = paths.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), paths.len(), "no folder path twice: {paths:?}");
     let projects = w.folder(&alice.id, "Restored 2026-11-27 14:03/Projects");
-    assert_eq!(admin.messages(&alice.id, &projects.id).len(), admin.messages(&alice.id, &w.folder(&alice.id, "Inbox/Projects").id).len());
+    assert_eq!(
+        admin.messages(&alice.id, &projects.id).len(),
+        admin
+            .messages(&alice.id, &w.folder(&alice.id, "Inbox/Projects").id)
+            .len()
+    );
     assert!(r2.failed.is_empty());
 }
 
@@ -74,11 +137,33 @@ async fn restore_into_another_mailbox() {
     let w = world(40).await;
     w.backup(0).await;
     let alice = w.alice();
-    let bob = w.sim.admin().users().into_iter().find(|u| u.id != alice.id).unwrap();
-    let opts = RestoreOptions { snapshot: "latest".into(), path: format!("/{}/Inbox", alice.user_principal_name), target_mailbox: Some(bob.user_principal_name.clone()), to_folder: "From Alice".into(), requests_per_mailbox: 4 };
-    let r = qcb_engine::restore(w.graph.clone(), w.repo.repository().clone(), opts, Arc::new(NoProgress)).await.unwrap();
+    let bob = w
+        .sim
+        .admin()
+        .users()
+        .into_iter()
+        .find(|u| u.id != alice.id)
+        .unwrap();
+    let opts = RestoreOptions {
+        snapshot: "latest".into(),
+        path: format!("/{}/Inbox", alice.user_principal_name),
+        target_mailbox: Some(bob.user_principal_name.clone()),
+        to_folder: "From Alice".into(),
+        requests_per_mailbox: 4,
+    };
+    let r = qcb_engine::restore(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        opts,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.mailbox, bob.user_principal_name);
     let copy = w.folder(&bob.id, "From Alice/Inbox");
     let inbox = w.folder(&alice.id, "Inbox");
-    assert_eq!(w.sim.admin().messages(&bob.id, &copy.id).len(), w.sim.admin().messages(&alice.id, &inbox.id).len());
+    assert_eq!(
+        w.sim.admin().messages(&bob.id, &copy.id).len(),
+        w.sim.admin().messages(&alice.id, &inbox.id).len()
+    );
 }

@@ -12,16 +12,44 @@ pub struct World {
 
 pub fn connection(sim: &SimServer) -> Connection {
     let c = sim.credentials();
-    Connection { graph_url: sim.graph_url(), authority: sim.base_url(), tenant_id: c.tenant_id, client_id: c.client_id, client_secret: c.client_secret }
+    Connection {
+        graph_url: sim.graph_url(),
+        authority: sim.base_url(),
+        tenant_id: c.tenant_id,
+        client_id: c.client_id,
+        client_secret: c.client_secret,
+    }
 }
 
 /// A small tenant (2 users) and an empty repository.
 pub async fn world(messages_per_user: usize) -> World {
-    let sim = SimServer::start(TenantSpec { seed: 7, users: 2, messages_per_user }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let sim = SimServer::start(
+        TenantSpec {
+            seed: 7,
+            users: 2,
+            messages_per_user,
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     let (repo_dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let repo = Arc::new(RepoHandle::create(&repo_dir.path().join("repo"), "pw", qcb_engine::KdfParams::insecure_for_tests(), cache.path()).unwrap());
+    let repo = Arc::new(
+        RepoHandle::create(
+            &repo_dir.path().join("repo"),
+            "pw",
+            qcb_engine::KdfParams::insecure_for_tests(),
+            cache.path(),
+        )
+        .unwrap(),
+    );
     let graph = Arc::new(connection(&sim).client().unwrap());
-    World { sim, repo, graph, _dirs: (repo_dir, cache) }
+    World {
+        sim,
+        repo,
+        graph,
+        _dirs: (repo_dir, cache),
+    }
 }
 
 pub fn at(minutes: i64) -> chrono::DateTime<chrono::Utc> {
@@ -30,15 +58,32 @@ pub fn at(minutes: i64) -> chrono::DateTime<chrono::Utc> {
 
 impl World {
     pub async fn backup(&self, minutes: i64) -> BackupReport {
-        qcb_engine::backup(self.graph.clone(), self.repo.repository().clone(), BackupOptions::new(at(minutes), "test"), Arc::new(NoProgress)).await.unwrap()
+        qcb_engine::backup(
+            self.graph.clone(),
+            self.repo.repository().clone(),
+            BackupOptions::new(at(minutes), "test"),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap()
     }
 
     pub fn alice(&self) -> qcb_graph_sim::UserInfo {
-        self.sim.admin().users().into_iter().find(|u| u.user_principal_name.starts_with("alice")).unwrap()
+        self.sim
+            .admin()
+            .users()
+            .into_iter()
+            .find(|u| u.user_principal_name.starts_with("alice"))
+            .unwrap()
     }
 
     pub fn folder(&self, user: &str, path: &str) -> qcb_graph_sim::FolderInfo {
-        self.sim.admin().folders(user).into_iter().find(|f| f.path == path).unwrap_or_else(|| panic!("no folder {path}"))
+        self.sim
+            .admin()
+            .folders(user)
+            .into_iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("no folder {path}"))
     }
 
     /// Message ids whose MIME the client downloaded since the log was cleared.
@@ -48,7 +93,14 @@ impl World {
             .request_log()
             .into_iter()
             .filter(|r| r.method == "GET" && r.path.ends_with("/$value"))
-            .map(|r| r.path.trim_end_matches("/$value").rsplit('/').next().unwrap().to_string())
+            .map(|r| {
+                r.path
+                    .trim_end_matches("/$value")
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     }
 }
