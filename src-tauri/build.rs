@@ -1,12 +1,14 @@
 fn main() {
     // Every command the UI may call is listed here; capabilities/main.json grants them to the
     // main window and nothing else.
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(&[
-        "app_info",
-        "repo_open",
-        "snapshots_list",
-        "snapshot_browse",
-        "backup_run",
-    ])))
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "app_info",
+            "repo_open",
+            "snapshots_list",
+            "snapshot_browse",
+            "backup_run",
+        ]),
+    ))
     .expect("tauri-build failed");
 }

@@ -9,13 +9,19 @@ pub struct ApiError {
 
 impl From<qcb_engine::EngineError> for ApiError {
     fn from(e: qcb_engine::EngineError) -> Self {
-        ApiError { code: e.code(), message: e.to_string() }
+        ApiError {
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }
 
 impl ApiError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError {
+            code,
+            message: message.into(),
+        }
     }
 }
 

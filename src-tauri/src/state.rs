@@ -39,8 +39,10 @@ impl AppState {
         let (connection, demo_tenant) = match env("QCBACKUP_TENANT_ID") {
             Some(tenant_id) => (
                 Connection {
-                    graph_url: env("QCBACKUP_GRAPH_URL").unwrap_or_else(|| "https://graph.microsoft.com/v1.0".into()),
-                    authority: env("QCBACKUP_AUTHORITY").unwrap_or_else(|| "https://login.microsoftonline.com".into()),
+                    graph_url: env("QCBACKUP_GRAPH_URL")
+                        .unwrap_or_else(|| "https://graph.microsoft.com/v1.0".into()),
+                    authority: env("QCBACKUP_AUTHORITY")
+                        .unwrap_or_else(|| "https://login.microsoftonline.com".into()),
                     tenant_id,
                     client_id: env("QCBACKUP_CLIENT_ID").unwrap_or_default(),
                     client_secret: env("QCBACKUP_CLIENT_SECRET").unwrap_or_default(),
@@ -50,7 +52,13 @@ impl AppState {
             None => {
                 let sim = SimServer::start(TenantSpec::demo(), ([127, 0, 0, 1], 0).into()).await?;
                 let c = sim.credentials();
-                let conn = Connection { graph_url: sim.graph_url(), authority: sim.base_url(), tenant_id: c.tenant_id, client_id: c.client_id, client_secret: c.client_secret };
+                let conn = Connection {
+                    graph_url: sim.graph_url(),
+                    authority: sim.base_url(),
+                    tenant_id: c.tenant_id,
+                    client_id: c.client_id,
+                    client_secret: c.client_secret,
+                };
                 (conn, Some(sim))
             }
         };
@@ -70,7 +78,12 @@ impl AppState {
             .read()
             .map_err(|_| ApiError::new("internal", "state lock poisoned"))?
             .clone()
-            .ok_or_else(|| ApiError::new("repo_not_open", "No repository is open. Create or open one first."))
+            .ok_or_else(|| {
+                ApiError::new(
+                    "repo_not_open",
+                    "No repository is open. Create or open one first.",
+                )
+            })
     }
 
     pub fn current_repo(&self) -> Option<Arc<RepoHandle>> {
@@ -86,7 +99,10 @@ impl AppState {
     /// Claims the single backup slot, or says a backup is already running.
     pub fn start_backup(&self) -> ApiResult<RunningGuard<'_>> {
         if self.backup_running.swap(true, Ordering::SeqCst) {
-            return Err(ApiError::new("already_running", "A backup is already running."));
+            return Err(ApiError::new(
+                "already_running",
+                "A backup is already running.",
+            ));
         }
         Ok(RunningGuard(&self.backup_running))
     }

@@ -19,10 +19,19 @@ impl Progress for ChannelProgress {
 
 /// Backs up every mailbox of the connected tenant into the open repository.
 #[tauri::command]
-pub async fn backup_run(state: State<'_, AppState>, on_progress: Channel<ProgressEvent>) -> ApiResult<BackupReport> {
+pub async fn backup_run(
+    state: State<'_, AppState>,
+    on_progress: Channel<ProgressEvent>,
+) -> ApiResult<BackupReport> {
     let repo = state.repo()?;
     let _running = state.start_backup()?;
     let graph = Arc::new(state.connection.client()?);
     let opts = BackupOptions::new(chrono::Utc::now(), crate::hostname());
-    Ok(qcb_engine::backup(graph, repo.repository().clone(), opts, Arc::new(ChannelProgress(on_progress))).await?)
+    Ok(qcb_engine::backup(
+        graph,
+        repo.repository().clone(),
+        opts,
+        Arc::new(ChannelProgress(on_progress)),
+    )
+    .await?)
 }

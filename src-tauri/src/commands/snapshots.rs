@@ -10,6 +10,10 @@ pub async fn snapshots_list(state: State<'_, AppState>) -> ApiResult<Vec<Snapsho
 }
 
 #[tauri::command]
-pub async fn snapshot_browse(state: State<'_, AppState>, snapshot_id: String, path: String) -> ApiResult<Browse> {
+pub async fn snapshot_browse(
+    state: State<'_, AppState>,
+    snapshot_id: String,
+    path: String,
+) -> ApiResult<Browse> {
     Ok(qcb_engine::api::browse(state.repo()?, snapshot_id, path).await?)
 }

@@ -11,12 +11,20 @@ pub fn app_binary() -> PathBuf {
     let p = std::env::var_os("QCB_E2E_APP").map(PathBuf::from).expect(
         "QCB_E2E_APP must name the built desktop binary (run these tests through `make test-e2e`)",
     );
-    assert!(p.is_file(), "QCB_E2E_APP={} does not exist; build it first", p.display());
+    assert!(
+        p.is_file(),
+        "QCB_E2E_APP={} does not exist; build it first",
+        p.display()
+    );
     p.canonicalize().expect("absolute app path")
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// A running tauri-driver; killed on drop (which ends the WebDriver session's app too).
@@ -37,7 +45,12 @@ impl Driver {
         let (port, native) = (free_port(), free_port());
         let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         let child = Command::new(&driver)
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .env("XDG_DATA_HOME", home.path().join("data"))
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env("XDG_CACHE_HOME", home.path().join("cache"))
@@ -48,10 +61,15 @@ impl Driver {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(home.path().join("driver.log")).expect("driver log"))
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {driver}: {e} (install it with `cargo install tauri-driver`)"));
+            .unwrap_or_else(|e| {
+                panic!("starting {driver}: {e} (install it with `cargo install tauri-driver`)")
+            });
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Driver { child, port, home }
@@ -83,5 +101,6 @@ impl Drop for Driver {
 
 fn set_private(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).expect("chmod runtime dir");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .expect("chmod runtime dir");
 }

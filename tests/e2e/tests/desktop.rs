@@ -12,12 +12,27 @@ const WAIT: Duration = Duration::from_secs(60);
 async fn session(driver: &Driver) -> fantoccini::Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": app_binary() }));
-    ClientBuilder::rustls().expect("tls").capabilities(caps).connect(&driver.url()).await.expect("WebDriver session")
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app_binary() }),
+    );
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(&driver.url())
+        .await
+        .expect("WebDriver session")
 }
 
 async fn text(c: &fantoccini::Client, css: &str) -> String {
-    c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.expect("text")
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
 }
 
 fn screenshot_dir() -> Option<std::path::PathBuf> {
@@ -38,18 +53,55 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
     let c = session(&driver).await;
 
     // First run: create a repository with a password.
-    let path_input = c.wait().at_most(WAIT).for_element(Locator::Css("#repo-path")).await.expect("repository form");
-    let default_path = path_input.prop("value").await.expect("value").unwrap_or_default();
-    assert!(default_path.starts_with(driver.data_dir().to_str().unwrap()), "default repository path {default_path:?} is in the app's data folder");
-    c.find(Locator::Css("#mode-create")).await.expect("create mode").click().await.expect("click");
-    c.find(Locator::Css("#repo-password")).await.expect("password").send_keys("e2e correct horse battery").await.expect("type");
-    c.find(Locator::Css("#repo-password-confirm")).await.expect("confirm").send_keys("e2e correct horse battery").await.expect("type");
+    let path_input = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#repo-path"))
+        .await
+        .expect("repository form");
+    let default_path = path_input
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    assert!(
+        default_path.starts_with(driver.data_dir().to_str().unwrap()),
+        "default repository path {default_path:?} is in the app's data folder"
+    );
+    c.find(Locator::Css("#mode-create"))
+        .await
+        .expect("create mode")
+        .click()
+        .await
+        .expect("click");
+    c.find(Locator::Css("#repo-password"))
+        .await
+        .expect("password")
+        .send_keys("e2e correct horse battery")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#repo-password-confirm"))
+        .await
+        .expect("confirm")
+        .send_keys("e2e correct horse battery")
+        .await
+        .expect("type");
     shot(&c, "01-create-repository").await;
-    c.find(Locator::Css("#repo-submit")).await.expect("submit").click().await.expect("click");
+    c.find(Locator::Css("#repo-submit"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
 
     // Back up the demo tenant and watch the progress bar move: record every value the bar
     // shows while the backup runs.
-    let button = c.wait().at_most(WAIT).for_element(Locator::Css("#backup-now")).await.expect("main screen");
+    let button = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#backup-now"))
+        .await
+        .expect("main screen");
     c.execute(
         r#"window.__progress = [];
            const seen = () => {
@@ -67,37 +119,100 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
     button.click().await.expect("click backup");
     let report = text(&c, "#backup-report").await;
     assert!(!report.is_empty(), "finished report shown");
-    let seen = c.execute("return window.__progress;", vec![]).await.expect("progress values");
+    let seen = c
+        .execute("return window.__progress;", vec![])
+        .await
+        .expect("progress values");
     let seen: Vec<(u64, u64)> = serde_json::from_value(seen).expect("pairs");
-    assert!(seen.len() >= 3, "the bar moved through several values: {seen:?}");
-    assert!(seen.windows(2).all(|w| w[1].0 >= w[0].0), "progress never goes back: {seen:?}");
+    assert!(
+        seen.len() >= 3,
+        "the bar moved through several values: {seen:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[1].0 >= w[0].0),
+        "progress never goes back: {seen:?}"
+    );
     let (last_value, last_max) = *seen.last().unwrap();
-    assert!(last_max >= 300 && last_value == last_max, "the bar reached 100% of the demo tenant's 300 messages: {seen:?}");
+    assert!(
+        last_max >= 300 && last_value == last_max,
+        "the bar reached 100% of the demo tenant's 300 messages: {seen:?}"
+    );
     shot(&c, "02-backup-finished").await;
 
     // The snapshot list shows exactly the snapshot the backup made.
-    let rows = c.wait().at_most(WAIT).for_element(Locator::Css("#snapshot-list .snapshot-row")).await.expect("a snapshot row");
-    let id = rows.attr("data-snapshot-id").await.expect("attr").expect("row has an id");
-    let all = c.find_all(Locator::Css("#snapshot-list .snapshot-row")).await.expect("rows");
+    let rows = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#snapshot-list .snapshot-row"))
+        .await
+        .expect("a snapshot row");
+    let id = rows
+        .attr("data-snapshot-id")
+        .await
+        .expect("attr")
+        .expect("row has an id");
+    let all = c
+        .find_all(Locator::Css("#snapshot-list .snapshot-row"))
+        .await
+        .expect("rows");
     assert_eq!(all.len(), 1, "one backup, one snapshot");
     assert_eq!(id.len(), 64, "full snapshot id on the row: {id}");
-    assert!(report.contains(&id[..8]), "the report {report:?} names the snapshot {id}");
-    let repo_snapshots = std::fs::read_dir(driver.data_dir().join("com.qcbackup.manager/repository/snapshots")).expect("repository snapshots folder").count();
-    assert_eq!(repo_snapshots, 1, "the repository on disk holds the snapshot");
+    assert!(
+        report.contains(&id[..8]),
+        "the report {report:?} names the snapshot {id}"
+    );
+    let repo_snapshots = std::fs::read_dir(
+        driver
+            .data_dir()
+            .join("com.qcbackup.manager/repository/snapshots"),
+    )
+    .expect("repository snapshots folder")
+    .count();
+    assert_eq!(
+        repo_snapshots, 1,
+        "the repository on disk holds the snapshot"
+    );
 
     // Browse it: the demo tenant's mailboxes, then a folder with messages.
-    rows.find(Locator::Css("button")).await.expect("row's open button").click().await.expect("open snapshot");
-    let first = c.wait().at_most(WAIT).for_element(Locator::Css("#browser .folder-row")).await.expect("mailbox rows");
-    let folders = c.find_all(Locator::Css("#browser .folder-row")).await.expect("rows");
+    rows.find(Locator::Css("button"))
+        .await
+        .expect("row's open button")
+        .click()
+        .await
+        .expect("open snapshot");
+    let first = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#browser .folder-row"))
+        .await
+        .expect("mailbox rows");
+    let folders = c
+        .find_all(Locator::Css("#browser .folder-row"))
+        .await
+        .expect("rows");
     let mut names = Vec::new();
     for f in &folders {
         names.push(f.attr("data-path").await.expect("attr").unwrap_or_default());
     }
-    assert!(names.iter().any(|n| n == "/alice@contoso.example"), "mailboxes listed: {names:?}");
+    assert!(
+        names.iter().any(|n| n == "/alice@contoso.example"),
+        "mailboxes listed: {names:?}"
+    );
     first.click().await.expect("open mailbox");
-    let inbox = c.wait().at_most(WAIT).for_element(Locator::Css("#browser .folder-row[data-path='/alice@contoso.example/Inbox']")).await.expect("Inbox row");
+    let inbox = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "#browser .folder-row[data-path='/alice@contoso.example/Inbox']",
+        ))
+        .await
+        .expect("Inbox row");
     inbox.click().await.expect("open inbox");
-    c.wait().at_most(WAIT).for_element(Locator::Css("#browser .item-row")).await.expect("messages listed");
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#browser .item-row"))
+        .await
+        .expect("messages listed");
     shot(&c, "03-snapshot-browser").await;
     c.close().await.expect("close session");
 }
@@ -106,12 +221,34 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
 async fn a_wrong_password_shows_a_clear_error_in_the_window() {
     let driver = Driver::start();
     let c = session(&driver).await;
-    c.wait().at_most(WAIT).for_element(Locator::Css("#repo-path")).await.expect("repository form");
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#repo-path"))
+        .await
+        .expect("repository form");
     // Opening a folder that holds no repository reports it, with the code the UI shows.
-    c.find(Locator::Css("#mode-open")).await.expect("open mode").click().await.expect("click");
-    c.find(Locator::Css("#repo-password")).await.expect("password").send_keys("whatever").await.expect("type");
-    c.find(Locator::Css("#repo-submit")).await.expect("submit").click().await.expect("click");
+    c.find(Locator::Css("#mode-open"))
+        .await
+        .expect("open mode")
+        .click()
+        .await
+        .expect("click");
+    c.find(Locator::Css("#repo-password"))
+        .await
+        .expect("password")
+        .send_keys("whatever")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#repo-submit"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
     let err = text(&c, "#error").await;
-    assert!(err.contains("not a QCBackup repository"), "error banner: {err:?}");
+    assert!(
+        err.contains("not a QCBackup repository"),
+        "error banner: {err:?}"
+    );
     c.close().await.expect("close session");
 }
