@@ -3,8 +3,9 @@
 SHELL := /bin/bash
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
-# One feature set for every build of the desktop shell, so nothing is compiled twice.
-DESKTOP := -p qcbackup-desktop --features qcbackup-desktop/custom-protocol
+# One package and feature selection for every build that includes the desktop shell (the same
+# as scripts/test.sh uses), so nothing is compiled twice.
+ALL := --workspace --features qcbackup-desktop/custom-protocol
 APP := $(CARGO_TARGET_DIR)/debug/qcbackup-desktop
 
 .PHONY: run demo test ui desktop lint test-e2e bundle
@@ -33,15 +34,15 @@ ui:
 	cd ui && npm run build
 
 desktop: ui
-	cargo build $(DESKTOP)
+	cargo build $(ALL)
 
 lint: ui
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets --features qcbackup-desktop/custom-protocol -- -D warnings
+	cargo clippy $(ALL) --all-targets -- -D warnings
 
 ## Only the desktop end-to-end tests (needs `make desktop` first).
 test-e2e:
-	QCB_E2E_APP="$(APP)" xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run -p qcb-e2e --no-fail-fast
+	QCB_E2E_APP="$(APP)" xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run $(ALL) --no-fail-fast -E 'package(qcb-e2e)'
 
 ## Linux bundles (.deb, AppImage).
 bundle: ui

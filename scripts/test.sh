@@ -3,7 +3,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-export CARGO_TERM_COLOR=never
+export CARGO_TERM_COLOR=never NO_COLOR=1 FORCE_COLOR=0
+# Every cargo command below selects the same packages and features, so each crate is
+# compiled once for clippy and once for the tests, the desktop app and its WebDriver suite.
+ALL=(--workspace --features qcbackup-desktop/custom-protocol)
 passed=0; failed=0
 log=$(mktemp)
 
@@ -36,19 +39,19 @@ passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 
 stage "Rust: formatting and clippy (warnings are errors)"
 cargo fmt --all --check || die "cargo fmt --check (run cargo fmt --all)"
-cargo clippy --workspace --all-targets --features qcbackup-desktop/custom-protocol -- -D warnings || die "clippy"
+cargo clippy "${ALL[@]}" --all-targets -- -D warnings || die "clippy"
 
 stage "Rust: engine, emulator, repository and CLI tests"
-cargo nextest run --no-fail-fast 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
+cargo nextest run "${ALL[@]}" --no-fail-fast -E 'not package(qcb-e2e)' 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
 count_nextest
 [ "$st" = 0 ] || die "nextest" 0
-cargo test --doc 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
+cargo test "${ALL[@]}" --doc 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
 for n in $(grep -E '^test result:' "$log" | sed -nE 's/.*ok\. ([0-9]+) passed.*/\1/p'); do passed=$((passed + n)); done
 [ "$st" = 0 ] || die "doctests"
 
 stage "Desktop: build the app and drive the real window under Xvfb over WebDriver"
-cargo build -p qcbackup-desktop --features qcbackup-desktop/custom-protocol || die "desktop build"
+cargo build "${ALL[@]}" || die "desktop build"
 QCB_E2E_APP="$CARGO_TARGET_DIR/debug/qcbackup-desktop" QCB_E2E_SCREENSHOTS="${QCB_E2E_SCREENSHOTS:-$CARGO_TARGET_DIR/e2e-screenshots}" \
-  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run -p qcb-e2e --no-fail-fast 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
+  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run "${ALL[@]}" --no-fail-fast -E 'package(qcb-e2e)' 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
 count_nextest
 [ "$st" = 0 ] || die "desktop end-to-end" 0

@@ -35,6 +35,30 @@ async fn text(c: &fantoccini::Client, css: &str) -> String {
         .expect("text")
 }
 
+async fn click(c: &fantoccini::Client, css: &str) {
+    let e = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_into(c: &fantoccini::Client, css: &str, keys: &str) {
+    let e = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.send_keys(keys)
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+}
+
 fn screenshot_dir() -> Option<std::path::PathBuf> {
     std::env::var_os("QCB_E2E_SCREENSHOTS").map(std::path::PathBuf::from)
 }
@@ -68,31 +92,11 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
         default_path.starts_with(driver.data_dir().to_str().unwrap()),
         "default repository path {default_path:?} is in the app's data folder"
     );
-    c.find(Locator::Css("#mode-create"))
-        .await
-        .expect("create mode")
-        .click()
-        .await
-        .expect("click");
-    c.find(Locator::Css("#repo-password"))
-        .await
-        .expect("password")
-        .send_keys("e2e correct horse battery")
-        .await
-        .expect("type");
-    c.find(Locator::Css("#repo-password-confirm"))
-        .await
-        .expect("confirm")
-        .send_keys("e2e correct horse battery")
-        .await
-        .expect("type");
+    click(&c, "#mode-create").await;
+    type_into(&c, "#repo-password", "e2e correct horse battery").await;
+    type_into(&c, "#repo-password-confirm", "e2e correct horse battery").await;
     shot(&c, "01-create-repository").await;
-    c.find(Locator::Css("#repo-submit"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#repo-submit").await;
 
     // Back up the demo tenant and watch the progress bar move: record every value the bar
     // shows while the backup runs.
@@ -227,24 +231,9 @@ async fn a_wrong_password_shows_a_clear_error_in_the_window() {
         .await
         .expect("repository form");
     // Opening a folder that holds no repository reports it, with the code the UI shows.
-    c.find(Locator::Css("#mode-open"))
-        .await
-        .expect("open mode")
-        .click()
-        .await
-        .expect("click");
-    c.find(Locator::Css("#repo-password"))
-        .await
-        .expect("password")
-        .send_keys("whatever")
-        .await
-        .expect("type");
-    c.find(Locator::Css("#repo-submit"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#mode-open").await;
+    type_into(&c, "#repo-password", "whatever").await;
+    click(&c, "#repo-submit").await;
     let err = text(&c, "#error").await;
     assert!(
         err.contains("not a QCBackup repository"),
