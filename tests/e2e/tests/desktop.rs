@@ -16,8 +16,7 @@ async fn session(driver: &Driver) -> fantoccini::Client {
         "tauri:options".into(),
         serde_json::json!({ "application": app_binary() }),
     );
-    ClientBuilder::rustls()
-        .expect("tls")
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&driver.url())
         .await
