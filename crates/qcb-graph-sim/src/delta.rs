@@ -130,6 +130,32 @@ impl<'a> Reader<'a> {
 }
 
 impl DeltaState {
+    /// The state of a first round over `folder` of mailbox `mailbox`, up to
+    /// change number `to_seq`, without query options.
+    pub fn first_round(instance: u64, mailbox: u32, folder: u64, to_seq: u64) -> Self {
+        DeltaState {
+            instance,
+            mailbox,
+            folder,
+            initial: true,
+            from_seq: 0,
+            to_seq,
+            cursor: None,
+            select: None,
+            expand: None,
+            filter: None,
+            change_type: None,
+            page_size: None,
+        }
+    }
+
+    /// The `$select` list the state carries (stored comma-joined).
+    pub fn select_list(&self) -> Option<Vec<String>> {
+        self.select
+            .as_ref()
+            .map(|s| s.split(',').map(str::to_string).collect())
+    }
+
     pub fn encode(&self, key: &[u8; 32]) -> String {
         let mut b = vec![TOKEN_VERSION];
         b.extend_from_slice(&self.instance.to_le_bytes());

@@ -345,6 +345,21 @@ pub(crate) fn header_text(s: &str) -> String {
 /// RFC 2047 B-encoded words (UTF-8), at most 45 bytes of text per word so
 /// each word stays under 75 characters, folded with CRLF SP.
 pub(crate) fn encoded_words(s: &str) -> String {
+    join_encoded_words(s, "\r\n ")
+}
+
+/// A parameter value for `name=` / `filename=`: plain ASCII or encoded words.
+fn param_value(s: &str) -> String {
+    if needs_encoding(s) || s.contains('"') || s.contains('\\') {
+        join_encoded_words(s, " ")
+    } else {
+        s.to_string()
+    }
+}
+
+/// `s` as RFC 2047 B-encoded words of at most 45 bytes of UTF-8 text each
+/// (characters never split), joined with `separator`.
+fn join_encoded_words(s: &str, separator: &str) -> String {
     let mut words = Vec::new();
     let mut chunk = String::new();
     for c in s.chars() {
@@ -360,31 +375,7 @@ pub(crate) fn encoded_words(s: &str) -> String {
         .iter()
         .map(|w| format!("=?utf-8?B?{}?=", STANDARD.encode(w.as_bytes())))
         .collect::<Vec<_>>()
-        .join("\r\n ")
-}
-
-/// A parameter value for `name=` / `filename=`: plain ASCII or encoded words.
-fn param_value(s: &str) -> String {
-    if needs_encoding(s) || s.contains('"') || s.contains('\\') {
-        let mut words = Vec::new();
-        let mut chunk = String::new();
-        for c in s.chars() {
-            if chunk.len() + c.len_utf8() > 45 {
-                words.push(std::mem::take(&mut chunk));
-            }
-            chunk.push(c);
-        }
-        if !chunk.is_empty() || words.is_empty() {
-            words.push(chunk);
-        }
-        words
-            .iter()
-            .map(|w| format!("=?utf-8?B?{}?=", STANDARD.encode(w.as_bytes())))
-            .collect::<Vec<_>>()
-            .join(" ")
-    } else {
-        s.to_string()
-    }
+        .join(separator)
 }
 
 /// Letters and digits of the Message-ID, like Exchange's `_000_..._`

@@ -44,6 +44,11 @@ fn entra_error(
         "correlation_id": correlation_id,
         "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
     });
+    entra_json(status, body)
+}
+
+/// A JSON answer of the token endpoint, with Entra's headers.
+fn entra_json(status: StatusCode, body: Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -208,17 +213,7 @@ pub(crate) async fn token(
         "ext_expires_in": TOKEN_LIFETIME_SECS - 1,
         "access_token": access_token,
     });
-    let mut resp = (StatusCode::OK, body.to_string()).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    h.insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache"),
-    );
-    resp
+    entra_json(StatusCode::OK, body)
 }
 
 fn sign(key: &[u8; 32], data: &str) -> String {

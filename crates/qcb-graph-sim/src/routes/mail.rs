@@ -23,8 +23,8 @@ use crate::json::{
     message_json, removed_json,
 };
 use crate::model::{
-    Attachment, BodyType, EmailAddress, FlagStatus, Importance, MSGFOLDERROOT_KEY, Mailbox,
-    MessageProps,
+    Attachment, BodyType, EmailAddress, FlagStatus, Folder, Importance, MSGFOLDERROOT_KEY, Mailbox,
+    Message, MessageProps,
 };
 use crate::odata::{
     Prefer, Query, ReceivedFilter, canonical_ext_id, encode_pairs, parse_message_expand,
@@ -73,6 +73,15 @@ fn mailbox_index(t: &Tenant, uid: &str) -> Result<usize, GraphError> {
         .ok_or_else(|| GraphError::invalid_user(uid))
 }
 
+fn mailbox<'a>(t: &'a Tenant, uid: &str) -> Result<&'a Mailbox, GraphError> {
+    Ok(&t.mailboxes[mailbox_index(t, uid)?])
+}
+
+fn mailbox_mut<'a>(t: &'a mut Tenant, uid: &str) -> Result<&'a mut Mailbox, GraphError> {
+    let i = mailbox_index(t, uid)?;
+    Ok(&mut t.mailboxes[i])
+}
+
 fn lookup_err(l: Lookup) -> GraphError {
     match l {
         Lookup::Malformed => GraphError::malformed_id(),
@@ -86,6 +95,40 @@ fn folder_key(mbx: &Mailbox, fid: &str) -> Result<u64, GraphError> {
 
 fn message_key(mbx: &Mailbox, mid: &str) -> Result<u64, GraphError> {
     mbx.message_key(mid).map_err(lookup_err)
+}
+
+fn stored_folder(mbx: &Mailbox, k: u64) -> Result<&Folder, GraphError> {
+    mbx.folders.get(&k).ok_or_else(GraphError::item_not_found)
+}
+
+fn stored_message(mbx: &Mailbox, k: u64) -> Result<&Message, GraphError> {
+    mbx.messages.get(&k).ok_or_else(GraphError::item_not_found)
+}
+
+/// A folder as its own resource (`@odata.context` `.../mailFolders/$entity`).
+fn folder_entity(shared: &Shared, mbx: &Mailbox, f: &Folder, select: Option<&[String]>) -> Value {
+    let context = format!(
+        "{}/$metadata#users('{}')/mailFolders/$entity",
+        shared.graph_url(),
+        mbx.user.id
+    );
+    with_context(context, folder_json(mbx, f, select))
+}
+
+/// A message as its own resource (`@odata.context` `.../messages/$entity`).
+fn message_entity(
+    shared: &Shared,
+    mbx: &Mailbox,
+    m: &Message,
+    form: IdForm,
+    opts: &MessageOptions,
+) -> Value {
+    let context = format!(
+        "{}/$metadata#users('{}')/messages/$entity",
+        shared.graph_url(),
+        mbx.user.id
+    );
+    with_context(context, message_json(mbx, m, form, opts))
 }
 
 fn page_size(ctx: &Ctx) -> Result<usize, GraphError> {
@@ -179,8 +222,7 @@ fn list_folders(
     let top = page_size(ctx)?;
     let skip = ctx.query.usize_option("$skip")?.unwrap_or(0);
     let t = shared.lock();
-    let i = mailbox_index(&t, uid)?;
-    let mbx = &t.mailboxes[i];
+    let mbx = mailbox(&t, uid)?;
     let parent_key = match parent {
         None => MSGFOLDERROOT_KEY,
         Some(fid) => folder_key(mbx, fid)?,
@@ -239,17 +281,10 @@ pub(crate) async fn get_folder(
     respond((|| {
         let select = check_select(ctx.query.select(), FOLDER_PROPS, "mailFolder")?;
         let t = shared.lock();
-        let i = mailbox_index(&t, &uid)?;
-        let mbx = &t.mailboxes[i];
-        let k = folder_key(mbx, &fid)?;
-        let f = mbx.folders.get(&k).ok_or_else(GraphError::item_not_found)?;
-        let v = folder_json(mbx, f, select.as_deref());
-        let context = format!(
-            "{}/$metadata#users('{}')/mailFolders/$entity",
-            shared.graph_url(),
-            mbx.user.id
-        );
-        Ok(graph_json(StatusCode::OK, with_context(context, v)))
+        let mbx = mailbox(&t, &uid)?;
+        let f = stored_folder(mbx, folder_key(mbx, &fid)?)?;
+        let v = folder_entity(&shared, mbx, f, select.as_deref());
+        Ok(graph_json(StatusCode::OK, v))
     })())
 }
 
@@ -282,16 +317,14 @@ async fn create_folder(
     parent: Option<&str>,
     body: Body,
 ) -> Result<Response, GraphError> {
-    let bytes = read_body(body).await?;
-    let input: FolderInput = parse_json(&bytes)?;
+    let input: FolderInput = json_body(body).await?;
     let name = input
         .display_name
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty())
         .ok_or_else(|| GraphError::invalid_request("The folder's displayName is required."))?;
     let mut t = shared.lock();
-    let i = mailbox_index(&t, uid)?;
-    let mbx = &mut t.mailboxes[i];
+    let mbx = mailbox_mut(&mut t, uid)?;
     let parent_key = match parent {
         None => MSGFOLDERROOT_KEY,
         Some(fid) => folder_key(mbx, fid)?,
@@ -305,14 +338,13 @@ async fn create_folder(
                 "A folder with the specified name already exists.",
             )
         })?;
-    let f = mbx.folders.get(&k).ok_or_else(GraphError::item_not_found)?;
-    let v = folder_json(mbx, f, None);
-    let context = format!(
-        "{}/$metadata#users('{}')/mailFolders/$entity",
-        shared.graph_url(),
-        mbx.user.id
-    );
-    Ok(graph_json(StatusCode::CREATED, with_context(context, v)))
+    let v = folder_entity(shared, mbx, stored_folder(mbx, k)?, None);
+    Ok(graph_json(StatusCode::CREATED, v))
+}
+
+/// A request body that must be a JSON object.
+async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, GraphError> {
+    parse_json(&read_body(body).await?)
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, GraphError> {
@@ -361,13 +393,12 @@ pub(crate) async fn list_messages(
         let top = page_size(&ctx)?;
         let skip = ctx.query.usize_option("$skip")?.unwrap_or(0);
         let t = shared.lock();
-        let i = mailbox_index(&t, param(&p, "uid"))?;
-        let mbx = &t.mailboxes[i];
+        let mbx = mailbox(&t, param(&p, "uid"))?;
         let folder = match p.get("fid") {
             Some(fid) => Some(folder_key(mbx, fid)?),
             None => None,
         };
-        let mut list: Vec<&crate::model::Message> = mbx
+        let mut list: Vec<&Message> = mbx
             .messages
             .values()
             .filter(|m| folder.is_none_or(|f| m.folder == f))
@@ -427,6 +458,18 @@ pub(crate) async fn list_messages(
     })())
 }
 
+/// The message of a `.../messages/{mid}` path; a `{fid}` in the path must
+/// name a folder of the mailbox (not necessarily the message's).
+fn path_message<'a>(
+    mbx: &'a Mailbox,
+    p: &BTreeMap<String, String>,
+) -> Result<&'a Message, GraphError> {
+    if let Some(fid) = p.get("fid") {
+        folder_key(mbx, fid)?;
+    }
+    stored_message(mbx, message_key(mbx, param(p, "mid"))?)
+}
+
 pub(crate) async fn get_message(
     axum::extract::State(shared): St,
     Path(p): Params,
@@ -437,23 +480,10 @@ pub(crate) async fn get_message(
     respond((|| {
         let opts = message_options(&ctx, false)?;
         let t = shared.lock();
-        let i = mailbox_index(&t, param(&p, "uid"))?;
-        let mbx = &t.mailboxes[i];
-        if let Some(fid) = p.get("fid") {
-            folder_key(mbx, fid)?;
-        }
-        let k = message_key(mbx, param(&p, "mid"))?;
-        let m = mbx
-            .messages
-            .get(&k)
-            .ok_or_else(GraphError::item_not_found)?;
-        let v = message_json(mbx, m, ctx.form(), &opts);
-        let context = format!(
-            "{}/$metadata#users('{}')/messages/$entity",
-            shared.graph_url(),
-            mbx.user.id
-        );
-        let mut resp = graph_json(StatusCode::OK, with_context(context, v));
+        let mbx = mailbox(&t, param(&p, "uid"))?;
+        let m = path_message(mbx, &p)?;
+        let v = message_entity(&shared, mbx, m, ctx.form(), &opts);
+        let mut resp = graph_json(StatusCode::OK, v);
         preference_applied(&mut resp, &ctx.applied());
         Ok(resp)
     })())
@@ -463,16 +493,8 @@ pub(crate) async fn get_message(
 pub(crate) async fn get_mime(axum::extract::State(shared): St, Path(p): Params) -> Response {
     respond((|| {
         let t = shared.lock();
-        let i = mailbox_index(&t, param(&p, "uid"))?;
-        let mbx = &t.mailboxes[i];
-        if let Some(fid) = p.get("fid") {
-            folder_key(mbx, fid)?;
-        }
-        let k = message_key(mbx, param(&p, "mid"))?;
-        let m = mbx
-            .messages
-            .get(&k)
-            .ok_or_else(GraphError::item_not_found)?;
+        let mbx = mailbox(&t, param(&p, "uid"))?;
+        let m = path_message(mbx, &p)?;
         let mime = crate::mime::render(&m.props);
         drop(t);
         let mut resp = (StatusCode::OK, mime).into_response();
@@ -501,6 +523,124 @@ fn sync_state_not_found(status: StatusCode, message: &str) -> GraphError {
     GraphError::new(status, "syncStateNotFound", message)
 }
 
+/// The state a follow-up delta request goes on from and the upper bound of
+/// its round, or `None` for the first request of a round (no token). A
+/// `$skiptoken` pages on through its round; a `$deltatoken` starts the next
+/// round, up to the mailbox's change number now. The token must have been
+/// issued for `collection` (a folder key, or [`HIERARCHY`]) of mailbox `i`,
+/// else a 400 with `mismatch`; `base` is the delta URL a client restarts
+/// from when the token is from an earlier server run (410).
+fn resume(
+    t: &Tenant,
+    ctx: &Ctx,
+    i: usize,
+    collection: u64,
+    mismatch: &str,
+    base: &str,
+) -> Result<Option<(DeltaState, u64)>, GraphError> {
+    let skip = ctx.query.get("$skiptoken");
+    let Some(tok) = skip.or(ctx.query.get("$deltatoken")) else {
+        return Ok(None);
+    };
+    let st = DeltaState::decode(tok, &t.key, t.instance).map_err(|e| match e {
+        TokenError::Invalid => sync_state_not_found(
+            StatusCode::BAD_REQUEST,
+            "The sync state is invalid or was not issued for this collection.",
+        ),
+        TokenError::Expired => sync_state_not_found(
+            StatusCode::GONE,
+            "The sync state generation is no longer available. Start a new synchronization from the initial request.",
+        )
+        .with_header(axum::http::header::LOCATION, base.to_string()),
+    })?;
+    if st.mailbox as usize != i || st.folder != collection {
+        return Err(sync_state_not_found(StatusCode::BAD_REQUEST, mismatch));
+    }
+    if skip.is_some() {
+        let to = st.to_seq;
+        Ok(Some((st, to)))
+    } else {
+        let seq = t.mailboxes[i].seq;
+        Ok(Some((DeltaState { cursor: None, ..st }, seq)))
+    }
+}
+
+/// One page of a delta round, message or folder delta alike.
+struct DeltaPage {
+    /// Entity type of the collection (`message`, `mailFolder`).
+    entity: &'static str,
+    /// The delta URL, without query.
+    base: String,
+    state: DeltaState,
+    /// Upper bound of the round.
+    to_seq: u64,
+    /// The cursor after the page's last entry while the round has more.
+    next: Option<(u64, u64, bool)>,
+    value: Vec<Value>,
+}
+
+/// Answers a delta page: `@odata.nextLink` with a `$skiptoken` while the
+/// round has more, else `@odata.deltaLink` with a `$deltatoken` for the
+/// changes after it. `Preference-Applied` names `odata.maxpagesize` (when
+/// asked for) before the other honoured preferences in `applied`.
+fn delta_response(
+    shared: &Shared,
+    key: &[u8; 32],
+    ctx: &Ctx,
+    mut applied: Vec<String>,
+    p: DeltaPage,
+) -> Response {
+    let DeltaPage {
+        entity,
+        base,
+        state,
+        to_seq,
+        next,
+        value,
+    } = p;
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(format!(
+            "{}/$metadata#Collection({entity})",
+            shared.graph_url()
+        )),
+    );
+    match next {
+        Some(cursor) => {
+            let st = DeltaState {
+                cursor: Some(cursor),
+                to_seq,
+                ..state
+            };
+            out.insert(
+                "@odata.nextLink".into(),
+                json!(format!("{base}?$skiptoken={}", st.encode(key))),
+            );
+        }
+        None => {
+            let st = DeltaState {
+                initial: false,
+                from_seq: to_seq,
+                to_seq: 0,
+                cursor: None,
+                ..state
+            };
+            out.insert(
+                "@odata.deltaLink".into(),
+                json!(format!("{base}?$deltatoken={}", st.encode(key))),
+            );
+        }
+    }
+    out.insert("value".into(), Value::Array(value));
+    let mut resp = graph_json(StatusCode::OK, Value::Object(out));
+    if let Some(n) = ctx.prefer.max_page_size {
+        applied.insert(0, format!("odata.maxpagesize={}", n.min(MAX_PAGE)));
+    }
+    preference_applied(&mut resp, &applied);
+    resp
+}
+
 fn delta_inner(shared: &Shared, ctx: &Ctx, uid: &str, fid: &str) -> Result<Response, GraphError> {
     let t = shared.lock();
     let i = mailbox_index(&t, uid)?;
@@ -512,38 +652,10 @@ fn delta_inner(shared: &Shared, ctx: &Ctx, uid: &str, fid: &str) -> Result<Respo
         "{}/users/{user_id}/mailFolders/{folder_id}/messages/delta",
         shared.graph_url()
     );
-    let skip = ctx.query.get("$skiptoken");
-    let deltatoken = ctx.query.get("$deltatoken");
-    let (state, to_seq) = match (skip, deltatoken) {
-        (Some(tok), _) | (None, Some(tok)) => {
-            let st = DeltaState::decode(tok, &t.key, t.instance).map_err(|e| match e {
-                TokenError::Invalid => sync_state_not_found(
-                    StatusCode::BAD_REQUEST,
-                    "The sync state is invalid or was not issued for this collection.",
-                ),
-                TokenError::Expired => sync_state_not_found(
-                    StatusCode::GONE,
-                    "The sync state generation is no longer available. Start a new synchronization from the initial request.",
-                )
-                .with_header(axum::http::header::LOCATION, base.clone()),
-            })?;
-            if st.mailbox as usize != i || st.folder != fk {
-                return Err(sync_state_not_found(
-                    StatusCode::BAD_REQUEST,
-                    "The sync state was issued for another folder.",
-                ));
-            }
-            let is_skip = skip.is_some();
-            if is_skip {
-                let to = st.to_seq;
-                (st, to)
-            } else {
-                let mut st = st;
-                st.cursor = None;
-                (st, mbx.seq)
-            }
-        }
-        (None, None) => {
+    let mismatch = "The sync state was issued for another folder.";
+    let (state, to_seq) = match resume(&t, ctx, i, fk, mismatch, &base)? {
+        Some(resumed) => resumed,
+        None => {
             // First request of a round: options are taken from the query
             // and encoded in the tokens from now on.
             let select = check_select(ctx.query.select(), MESSAGE_PROPS, "message")?;
@@ -561,28 +673,19 @@ fn delta_inner(shared: &Shared, ctx: &Ctx, uid: &str, fid: &str) -> Result<Respo
             let top = ctx.query.usize_option("$top")?;
             (
                 DeltaState {
-                    instance: t.instance,
-                    mailbox: i as u32,
-                    folder: fk,
-                    initial: true,
-                    from_seq: 0,
-                    to_seq: mbx.seq,
-                    cursor: None,
                     select: select.map(|s| s.join(",")),
                     expand: expand_raw,
                     filter,
                     change_type,
                     page_size: top.map(|n| n.clamp(1, MAX_PAGE) as u32),
+                    ..DeltaState::first_round(t.instance, i as u32, fk, mbx.seq)
                 },
                 mbx.seq,
             )
         }
     };
     let opts = MessageOptions {
-        select: state
-            .select
-            .as_ref()
-            .map(|s| s.split(',').map(str::to_string).collect()),
+        select: state.select_list(),
         expand: parse_message_expand(state.expand.as_deref())?,
         delta: true,
     };
@@ -611,49 +714,17 @@ fn delta_inner(shared: &Shared, ctx: &Ctx, uid: &str, fid: &str) -> Result<Respo
             )),
         })
         .collect();
-    let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(format!(
-            "{}/$metadata#Collection(message)",
-            shared.graph_url()
-        )),
-    );
-    match next {
-        Some(cursor) => {
-            let st = DeltaState {
-                cursor: Some(cursor),
-                to_seq,
-                ..state
-            };
-            out.insert(
-                "@odata.nextLink".into(),
-                json!(format!("{base}?$skiptoken={}", st.encode(&t.key))),
-            );
-        }
-        None => {
-            let st = DeltaState {
-                initial: false,
-                from_seq: to_seq,
-                to_seq: 0,
-                cursor: None,
-                ..state
-            };
-            out.insert(
-                "@odata.deltaLink".into(),
-                json!(format!("{base}?$deltatoken={}", st.encode(&t.key))),
-            );
-        }
-    }
-    out.insert("value".into(), Value::Array(value));
+    let key = t.key;
     drop(t);
-    let mut resp = graph_json(StatusCode::OK, Value::Object(out));
-    let mut applied = ctx.applied();
-    if let Some(n) = ctx.prefer.max_page_size {
-        applied.insert(0, format!("odata.maxpagesize={}", n.min(MAX_PAGE)));
-    }
-    preference_applied(&mut resp, &applied);
-    Ok(resp)
+    let page = DeltaPage {
+        entity: "message",
+        base,
+        state,
+        to_seq,
+        next,
+        value,
+    };
+    Ok(delta_response(shared, &key, ctx, ctx.applied(), page))
 }
 
 /// `GET /users/{id}/mailFolders/delta`: the folder hierarchy below
@@ -682,58 +753,21 @@ fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response,
         shared.graph_url(),
         mbx.user.id
     );
-    let token = ctx.query.get("$skiptoken").or(ctx.query.get("$deltatoken"));
-    let (state, to_seq) = match token {
-        Some(tok) => {
-            let st = DeltaState::decode(tok, &t.key, t.instance).map_err(|e| match e {
-                TokenError::Invalid => sync_state_not_found(
-                    StatusCode::BAD_REQUEST,
-                    "The sync state is invalid or was not issued for this collection.",
-                ),
-                TokenError::Expired => sync_state_not_found(
-                    StatusCode::GONE,
-                    "The sync state generation is no longer available. Start a new synchronization from the initial request.",
-                )
-                .with_header(axum::http::header::LOCATION, base.clone()),
-            })?;
-            if st.mailbox as usize != i || st.folder != HIERARCHY {
-                return Err(sync_state_not_found(
-                    StatusCode::BAD_REQUEST,
-                    "The sync state was issued for another collection.",
-                ));
-            }
-            if ctx.query.get("$skiptoken").is_some() {
-                let to = st.to_seq;
-                (st, to)
-            } else {
-                (DeltaState { cursor: None, ..st }, mbx.seq)
-            }
-        }
+    let mismatch = "The sync state was issued for another collection.";
+    let (state, to_seq) = match resume(&t, ctx, i, HIERARCHY, mismatch, &base)? {
+        Some(resumed) => resumed,
         None => {
             let select = check_select(ctx.query.select(), FOLDER_PROPS, "mailFolder")?;
             (
                 DeltaState {
-                    instance: t.instance,
-                    mailbox: i as u32,
-                    folder: HIERARCHY,
-                    initial: true,
-                    from_seq: 0,
-                    to_seq: mbx.seq,
-                    cursor: None,
                     select: select.map(|s| s.join(",")),
-                    expand: None,
-                    filter: None,
-                    change_type: None,
-                    page_size: None,
+                    ..DeltaState::first_round(t.instance, i as u32, HIERARCHY, mbx.seq)
                 },
                 mbx.seq,
             )
         }
     };
-    let select: Option<Vec<String>> = state
-        .select
-        .as_ref()
-        .map(|s| s.split(',').map(str::to_string).collect());
+    let select = state.select_list();
     let size = ctx
         .prefer
         .max_page_size
@@ -758,48 +792,23 @@ fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response,
         .filter_map(|(_, k)| mbx.folders.get(k))
         .map(|f| folder_json(mbx, f, select.as_deref()))
         .collect();
-    let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(format!(
-            "{}/$metadata#Collection(mailFolder)",
-            shared.graph_url()
-        )),
-    );
-    if rest.len() > page.len() {
-        let last = page.last().map(|(s, k)| (*s, *k, false));
-        let st = DeltaState {
-            cursor: last,
-            to_seq,
-            ..state
-        };
-        out.insert(
-            "@odata.nextLink".into(),
-            json!(format!("{base}?$skiptoken={}", st.encode(&t.key))),
-        );
-    } else {
-        let st = DeltaState {
-            initial: false,
-            from_seq: to_seq,
-            to_seq: 0,
-            cursor: None,
-            ..state
-        };
-        out.insert(
-            "@odata.deltaLink".into(),
-            json!(format!("{base}?$deltatoken={}", st.encode(&t.key))),
-        );
-    }
-    out.insert("value".into(), Value::Array(value));
+    // The page is never empty while more remain (size >= 1).
+    let next = page
+        .last()
+        .filter(|_| rest.len() > page.len())
+        .map(|(s, k)| (*s, *k, false));
+    let key = t.key;
     drop(t);
-    let mut resp = graph_json(StatusCode::OK, Value::Object(out));
-    if let Some(n) = ctx.prefer.max_page_size {
-        preference_applied(
-            &mut resp,
-            &[format!("odata.maxpagesize={}", n.min(MAX_PAGE))],
-        );
-    }
-    Ok(resp)
+    let page = DeltaPage {
+        entity: "mailFolder",
+        base,
+        state,
+        to_seq,
+        next,
+        value,
+    };
+    // Folder ids do not depend on IdType: only odata.maxpagesize applies.
+    Ok(delta_response(shared, &key, ctx, Vec::new(), page))
 }
 
 // ---------------------------------------------------------------- create
@@ -892,6 +901,21 @@ struct MessageInput {
     inference_classification: Option<String>,
     attachments: Option<Vec<AttachmentInput>>,
     single_value_extended_properties: Option<Vec<ExtPropInput>>,
+}
+
+fn parse_body_type(s: &str) -> Result<BodyType, GraphError> {
+    BodyType::parse(s)
+        .ok_or_else(|| GraphError::bad_request(format!("Invalid body contentType '{s}'.")))
+}
+
+fn parse_importance(s: &str) -> Result<Importance, GraphError> {
+    Importance::parse(s)
+        .ok_or_else(|| GraphError::bad_request(format!("Invalid importance '{s}'.")))
+}
+
+fn parse_flag_status(s: &str) -> Result<FlagStatus, GraphError> {
+    FlagStatus::parse(s)
+        .ok_or_else(|| GraphError::bad_request(format!("Invalid flagStatus '{s}'.")))
 }
 
 /// Lenient UTC date-time: RFC 3339, or without an offset (taken as UTC).
@@ -1008,18 +1032,15 @@ fn props_from_json(
     let body = input.body.unwrap_or_default();
     let body_type = match body.content_type.as_deref() {
         None | Some("") => BodyType::Text,
-        Some(s) => BodyType::parse(s)
-            .ok_or_else(|| GraphError::bad_request(format!("Invalid body contentType '{s}'.")))?,
+        Some(s) => parse_body_type(s)?,
     };
     let importance = match input.importance.as_deref() {
         None => Importance::Normal,
-        Some(s) => Importance::parse(s)
-            .ok_or_else(|| GraphError::bad_request(format!("Invalid importance '{s}'.")))?,
+        Some(s) => parse_importance(s)?,
     };
     let flag_status = match input.flag.and_then(|f| f.flag_status) {
         None => FlagStatus::NotFlagged,
-        Some(s) => FlagStatus::parse(&s)
-            .ok_or_else(|| GraphError::bad_request(format!("Invalid flagStatus '{s}'.")))?,
+        Some(s) => parse_flag_status(&s)?,
     };
     let attachments = input
         .attachments
@@ -1166,8 +1187,7 @@ async fn create_message_inner(
     };
     let mut t = shared.lock();
     let now = t.now();
-    let i = mailbox_index(&t, param(p, "uid"))?;
-    let mbx = &mut t.mailboxes[i];
+    let mbx = mailbox_mut(&mut t, param(p, "uid"))?;
     let folder = match p.get("fid") {
         Some(fid) => folder_key(mbx, fid)?,
         None => mbx
@@ -1183,18 +1203,10 @@ async fn create_message_inner(
         None => props_from_mime(&bytes, mbx, key, now)?,
     };
     let k = mbx.insert_message(folder, props, now);
-    let m = mbx
-        .messages
-        .get(&k)
-        .ok_or_else(GraphError::item_not_found)?;
-    let v = message_json(mbx, m, ctx.form(), &MessageOptions::default());
-    let context = format!(
-        "{}/$metadata#users('{}')/messages/$entity",
-        shared.graph_url(),
-        mbx.user.id
-    );
+    let m = stored_message(mbx, k)?;
+    let v = message_entity(shared, mbx, m, ctx.form(), &MessageOptions::default());
     drop(t);
-    let mut resp = graph_json(StatusCode::CREATED, with_context(context, v));
+    let mut resp = graph_json(StatusCode::CREATED, v);
     preference_applied(&mut resp, &ctx.applied());
     Ok(resp)
 }
@@ -1222,36 +1234,27 @@ pub(crate) async fn update_message(
     let ctx = Ctx::new(&headers, None);
     respond(
         async {
-            let bytes = read_body(body).await?;
-            let input: PatchInput = parse_json(&bytes)?;
+            let input: PatchInput = json_body(body).await?;
             let importance = input
                 .importance
                 .as_deref()
-                .map(|s| {
-                    Importance::parse(s).ok_or_else(|| {
-                        GraphError::bad_request(format!("Invalid importance '{s}'."))
-                    })
-                })
+                .map(parse_importance)
                 .transpose()?;
             let flag = input
                 .flag
                 .and_then(|f| f.flag_status)
-                .map(|s| {
-                    FlagStatus::parse(&s).ok_or_else(|| {
-                        GraphError::bad_request(format!("Invalid flagStatus '{s}'."))
-                    })
-                })
+                .as_deref()
+                .map(parse_flag_status)
                 .transpose()?;
-            let body_type = match input.body.as_ref().and_then(|b| b.content_type.as_deref()) {
-                None => None,
-                Some(s) => Some(BodyType::parse(s).ok_or_else(|| {
-                    GraphError::bad_request(format!("Invalid body contentType '{s}'."))
-                })?),
-            };
+            let body_type = input
+                .body
+                .as_ref()
+                .and_then(|b| b.content_type.as_deref())
+                .map(parse_body_type)
+                .transpose()?;
             let mut t = shared.lock();
             let now = t.now();
-            let i = mailbox_index(&t, param(&p, "uid"))?;
-            let mbx = &mut t.mailboxes[i];
+            let mbx = mailbox_mut(&mut t, param(&p, "uid"))?;
             let k = message_key(mbx, param(&p, "mid"))?;
             let is_draft = mbx.messages.get(&k).is_some_and(|m| m.props.is_draft);
             if (input.body.is_some() || input.subject.is_some()) && !is_draft {
@@ -1290,17 +1293,9 @@ pub(crate) async fn update_message(
                     }
                 }
             });
-            let m = mbx
-                .messages
-                .get(&k)
-                .ok_or_else(GraphError::item_not_found)?;
-            let v = message_json(mbx, m, ctx.form(), &MessageOptions::default());
-            let context = format!(
-                "{}/$metadata#users('{}')/messages/$entity",
-                shared.graph_url(),
-                mbx.user.id
-            );
-            Ok(graph_json(StatusCode::OK, with_context(context, v)))
+            let m = stored_message(mbx, k)?;
+            let v = message_entity(&shared, mbx, m, ctx.form(), &MessageOptions::default());
+            Ok(graph_json(StatusCode::OK, v))
         }
         .await,
     )
@@ -1309,8 +1304,7 @@ pub(crate) async fn update_message(
 pub(crate) async fn delete_message(axum::extract::State(shared): St, Path(p): Params) -> Response {
     respond((|| {
         let mut t = shared.lock();
-        let i = mailbox_index(&t, param(&p, "uid"))?;
-        let mbx = &mut t.mailboxes[i];
+        let mbx = mailbox_mut(&mut t, param(&p, "uid"))?;
         let k = message_key(mbx, param(&p, "mid"))?;
         mbx.delete_message(k);
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -1332,8 +1326,7 @@ pub(crate) async fn move_message(
     let ctx = Ctx::new(&headers, None);
     respond(
         async {
-            let bytes = read_body(body).await?;
-            let input: MoveInput = parse_json(&bytes)?;
+            let input: MoveInput = json_body(body).await?;
             let dest = input
                 .destination_id
                 .filter(|d| !d.trim().is_empty())
@@ -1342,22 +1335,13 @@ pub(crate) async fn move_message(
                 })?;
             let mut t = shared.lock();
             let now = t.now();
-            let i = mailbox_index(&t, param(&p, "uid"))?;
-            let mbx = &mut t.mailboxes[i];
+            let mbx = mailbox_mut(&mut t, param(&p, "uid"))?;
             let k = message_key(mbx, param(&p, "mid"))?;
             let d = folder_key(mbx, &dest)?;
             mbx.move_message(k, d, now);
-            let m = mbx
-                .messages
-                .get(&k)
-                .ok_or_else(GraphError::item_not_found)?;
-            let v = message_json(mbx, m, ctx.form(), &MessageOptions::default());
-            let context = format!(
-                "{}/$metadata#users('{}')/messages/$entity",
-                shared.graph_url(),
-                mbx.user.id
-            );
-            Ok(graph_json(StatusCode::CREATED, with_context(context, v)))
+            let m = stored_message(mbx, k)?;
+            let v = message_entity(&shared, mbx, m, ctx.form(), &MessageOptions::default());
+            Ok(graph_json(StatusCode::CREATED, v))
         }
         .await,
     )
@@ -1373,13 +1357,8 @@ pub(crate) async fn list_attachments(
     let ctx = Ctx::new(&headers, None);
     respond((|| {
         let t = shared.lock();
-        let i = mailbox_index(&t, param(&p, "uid"))?;
-        let mbx = &t.mailboxes[i];
-        let k = message_key(mbx, param(&p, "mid"))?;
-        let m = mbx
-            .messages
-            .get(&k)
-            .ok_or_else(GraphError::item_not_found)?;
+        let mbx = mailbox(&t, param(&p, "uid"))?;
+        let m = stored_message(mbx, message_key(mbx, param(&p, "mid"))?)?;
         let list: Vec<Value> = m
             .props
             .attachments
@@ -1402,16 +1381,13 @@ pub(crate) async fn list_attachments(
 fn find_attachment<'a>(
     mbx: &'a Mailbox,
     p: &BTreeMap<String, String>,
-) -> Result<(&'a crate::model::Message, &'a Attachment), GraphError> {
+) -> Result<(&'a Message, &'a Attachment), GraphError> {
     let k = message_key(mbx, param(p, "mid"))?;
     let (mk, ak) = mbx.attachment_key(param(p, "aid")).map_err(lookup_err)?;
     if mk != k {
         return Err(GraphError::item_not_found());
     }
-    let m = mbx
-        .messages
-        .get(&k)
-        .ok_or_else(GraphError::item_not_found)?;
+    let m = stored_message(mbx, k)?;
     let a = m
         .props
         .attachments
@@ -1429,8 +1405,7 @@ pub(crate) async fn get_attachment(
     let ctx = Ctx::new(&headers, None);
     respond((|| {
         let t = shared.lock();
-        let i = mailbox_index(&t, param(&p, "uid"))?;
-        let mbx = &t.mailboxes[i];
+        let mbx = mailbox(&t, param(&p, "uid"))?;
         let (m, a) = find_attachment(mbx, &p)?;
         let v = attachment_json(mbx, m, a, ctx.form(), true);
         let context = format!(
@@ -1449,8 +1424,7 @@ pub(crate) async fn get_attachment_value(
 ) -> Response {
     respond((|| {
         let t = shared.lock();
-        let i = mailbox_index(&t, param(&p, "uid"))?;
-        let mbx = &t.mailboxes[i];
+        let mbx = mailbox(&t, param(&p, "uid"))?;
         let (_, a) = find_attachment(mbx, &p)?;
         let ct = HeaderValue::from_str(&a.content_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
@@ -1471,12 +1445,10 @@ pub(crate) async fn add_attachment(
     let ctx = Ctx::new(&headers, None);
     respond(
         async {
-            let bytes = read_body(body).await?;
-            let input: AttachmentInput = parse_json(&bytes)?;
+            let input: AttachmentInput = json_body(body).await?;
             let mut t = shared.lock();
             let now = t.now();
-            let i = mailbox_index(&t, param(&p, "uid"))?;
-            let mbx = &mut t.mailboxes[i];
+            let mbx = mailbox_mut(&mut t, param(&p, "uid"))?;
             let k = message_key(mbx, param(&p, "mid"))?;
             let next = mbx
                 .messages
@@ -1485,10 +1457,7 @@ pub(crate) async fn add_attachment(
                 .unwrap_or(1);
             let att = attachment_from_input(input, next, now)?;
             mbx.touch(k, now, |m| m.props.attachments.push(att));
-            let m = mbx
-                .messages
-                .get(&k)
-                .ok_or_else(GraphError::item_not_found)?;
+            let m = stored_message(mbx, k)?;
             let a = m
                 .props
                 .attachments

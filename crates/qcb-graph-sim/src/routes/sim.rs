@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::Shared;
@@ -26,6 +27,28 @@ fn admin(shared: &Arc<Shared>) -> Admin {
 
 fn sim_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({"error": message.into()}))).into_response()
+}
+
+/// A request refused before it is carried out, answered with [`sim_error`].
+struct Refused(StatusCode, String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        sim_error(self.0, self.1)
+    }
+}
+
+/// The request body, at most `limit` bytes (413 beyond).
+async fn body_bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, Refused> {
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Refused(StatusCode::PAYLOAD_TOO_LARGE, "body too large".into()))
+}
+
+/// The body as JSON; a 400 `"{what}: {serde error}"` when it does not parse.
+fn parse_body<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Refused> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Refused(StatusCode::BAD_REQUEST, format!("{what}: {e}")))
 }
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -109,10 +132,8 @@ async fn add_message(
     State(shared): Sh,
     Path((uid, fid)): Path<(String, String)>,
     body: Body,
-) -> Response {
-    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY * 4).await else {
-        return sim_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
-    };
+) -> Result<Response, Refused> {
+    let bytes = body_bytes(body, super::MAX_BODY * 4).await?;
     let new = if bytes.iter().all(u8::is_ascii_whitespace) {
         let seed = {
             let mut t = shared.lock();
@@ -123,42 +144,27 @@ async fn add_message(
         };
         NewMessage::generated(seed)
     } else {
-        match serde_json::from_slice::<NewMessage>(&bytes) {
-            Ok(n) => n,
-            Err(e) => {
-                return sim_error(StatusCode::BAD_REQUEST, format!("invalid NewMessage: {e}"));
-            }
-        }
+        parse_body(&bytes, "invalid NewMessage")?
     };
-    match admin(&shared).try_add_message(&uid, &fid, new) {
+    Ok(match admin(&shared).try_add_message(&uid, &fid, new) {
         Ok(id) => (StatusCode::CREATED, axum::Json(json!({"id": id}))).into_response(),
         Err(e @ crate::SimError::Invalid(_)) => sim_error(StatusCode::BAD_REQUEST, e.to_string()),
         Err(e) => sim_error(StatusCode::NOT_FOUND, e.to_string()),
-    }
+    })
 }
 
 async fn update_message(
     State(shared): Sh,
     Path((uid, mid)): Path<(String, String)>,
     body: Body,
-) -> Response {
-    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY).await else {
-        return sim_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
-    };
-    let patch: MessagePatch = match serde_json::from_slice(&bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            return sim_error(
-                StatusCode::BAD_REQUEST,
-                format!("invalid MessagePatch: {e}"),
-            );
-        }
-    };
-    if admin(&shared).update_message(&uid, &mid, patch) {
+) -> Result<Response, Refused> {
+    let bytes = body_bytes(body, super::MAX_BODY).await?;
+    let patch: MessagePatch = parse_body(&bytes, "invalid MessagePatch")?;
+    Ok(if admin(&shared).update_message(&uid, &mid, patch) {
         axum::Json(json!({"updated": true})).into_response()
     } else {
         sim_error(StatusCode::NOT_FOUND, "message not found")
-    }
+    })
 }
 
 async fn delete_message(State(shared): Sh, Path((uid, mid)): Path<(String, String)>) -> Response {
@@ -180,24 +186,16 @@ async fn move_message(
     State(shared): Sh,
     Path((uid, mid)): Path<(String, String)>,
     body: Body,
-) -> Response {
-    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY).await else {
-        return sim_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
-    };
-    let mv: MoveBody = match serde_json::from_slice(&bytes) {
-        Ok(m) => m,
-        Err(e) => {
-            return sim_error(
-                StatusCode::BAD_REQUEST,
-                format!("expected {{\"destinationId\": ...}}: {e}"),
-            );
-        }
-    };
-    if admin(&shared).move_message(&uid, &mid, &mv.destination_id) {
-        axum::Json(json!({"moved": true})).into_response()
-    } else {
-        sim_error(StatusCode::NOT_FOUND, "message or folder not found")
-    }
+) -> Result<Response, Refused> {
+    let bytes = body_bytes(body, super::MAX_BODY).await?;
+    let mv: MoveBody = parse_body(&bytes, "expected {\"destinationId\": ...}")?;
+    Ok(
+        if admin(&shared).move_message(&uid, &mid, &mv.destination_id) {
+            axum::Json(json!({"moved": true})).into_response()
+        } else {
+            sim_error(StatusCode::NOT_FOUND, "message or folder not found")
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -205,18 +203,9 @@ struct ClockBody {
     seconds: u64,
 }
 
-async fn advance_clock(State(shared): Sh, body: Body) -> Response {
-    let Ok(bytes) = axum::body::to_bytes(body, 4096).await else {
-        return sim_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
-    };
-    match serde_json::from_slice::<ClockBody>(&bytes) {
-        Ok(c) => {
-            admin(&shared).advance_clock(std::time::Duration::from_secs(c.seconds));
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => sim_error(
-            StatusCode::BAD_REQUEST,
-            format!("expected {{\"seconds\": n}}: {e}"),
-        ),
-    }
+async fn advance_clock(State(shared): Sh, body: Body) -> Result<Response, Refused> {
+    let bytes = body_bytes(body, 4096).await?;
+    let c: ClockBody = parse_body(&bytes, "expected {\"seconds\": n}")?;
+    admin(&shared).advance_clock(std::time::Duration::from_secs(c.seconds));
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

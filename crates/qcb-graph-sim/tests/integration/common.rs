@@ -2,6 +2,7 @@
 
 use qcb_graph_sim::{SimServer, TenantSpec};
 use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub const IMMUTABLE: &str = "IdType=\"ImmutableId\"";
@@ -103,6 +104,18 @@ impl Harness {
             next = v["@odata.nextLink"].as_str().map(str::to_string);
         }
         out
+    }
+
+    /// GET on the unauthenticated admin API (`path` after `/_sim`), as JSON.
+    pub async fn sim_json<T: DeserializeOwned>(&self, path: &str) -> T {
+        self.http
+            .get(format!("{}/_sim{path}", self.sim.base_url()))
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json")
     }
 
     pub fn alice(&self) -> qcb_graph_sim::UserInfo {

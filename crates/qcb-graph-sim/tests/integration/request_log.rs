@@ -28,15 +28,7 @@ async fn request_log_records_calls() {
     let (status, _) = send(h.http.get(h.url("/users"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // admin HTTP calls are not logged
-    let via_http: Vec<Value> = h
-        .http
-        .get(format!("{}/_sim/log", h.sim.base_url()))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let via_http: Vec<Value> = h.sim_json("/log").await;
 
     let log = admin.request_log();
     assert_eq!(log.len(), 4, "{log:#?}");

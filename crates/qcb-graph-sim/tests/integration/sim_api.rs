@@ -12,37 +12,13 @@ async fn sim_http_admin_api() {
     let admin = h.sim.admin();
     let alice = h.alice();
 
-    let info: Value = h
-        .http
-        .get(format!("{base}/info"))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let info: Value = h.sim_json("/info").await;
     assert_eq!(info["graph_url"], h.graph);
     assert_eq!(info["client_id"], h.sim.credentials().client_id);
 
-    let users: Value = h
-        .http
-        .get(format!("{base}/users"))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let users: Value = h.sim_json("/users").await;
     assert_eq!(users[0]["user_principal_name"], "alice@contoso.example");
-    let folders: Value = h
-        .http
-        .get(format!("{base}/users/{}/folders", alice.id))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let folders: Value = h.sim_json(&format!("/users/{}/folders", alice.id)).await;
     assert!(
         folders
             .as_array()
