@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR
 ALL := --workspace --features qcbackup-desktop/custom-protocol
 APP := $(CARGO_TARGET_DIR)/debug/qcbackup-desktop
 
-.PHONY: run demo test ui desktop lint test-e2e bundle
+.PHONY: run demo test ui desktop lint test-e2e
 
 ## Build and start the desktop app on the embedded demo tenant (the headless demo without a display).
 run:
@@ -43,7 +43,3 @@ lint: ui
 ## Only the desktop end-to-end tests (needs `make desktop` first).
 test-e2e:
 	QCB_E2E_APP="$(APP)" xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run $(ALL) --no-fail-fast -E 'package(qcb-e2e)'
-
-## Linux bundles (.deb, AppImage).
-bundle: ui
-	ui/node_modules/.bin/tauri build --bundles deb,appimage --ci

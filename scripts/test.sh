@@ -50,7 +50,7 @@ for n in $(grep -E '^test result:' "$log" | sed -nE 's/.*ok\. ([0-9]+) passed.*/
 [ "$st" = 0 ] || die "doctests"
 
 stage "Desktop: build the app and drive the real window under Xvfb over WebDriver"
-cargo build "${ALL[@]}" || die "desktop build"
+cargo build "${ALL[@]}" --all-targets || die "desktop build"
 QCB_E2E_APP="$CARGO_TARGET_DIR/debug/qcbackup-desktop" QCB_E2E_SCREENSHOTS="${QCB_E2E_SCREENSHOTS:-$CARGO_TARGET_DIR/e2e-screenshots}" \
   xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run "${ALL[@]}" --no-fail-fast -E 'package(qcb-e2e)' 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
 count_nextest

@@ -2,6 +2,7 @@
 
 mod integration {
     pub mod errors;
+    pub mod faults;
     pub mod incremental;
     pub mod roundtrip;
     pub mod support;
