@@ -600,23 +600,23 @@ impl Tracker {
     }
 
     fn emit(&self, force: bool, f: impl FnOnce(&mut TrackerState)) {
-        let event = {
-            let Ok(mut s) = self.state.lock() else { return };
-            f(&mut s);
-            let due = s.last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100);
-            if !force && !due {
-                return;
-            }
-            s.last_sent = Some(Instant::now());
-            ProgressEvent {
-                phase: s.phase,
-                mailbox: s.mailbox.clone(),
-                folder: s.folder.clone(),
-                items_done: s.done,
-                items_total: s.total.max(s.done),
-                bytes_done: s.bytes,
-            }
+        let Ok(mut s) = self.state.lock() else { return };
+        f(&mut s);
+        let due = s.last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100);
+        if !force && !due {
+            return;
+        }
+        s.last_sent = Some(Instant::now());
+        let event = ProgressEvent {
+            phase: s.phase,
+            mailbox: s.mailbox.clone(),
+            folder: s.folder.clone(),
+            items_done: s.done,
+            items_total: s.total.max(s.done),
+            bytes_done: s.bytes,
         };
+        // Sent under the lock, so events leave in the order their counts were taken and a
+        // progress bar never steps back. Sinks only queue the event.
         self.sink.event(event);
     }
 

@@ -26,6 +26,7 @@ pub struct ProgressEvent {
 }
 
 /// Where a job reports progress: the CLI prints it, the desktop app streams it to the window.
+/// `event` is called with the job's progress lock held: it must return quickly (queue, print).
 pub trait Progress: Send + Sync {
     fn event(&self, event: ProgressEvent);
 }

@@ -140,3 +140,31 @@ async fn a_message_moved_between_folders_is_not_downloaded_again() {
     assert!(!inb.items.iter().any(|i| i.id == m.id));
     assert!(r.failed.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn progress_counts_up_to_the_total_and_never_steps_back() {
+    use std::sync::{Arc, Mutex};
+    let w = world(150).await;
+    for _ in 0..3 {
+        let seen: Arc<Mutex<Vec<qcb_engine::ProgressEvent>>> = Arc::default();
+        let sink = seen.clone();
+        let progress = Arc::new(move |e: qcb_engine::ProgressEvent| sink.lock().unwrap().push(e));
+        let report = qcb_engine::backup(
+            w.graph.clone(),
+            w.repo.repository().clone(),
+            qcb_engine::BackupOptions::new(super::support::at(0), "t"),
+            progress,
+        )
+        .await
+        .unwrap();
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.windows(2).all(|p| p[1].items_done >= p[0].items_done),
+            "items_done stepped back"
+        );
+        let last = seen.last().unwrap();
+        assert_eq!(last.phase, qcb_engine::Phase::Done);
+        assert_eq!(last.items_done, report.items);
+        assert_eq!(last.items_total, report.items);
+    }
+}
