@@ -70,6 +70,22 @@ impl LocalBackend {
     }
 }
 
+fn check_name(kind: FileKind, name: &str) -> Result<()> {
+    if is_valid_name(kind, name) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "{name:?} is not a valid repository file name"
+        )))
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io("sync folder", dir))
+}
+
 fn is_valid_name(kind: FileKind, name: &str) -> bool {
     match kind {
         FileKind::Config => name == "config",
@@ -96,12 +112,16 @@ impl Backend for LocalBackend {
     }
 
     fn write(&self, kind: FileKind, name: &str, bytes: &[u8]) -> Result<()> {
-        if !is_valid_name(kind, name) {
-            return Err(Error::InvalidArgument(format!("bad file name {name:?}")));
-        }
+        check_name(kind, name)?;
         let path = self.path(kind, name);
         let dir = path.parent().expect("repository paths have a parent");
-        fs::create_dir_all(dir).map_err(Error::io("create folder", dir))?;
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(Error::io("create folder", dir))?;
+            // A new folder (data/xx) must itself survive a crash, or the file in it can vanish.
+            if let Some(parent) = dir.parent() {
+                sync_dir(parent)?;
+            }
+        }
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         let mut f = fs::File::create(&tmp).map_err(Error::io("create", &tmp))?;
         f.write_all(bytes).map_err(Error::io("write", &tmp))?;
@@ -109,18 +129,17 @@ impl Backend for LocalBackend {
         drop(f);
         fs::rename(&tmp, &path).map_err(Error::io("rename into place", &path))?;
         // Make the rename itself durable.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        sync_dir(dir)
     }
 
     fn read(&self, kind: FileKind, name: &str) -> Result<Vec<u8>> {
+        check_name(kind, name)?;
         let path = self.path(kind, name);
         fs::read(&path).map_err(Error::io("read", &path))
     }
 
     fn read_range(&self, kind: FileKind, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        check_name(kind, name)?;
         let path = self.path(kind, name);
         let mut f = fs::File::open(&path).map_err(Error::io("open", &path))?;
         f.seek(SeekFrom::Start(offset))
@@ -144,6 +163,7 @@ impl Backend for LocalBackend {
     }
 
     fn size(&self, kind: FileKind, name: &str) -> Result<u64> {
+        check_name(kind, name)?;
         let path = self.path(kind, name);
         Ok(fs::metadata(&path).map_err(Error::io("stat", &path))?.len())
     }
@@ -180,6 +200,7 @@ impl Backend for LocalBackend {
     }
 
     fn exists(&self, kind: FileKind, name: &str) -> Result<bool> {
+        check_name(kind, name)?;
         Ok(self.path(kind, name).exists())
     }
 }

@@ -55,6 +55,14 @@ pub struct Index {
 
 impl Index {
     pub fn add_pack(&mut self, pack: &PackEntry) -> Result<(), String> {
+        if pack.id.len() != 64
+            || !pack
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(format!("pack name {:?} is not a SHA-256 in hex", pack.id));
+        }
         let salt: [u8; SALT_LEN] = hex::decode(&pack.salt)
             .ok()
             .and_then(|s| s.try_into().ok())

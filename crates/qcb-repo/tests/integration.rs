@@ -248,3 +248,86 @@ fn browse_paths_escape_slashes_in_names() {
     assert_eq!(p, "/a%2Fb/100%25/plain");
     assert_eq!(split_path(&p), names);
 }
+
+#[test]
+fn a_second_handle_sees_what_another_writer_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let b = Repository::open_local(dir.path(), b"pw").unwrap();
+    let s = snapshot_with(&b, &[("m", b"written by b")], 0);
+    // `a` opened before the commit: it finds the new index when it meets an unknown blob.
+    let snap = a.find_snapshot("latest").unwrap();
+    assert_eq!(snap.id, s.id);
+    let root = a.load_tree(&snap.tree).unwrap();
+    assert_eq!(root.nodes[0].name, "alice@contoso.example");
+}
+
+#[test]
+fn check_names_snapshots_whose_data_no_index_lists_and_damaged_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let s1 = snapshot_with(&repo, &[("m", b"one")], 0);
+    assert!(repo.check_structure().unwrap().is_empty());
+    // Lose the only index file: every blob of the snapshot is now unaccounted for.
+    for f in std::fs::read_dir(dir.path().join("index")).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let reopened = Repository::open_local(dir.path(), b"pw").unwrap();
+    let problems = reopened.check_structure().unwrap();
+    assert!(
+        problems.iter().any(|p| p.contains(s1.id.short())),
+        "{problems:?}"
+    );
+
+    // A damaged snapshot file is reported by check and skipped by listings.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let good = snapshot_with(&repo, &[("m", b"one")], 0);
+    let bad = snapshot_with(&repo, &[("m", b"two")], 5);
+    let path = dir.path().join("snapshots").join(&bad.id.0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let listed: Vec<_> = repo
+        .list_snapshots()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, vec![good.id.clone()]);
+    let problems = repo.check_structure().unwrap();
+    assert!(
+        problems.iter().any(|p| p.contains(&bad.id.0)),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn repository_file_names_are_validated_before_any_path_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = qcb_repo::LocalBackend::new(dir.path());
+    use qcb_repo::{Backend, FileKind};
+    for bad in ["../../etc/passwd", "", "ab", "ZZ", &"A".repeat(64)] {
+        assert!(
+            matches!(
+                backend.read(FileKind::Snapshot, bad),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(
+                backend.read_range(FileKind::Pack, bad, 0, 1),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(
+                backend.write(FileKind::Index, bad, b"x"),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{bad:?}"
+        );
+    }
+}
