@@ -16,7 +16,8 @@ use output::Output;
 /// Back up and restore Microsoft 365 mailboxes into an encrypted, deduplicated repository.
 ///
 /// Exit status: 0 success; 1 failure; 2 bad usage; 3 finished, but some items failed (see the
-/// report); 4 wrong password or sign-in refused; 5 snapshot, path or mailbox not found.
+/// report); 4 wrong password, sign-in refused or permission missing; 5 snapshot, path or mailbox
+/// not found.
 #[derive(Parser)]
 #[command(name = "qcbackup", version, propagate_version = true)]
 struct Cli {
@@ -115,7 +116,7 @@ enum Command {
         #[arg(long)]
         to_mailbox: Option<String>,
     },
-    /// Read and verify every blob of the repository.
+    /// Verify the repository: every snapshot's trees and blobs are indexed, and every blob reads back intact.
     Check {
         #[command(flatten)]
         repo: RepoArgs,
@@ -162,7 +163,7 @@ fn main() -> ExitCode {
 
 fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<EngineError>().map(EngineError::code) {
-        Some("wrong_password" | "sign_in") => 4,
+        Some("wrong_password" | "sign_in" | "access_denied") => 4,
         Some("not_found") => 5,
         _ => 1,
     }

@@ -141,10 +141,11 @@ impl Output {
             return;
         }
         println!(
-            "restored {} item(s) into {} / {} ({} folder(s) created) in {:.1} s",
+            "restored {} item(s) into {} / {} ({} already there and skipped, {} folder(s) created) in {:.1} s",
             r.items_restored,
             r.mailbox,
             r.target_folder,
+            r.items_skipped,
             r.folders_created,
             r.duration_ms as f64 / 1000.0
         );

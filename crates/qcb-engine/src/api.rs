@@ -43,6 +43,14 @@ pub async fn browse(repo: Arc<RepoHandle>, snapshot: String, path: String) -> Re
     blocking(move || repo.browse(&snapshot, &path)).await
 }
 
+/// Checks the repository's structure (every snapshot, tree and referenced blob) and then reads
+/// and verifies every blob. One line per problem; empty when all is well.
 pub async fn check(repo: Arc<RepoHandle>) -> Result<Vec<String>> {
-    blocking(move || Ok(repo.repository().check_data()?)).await
+    blocking(move || {
+        let r = repo.repository();
+        let mut problems = r.check_structure()?;
+        problems.extend(r.check_data()?);
+        Ok(problems)
+    })
+    .await
 }

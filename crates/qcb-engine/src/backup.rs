@@ -58,6 +58,8 @@ struct PrevFolder {
 
 #[derive(Default)]
 struct PrevMailbox {
+    /// The mailbox's node in that snapshot, carried forward if the mailbox cannot be read now.
+    node: Option<Node>,
     folders: HashMap<String, PrevFolder>,
     /// Every item of the mailbox by id, to recognise items that moved between folders.
     by_id: HashMap<String, Node>,
@@ -120,10 +122,20 @@ pub async fn backup(
     });
     let limit = Arc::new(Semaphore::new(opts.mailbox_concurrency.max(1)));
     let mut jobs = JoinSet::new();
+    // What each mailbox looked like last time: (node, items, bytes), kept in case it cannot be
+    // read this time.
+    let mut carried: HashMap<String, (Node, u64, u64)> = HashMap::new();
     for user in users {
         let prev = previous
             .remove(&user.user_principal_name)
             .unwrap_or_default();
+        if let Some(node) = &prev.node {
+            let bytes = prev.by_id.values().map(|n| n.size).sum();
+            carried.insert(
+                user.user_principal_name.clone(),
+                (node.clone(), prev.by_id.len() as u64, bytes),
+            );
+        }
         let (shared, limit) = (shared.clone(), limit.clone());
         jobs.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore open");
@@ -145,13 +157,22 @@ pub async fn backup(
                 failed.extend(m.failed);
                 mailbox_nodes.push(m.node);
             }
-            Err(EngineError::Graph(e)) if !e.is_fatal() || e.status() == Some(403) => {
-                tracing::warn!(mailbox = %upn, error = %e, "mailbox skipped");
+            Err(EngineError::Graph(e)) if !aborts_job(&e) => {
+                tracing::warn!(mailbox = %upn, error = %e, "mailbox not backed up");
+                let reason = match carried.remove(&upn) {
+                    Some((node, n, b)) => {
+                        items += n;
+                        bytes += b;
+                        mailbox_nodes.push(node);
+                        format!("mailbox not backed up this run, previous version kept: {e}")
+                    }
+                    None => format!("mailbox not backed up: {e}"),
+                };
                 failed.push(FailedItem {
                     mailbox: upn,
                     folder: String::new(),
                     item_id: String::new(),
-                    reason: e.to_string(),
+                    reason,
                 });
             }
             Err(e) => {
@@ -165,7 +186,7 @@ pub async fn backup(
             .iter()
             .map(|f| format!("{}: {}", f.mailbox, f.reason))
             .collect();
-        return Err(EngineError::NotFound(format!(
+        return Err(EngineError::JobFailed(format!(
             "no mailbox could be backed up: {}",
             reasons.join("; ")
         )));
@@ -221,6 +242,8 @@ async fn resolve_users(graph: &GraphClient, wanted: &[String]) -> Result<Vec<Use
     let mut out = Vec::new();
     for w in wanted {
         match graph.user(w).await {
+            // The same mailbox named twice (by address and by id) is backed up once.
+            Ok(u) if out.iter().any(|o: &User| o.id == u.id) => {}
             Ok(u) => out.push(u),
             Err(e) if e.is_not_found() => {
                 return Err(EngineError::NotFound(format!(
@@ -250,9 +273,12 @@ fn load_previous(
             if out.contains_key(upn) {
                 continue;
             }
-            if let Some(node) = root.get(upn).and_then(|n| n.subtree) {
-                let mut prev = PrevMailbox::default();
-                collect_folders(repo, &node, &mut prev)?;
+            if let Some(mbx) = root.get(upn).filter(|n| n.subtree.is_some()) {
+                let mut prev = PrevMailbox {
+                    node: Some(mbx.clone()),
+                    ..Default::default()
+                };
+                collect_folders(repo, &mbx.subtree.expect("filtered"), &mut prev)?;
                 out.insert(upn.clone(), prev);
             }
         }
@@ -360,7 +386,30 @@ async fn backup_folder(
                 items.clear();
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) if aborts_job(&e) => return Err(e.into()),
+            Err(e) => {
+                // The folder cannot be read this time: keep what the last snapshot had (and its
+                // delta link, so the next run starts from there) and say so in the report.
+                tracing::warn!(folder = %folder.id, error = %e, "folder not backed up; previous state kept");
+                shared
+                    .tracker
+                    .done((pf.items.len() as u64).saturating_sub(counted), 0);
+                let failed = vec![FailedItem {
+                    mailbox: user.user_principal_name.clone(),
+                    folder: folder.display_name.clone(),
+                    item_id: String::new(),
+                    reason: format!("folder not backed up this run, previous version kept: {e}"),
+                }];
+                let mut items: Vec<Node> = pf.items.values().cloned().collect();
+                items.sort_by(|a, b| a.name.cmp(&b.name));
+                return Ok(FolderResult {
+                    folder,
+                    items,
+                    delta_link: pf.delta_link.clone(),
+                    fetched,
+                    failed,
+                });
+            }
         };
         for id in &page.removed {
             items.remove(id);
@@ -385,6 +434,8 @@ async fn backup_folder(
                 (id, r)
             });
         }
+        // Every download is awaited, even after a fatal error, so no task outlives the folder.
+        let mut fatal = None;
         while let Some(joined) = downloads.join_next().await {
             let (id, r) = joined?;
             match r {
@@ -394,7 +445,7 @@ async fn backup_folder(
                     shared.tracker.done(1, node.size);
                     items.insert(id, node);
                 }
-                Err(EngineError::Graph(e)) if !e.is_fatal() => {
+                Err(EngineError::Graph(e)) if !aborts_job(&e) => {
                     tracing::warn!(folder = %folder.id, item = %id, error = %e, "item not backed up");
                     failed.push(FailedItem {
                         mailbox: user.user_principal_name.clone(),
@@ -403,8 +454,13 @@ async fn backup_folder(
                         reason: e.to_string(),
                     });
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    fatal.get_or_insert(e);
+                }
             }
+        }
+        if let Some(e) = fatal {
+            return Err(e);
         }
         match (page.next_link, page.delta_link) {
             (Some(next), _) => link = Some(next),
@@ -430,6 +486,16 @@ async fn backup_folder(
         fetched,
         failed,
     })
+}
+
+/// Errors that end the whole job: nobody can sign in, or the service cannot be reached. Anything
+/// else (a missing item, a forbidden folder, throttling that did not clear) fails only that item
+/// or folder.
+fn aborts_job(e: &GraphError) -> bool {
+    matches!(
+        e,
+        GraphError::SignIn { .. } | GraphError::Unreachable { .. } | GraphError::Config(_)
+    ) || e.status() == Some(401)
 }
 
 fn is_expired_sync_state(e: &GraphError) -> bool {
@@ -548,10 +614,12 @@ fn build_level(
             r.folder.display_name.clone()
         };
         if !taken.insert(name.clone()) {
-            name = format!(
-                "{name} [{}]",
-                &r.folder.id[r.folder.id.len().saturating_sub(8)..]
-            );
+            name = format!("{name} [{}]", {
+                let chars: Vec<char> = r.folder.id.chars().collect();
+                chars[chars.len().saturating_sub(8)..]
+                    .iter()
+                    .collect::<String>()
+            });
             taken.insert(name.clone());
         }
         nodes.push(Node::dir(

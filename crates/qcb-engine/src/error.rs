@@ -11,6 +11,9 @@ pub enum EngineError {
     InvalidInput(String),
     #[error("{0}")]
     NotFound(String),
+    /// A job that could not do any of its work (every mailbox failed, for example).
+    #[error("{0}")]
+    JobFailed(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -29,9 +32,12 @@ impl EngineError {
             ) => "invalid_input",
             EngineError::Repo(_) => "repository",
             EngineError::Graph(GraphError::SignIn { .. }) => "sign_in",
+            EngineError::Graph(e) if e.status() == Some(401) => "sign_in",
+            EngineError::Graph(e) if e.status() == Some(403) => "access_denied",
             EngineError::Graph(_) => "graph",
             EngineError::InvalidInput(_) => "invalid_input",
             EngineError::NotFound(_) => "not_found",
+            EngineError::JobFailed(_) => "job_failed",
             EngineError::Internal(_) => "internal",
         }
     }

@@ -97,6 +97,10 @@ pub fn split(raw: &[u8]) -> Result<MimeParts, String> {
     })
 }
 
+fn contains_html(p: &ParsedMail<'_>) -> bool {
+    mime_type(p) == "text/html" || p.subparts.iter().any(contains_html)
+}
+
 fn walk(
     p: &ParsedMail<'_>,
     body: &mut Option<(&'static str, String)>,
@@ -104,15 +108,22 @@ fn walk(
 ) -> Result<(), String> {
     let ty = mime_type(p);
     if ty.starts_with("multipart/") {
-        if ty == "multipart/alternative" {
-            // One body: the richest alternative.
+        if ty == "multipart/alternative" && body.is_none() {
+            // The alternatives are one body in several forms: keep the richest one (the last
+            // that holds HTML, possibly inside multipart/related with its inline images), and
+            // only that one, so the plain-text copy does not come back as an attachment.
             let pick = p
                 .subparts
                 .iter()
                 .rev()
-                .find(|s| mime_type(s) == "text/html")
-                .or_else(|| p.subparts.iter().find(|s| mime_type(s) == "text/plain"));
-            if let Some(s) = pick.filter(|_| body.is_none()) {
+                .find(|s| contains_html(s))
+                .or_else(|| {
+                    p.subparts
+                        .iter()
+                        .rev()
+                        .find(|s| mime_type(s) == "text/plain")
+                });
+            if let Some(s) = pick {
                 return walk(s, body, atts);
             }
         }
@@ -134,6 +145,20 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alternative_with_related_html_keeps_the_html_and_its_inline_image() {
+        let raw = b"Subject: x\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain copy\r\n--a\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<img src=\"cid:i1\">\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <i1>\r\nContent-Disposition: inline; filename=\"i.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--r--\r\n--a--\r\n";
+        let p = split(raw).unwrap();
+        assert_eq!(p.body_type, "html");
+        assert!(p.body.contains("cid:i1"));
+        assert_eq!(
+            p.attachments.len(),
+            1,
+            "the inline image, not the plain-text alternative"
+        );
+        assert_eq!(p.attachments[0].content_id.as_deref(), Some("i1"));
+    }
 
     #[test]
     fn splits_related_and_mixed() {

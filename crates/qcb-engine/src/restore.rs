@@ -124,7 +124,7 @@ fn collect(
 }
 
 /// Restores a folder or mailbox from a snapshot into `opts.to_folder`.
-#[tracing::instrument(skip_all, fields(path = %opts.path))]
+#[tracing::instrument(skip_all)]
 pub async fn restore(
     graph: Arc<GraphClient>,
     repo: Repository,
@@ -167,29 +167,66 @@ pub async fn restore(
     let mut existing = graph.mail_folders(&user.id).await?;
     let top = find_or_create(&graph, &user.id, &mut existing, None, opts.to_folder.trim()).await?;
     let mut created = 0u64;
-    let mut folder_ids: Vec<String> = Vec::with_capacity(plan.folders.len());
+    // (folder id, whether this restore created it)
+    let mut folder_ids: Vec<(String, bool)> = Vec::with_capacity(plan.folders.len());
     for f in &plan.folders {
         let mut parent = top.id.clone();
-        for (depth, name) in f.rel.iter().enumerate() {
+        let mut new = false;
+        for name in &f.rel {
             let before = existing.len();
             let folder =
                 find_or_create(&graph, &user.id, &mut existing, Some(&parent), name).await?;
-            if existing.len() > before && depth + 1 == f.rel.len() {
-                created += 1;
-            }
+            new = existing.len() > before;
             parent = folder.id;
         }
-        folder_ids.push(parent);
+        created += u64::from(new);
+        folder_ids.push((parent, new));
     }
 
     let limit = Arc::new(Semaphore::new(opts.requests_per_mailbox.clamp(1, 4)));
     let mut failed = Vec::new();
     let mut restored = 0u64;
-    for (f, folder_id) in plan.folders.iter().zip(&folder_ids) {
+    let mut skipped = 0u64;
+    for (f, (folder_id, new)) in plan.folders.iter().zip(&folder_ids) {
         let folder_label = f.rel.join("/");
-        event(Phase::Folder, Some(folder_label.clone()), restored);
+        event(
+            Phase::Folder,
+            Some(folder_label.clone()),
+            restored + skipped,
+        );
+        // A message already in the target folder (same Internet message id and received time,
+        // from an earlier run of this restore, say) is skipped, never duplicated.
+        let present: std::collections::HashSet<(String, String)> = if *new {
+            Default::default()
+        } else {
+            graph
+                .folder_messages(&user.id, folder_id, "internetMessageId,receivedDateTime")
+                .await?
+                .iter()
+                .map(|m| {
+                    (
+                        m["internetMessageId"].as_str().unwrap_or("").to_string(),
+                        m["receivedDateTime"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        };
         let mut jobs = JoinSet::new();
         for item in f.items.clone() {
+            let key = (
+                item.attrs["internetMessageId"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                item.attrs["receivedDateTime"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+            if !key.0.is_empty() && present.contains(&key) {
+                skipped += 1;
+                continue;
+            }
             let (graph, repo, limit, user_id, folder_id) = (
                 graph.clone(),
                 repo.clone(),
@@ -225,7 +262,7 @@ pub async fn restore(
             event(
                 Phase::Items,
                 Some(folder_label.clone()),
-                restored + failed.len() as u64,
+                restored + skipped + failed.len() as u64,
             );
         }
     }
@@ -235,6 +272,7 @@ pub async fn restore(
         target_folder: opts.to_folder.trim().to_string(),
         folders_created: created,
         items_restored: restored,
+        items_skipped: skipped,
         failed,
         duration_ms: started.elapsed().as_millis() as u64,
     })
@@ -337,11 +375,12 @@ fn message_json(meta: &Value, parts: &mime::MimeParts) -> Result<Value> {
     }
     let mut ext = Vec::new();
     if meta["isDraft"].as_bool() != Some(true) {
-        // PidTagMessageFlags: read (1) or unread (4), never unsent: a received message, not a draft.
+        // PidTagMessageFlags: MSGFLAG_READ (1) or nothing (0); never MSGFLAG_UNSENT, so the
+        // message is a received one, not a draft.
         let flags = if meta["isRead"].as_bool() == Some(true) {
             "1"
         } else {
-            "4"
+            "0"
         };
         ext.push(json!({ "id": "Integer 0x0E07", "value": flags }));
     }

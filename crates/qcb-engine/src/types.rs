@@ -118,6 +118,8 @@ pub struct RestoreReport {
     pub target_folder: String,
     pub folders_created: u64,
     pub items_restored: u64,
+    /// Items already present in the target folder (same Internet message id and received time).
+    pub items_skipped: u64,
     pub failed: Vec<FailedItem>,
     pub duration_ms: u64,
 }

@@ -242,6 +242,14 @@ impl GraphClient {
             format!("{}{url}", self.cfg.graph_url)
         };
         let path = path_of(&url);
+        // A POST that timed out or got a 503/504 may still have been carried out: sending it
+        // again could create a second message. Only requests that are safe to repeat are
+        // retried on those; a refused connection or a 429 means nothing was done, so every
+        // request is retried on them.
+        let repeatable = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
         let mut refreshed = false;
         let mut attempt = 0u32;
         loop {
@@ -262,7 +270,8 @@ impl GraphClient {
                 Ok(r) => r,
                 Err(e)
                     if attempt < self.cfg.retry.max_attempts
-                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
+                        && (e.is_connect()
+                            || (repeatable && (e.is_timeout() || e.is_request()))) =>
                 {
                     let d = backoff(&self.cfg.retry, attempt);
                     tracing::warn!(%method, %path, attempt, delay_ms = d.as_millis() as u64, error = %error_chain(&e), "request failed; retrying");
@@ -283,7 +292,7 @@ impl GraphClient {
                 self.access_token(true).await?;
                 continue;
             }
-            if matches!(status.as_u16(), 429 | 503 | 504) {
+            if status.as_u16() == 429 || (repeatable && matches!(status.as_u16(), 503 | 504)) {
                 if attempt >= self.cfg.retry.max_attempts {
                     return Err(GraphError::Throttled {
                         method: method.to_string(),
@@ -465,6 +474,21 @@ impl GraphClient {
             next_link,
             delta_link,
         })
+    }
+
+    /// Every message in a folder, with the given `$select`.
+    pub async fn folder_messages(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        select: &str,
+    ) -> Result<Vec<Value>> {
+        self.collect_pages(&format!(
+            "/users/{}/mailFolders/{}/messages?$select={select}&$top=100",
+            enc(user_id),
+            enc(folder_id)
+        ))
+        .await
     }
 
     /// A message's MIME source (`GET .../$value`).

@@ -14,7 +14,10 @@ use super::support::{at, connection, world};
 #[derive(Clone)]
 struct Proxy {
     upstream: String,
-    /// Paths (ending with this) answered with 404 ErrorItemNotFound.
+    /// This proxy's own base URL: Graph's absolute paging links are rewritten to it.
+    me: Arc<Mutex<String>>,
+    /// Paths that contain every `*`-separated part of an entry are answered with 404
+    /// ErrorItemNotFound.
     fail: Arc<Mutex<Vec<String>>>,
     http: reqwest::Client,
 }
@@ -29,7 +32,7 @@ async fn forward(State(p): State<Proxy>, req: Request) -> Response {
         .lock()
         .unwrap()
         .iter()
-        .any(|f| req.uri().path().ends_with(f.as_str()))
+        .any(|f| f.split('*').all(|part| req.uri().path().contains(part)))
     {
         return Response::builder()
             .status(StatusCode::NOT_FOUND)
@@ -51,10 +54,32 @@ async fn forward(State(p): State<Proxy>, req: Request) -> Response {
     for (k, v) in resp.headers() {
         b = b.header(k, v);
     }
-    // Graph's paging links are absolute and lead straight to the emulator; only requests the
-    // client builds itself (like $value) pass through here.
+    // Graph's paging links are absolute: point them at the proxy so later pages come here too.
     let text = resp.bytes().await.unwrap();
+    let me = p.me.lock().unwrap().clone();
+    let text = String::from_utf8(text.to_vec())
+        .map(|t| Bytes::from(t.replace(&p.upstream, &me)))
+        .unwrap_or(text);
     b.body(Body::from(text)).unwrap()
+}
+
+async fn start_proxy(w: &super::support::World) -> (Proxy, Arc<qcb_engine::GraphClient>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let proxy = Proxy {
+        upstream: w.sim.base_url(),
+        me: Arc::new(Mutex::new(format!("http://{addr}"))),
+        fail: Arc::default(),
+        http: reqwest::Client::new(),
+    };
+    let app = axum::Router::new()
+        .fallback(forward)
+        .with_state(proxy.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut conn = connection(&w.sim);
+    conn.graph_url = format!("http://{addr}/v1.0");
+    conn.authority = format!("http://{addr}");
+    (proxy, Arc::new(conn.client().unwrap()))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -64,22 +89,12 @@ async fn a_failed_item_is_reported_the_run_goes_on_and_the_next_run_retries_it()
     let inbox = w.folder(&alice.id, "Inbox");
     let victim = w.sim.admin().messages(&alice.id, &inbox.id).remove(0);
 
-    let proxy = Proxy {
-        upstream: w.sim.base_url(),
-        fail: Arc::new(Mutex::new(vec![format!("{}/$value", victim.id)])),
-        http: reqwest::Client::new(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
-    let mut conn = connection(&w.sim);
-    conn.graph_url = format!("http://{addr}/v1.0");
-    conn.authority = format!("http://{addr}");
-    let graph = Arc::new(conn.client().unwrap());
+    let (proxy, graph) = start_proxy(&w).await;
+    proxy
+        .fail
+        .lock()
+        .unwrap()
+        .push(format!("{}/$value", victim.id));
     let run = |minutes| {
         let (graph, repo) = (graph.clone(), w.repo.repository().clone());
         async move {
@@ -132,4 +147,141 @@ async fn a_failed_item_is_reported_the_run_goes_on_and_the_next_run_retries_it()
         .browse("latest", &format!("/{}/Inbox", alice.user_principal_name))
         .unwrap();
     assert!(inbox_now.items.iter().any(|i| i.id == victim.id));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_that_cannot_be_read_keeps_its_previous_version_and_the_mailbox_stays() {
+    let w = world(40).await;
+    let alice = w.alice();
+    let inbox = w.folder(&alice.id, "Inbox");
+    let (proxy, graph) = start_proxy(&w).await;
+    let run = |minutes| {
+        let (graph, repo) = (graph.clone(), w.repo.repository().clone());
+        async move {
+            qcb_engine::backup(
+                graph,
+                repo,
+                BackupOptions::new(at(minutes), "t"),
+                Arc::new(NoProgress),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let first = run(0).await;
+    assert!(first.failed.is_empty());
+    let path = format!("/{}/Inbox", alice.user_principal_name);
+    let before = w.repo.browse("latest", &path).unwrap().items;
+
+    // Every delta request of the Inbox now fails with an item-not-found error.
+    let id_prefix: String = inbox.id.split('=').next().unwrap().to_string();
+    proxy
+        .fail
+        .lock()
+        .unwrap()
+        .push(format!("{id_prefix}*/messages/delta"));
+    w.sim.admin().add_message(
+        &alice.id,
+        &inbox.id,
+        qcb_graph_sim::NewMessage::generated(5),
+    );
+    let second = run(5).await;
+    assert_eq!(second.failed.len(), 1, "{:?}", second.failed);
+    assert_eq!(second.failed[0].folder, "Inbox");
+    assert!(
+        second.failed[0].reason.contains("previous version kept"),
+        "{}",
+        second.failed[0].reason
+    );
+    assert_eq!(second.mailboxes, 2, "the mailbox is still in the snapshot");
+    let kept = w.repo.browse("latest", &path).unwrap().items;
+    assert_eq!(kept, before, "the Inbox as it was in the last snapshot");
+
+    // Once the folder can be read again, the new message arrives.
+    proxy.fail.lock().unwrap().clear();
+    let third = run(10).await;
+    assert!(third.failed.is_empty(), "{:?}", third.failed);
+    assert_eq!(
+        w.repo.browse("latest", &path).unwrap().items.len(),
+        before.len() + 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mailbox_that_cannot_be_read_is_carried_forward_and_reported() {
+    let w = world(30).await;
+    let alice = w.alice();
+    let (proxy, graph) = start_proxy(&w).await;
+    let run = |minutes| {
+        let (graph, repo) = (graph.clone(), w.repo.repository().clone());
+        async move {
+            qcb_engine::backup(
+                graph,
+                repo,
+                BackupOptions::new(at(minutes), "t"),
+                Arc::new(NoProgress),
+            )
+            .await
+        }
+    };
+    // Never backed up and unreadable: reported, not in the snapshot.
+    proxy
+        .fail
+        .lock()
+        .unwrap()
+        .push(format!("/users/{}/mailFolders", alice.id));
+    let first = run(0).await.unwrap();
+    assert_eq!(first.mailboxes, 1);
+    assert!(
+        first
+            .failed
+            .iter()
+            .any(|f| f.mailbox == alice.user_principal_name
+                && f.reason.starts_with("mailbox not backed up:")),
+        "{:?}",
+        first.failed
+    );
+
+    proxy.fail.lock().unwrap().clear();
+    let second = run(5).await.unwrap();
+    assert_eq!(second.mailboxes, 2);
+    assert!(second.failed.is_empty());
+
+    // Unreadable again: the last version stays in the new snapshot, with the reason.
+    proxy
+        .fail
+        .lock()
+        .unwrap()
+        .push(format!("/users/{}/mailFolders", alice.id));
+    let third = run(10).await.unwrap();
+    assert_eq!(third.mailboxes, 2);
+    assert_eq!(third.items, second.items);
+    assert!(
+        third.failed[0].reason.contains("previous version kept"),
+        "{:?}",
+        third.failed
+    );
+    let path = format!("/{}/Inbox", alice.user_principal_name);
+    assert_eq!(
+        w.repo.browse("latest", &path).unwrap().items.len(),
+        w.sim
+            .admin()
+            .messages(&alice.id, &w.folder(&alice.id, "Inbox").id)
+            .len()
+    );
+
+    // Every mailbox unreadable and nothing to carry: the job fails, with its own code.
+    let fresh = world(5).await;
+    let (proxy, graph) = start_proxy(&fresh).await;
+    proxy.fail.lock().unwrap().push("/mailFolders".into());
+    let err = qcb_engine::backup(
+        graph,
+        fresh.repo.repository().clone(),
+        BackupOptions::new(at(0), "t"),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), "job_failed", "{err}");
+    assert!(fresh.repo.snapshots().unwrap().is_empty());
 }

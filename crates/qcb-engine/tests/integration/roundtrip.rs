@@ -89,6 +89,33 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
         "subfolders recreated"
     );
 
+    // Running the same restore again creates nothing twice: every message is already there.
+    let rerun = RestoreOptions {
+        snapshot: "latest".into(),
+        path: format!("/{}/Inbox", alice.user_principal_name),
+        target_mailbox: None,
+        to_folder: "Restored 2026-11-27 14:03".into(),
+        requests_per_mailbox: 4,
+    };
+    let again = qcb_engine::restore(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        rerun,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.items_restored, 0);
+    assert_eq!(again.items_skipped, r.items_restored);
+    assert_eq!(again.folders_created, 0);
+    let copy_inbox = w.folder(&alice.id, "Restored 2026-11-27 14:03/Inbox");
+    assert_eq!(
+        admin.messages(&alice.id, &copy_inbox.id).len(),
+        admin
+            .messages(&alice.id, &w.folder(&alice.id, "Inbox").id)
+            .len()
+    );
+
     // Restoring again into the same top folder reuses it instead of making a second one.
     let again = RestoreOptions {
         snapshot: "latest".into(),
