@@ -268,7 +268,16 @@ fn load_previous(
         if out.len() == upns.len() {
             break;
         }
-        let root = repo.load_tree(&snap.tree)?;
+        // A snapshot whose trees cannot be read (damaged or lost data) is no base for an
+        // incremental run: look further back, or enumerate everything again.
+        let root = match repo.load_tree(&snap.tree) {
+            Ok(r) => r,
+            Err(e @ (qcb_repo::Error::MissingBlob(_) | qcb_repo::Error::Corrupt { .. })) => {
+                tracing::warn!(snapshot = %snap.id.short(), error = %e, "snapshot unreadable; not used as the base of this backup");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         for upn in upns {
             if out.contains_key(upn) {
                 continue;
@@ -278,8 +287,17 @@ fn load_previous(
                     node: Some(mbx.clone()),
                     ..Default::default()
                 };
-                collect_folders(repo, &mbx.subtree.expect("filtered"), &mut prev)?;
-                out.insert(upn.clone(), prev);
+                match collect_folders(repo, &mbx.subtree.expect("filtered"), &mut prev) {
+                    Ok(()) => {
+                        out.insert(upn.clone(), prev);
+                    }
+                    Err(EngineError::Repo(
+                        e @ (qcb_repo::Error::MissingBlob(_) | qcb_repo::Error::Corrupt { .. }),
+                    )) => {
+                        tracing::warn!(snapshot = %snap.id.short(), error = %e, "mailbox in snapshot unreadable; looking further back");
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
@@ -468,6 +486,44 @@ async fn backup_folder(
             (None, None) => unreachable!("qcb-graph rejects pages without either link"),
         }
     };
+    // An item carried over from the last snapshot whose data the repository no longer has (a
+    // lost index or pack) is downloaded again rather than claimed without its bytes.
+    let lost: Vec<String> = {
+        let w = shared
+            .writer
+            .lock()
+            .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+        items
+            .iter()
+            .filter(|(_, n)| !n.content.iter().chain(n.meta.iter()).all(|b| w.contains(b)))
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    for id in lost {
+        tracing::warn!(folder = %folder.id, item = %id, "stored copy missing from the repository; downloading again");
+        items.remove(&id);
+        let refetched = match shared
+            .graph
+            .message(&user.id, &id, Some(qcb_graph::MESSAGE_SELECT))
+            .await
+        {
+            Ok(props) => fetch_item(shared, &user.id, &props).await,
+            Err(e) => Err(e.into()),
+        };
+        match refetched {
+            Ok(node) => {
+                fetched += 1;
+                items.insert(id, node);
+            }
+            Err(EngineError::Graph(e)) if !aborts_job(&e) => failed.push(FailedItem {
+                mailbox: user.user_principal_name.clone(),
+                folder: folder.display_name.clone(),
+                item_id: id,
+                reason: format!("the stored copy is missing from the repository and it could not be downloaded again: {e}"),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
     shared
         .tracker
         .done((items.len() as u64).saturating_sub(counted), 0);

@@ -630,6 +630,11 @@ impl Writer {
         Ok(())
     }
 
+    /// Whether the repository has this blob, or this writer holds it for its next commit.
+    pub fn contains(&self, id: &BlobId) -> bool {
+        self.pending.contains_key(id) || self.repo.has_blob(id)
+    }
+
     pub fn stats(&self) -> WriterStats {
         self.stats
     }

@@ -285,3 +285,41 @@ async fn a_mailbox_that_cannot_be_read_is_carried_forward_and_reported() {
     assert_eq!(err.code(), "job_failed", "{err}");
     assert!(fresh.repo.snapshots().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn items_whose_stored_data_was_lost_are_downloaded_again() {
+    let w = world(20).await;
+    let first = w.backup(0).await;
+    // Lose every index file: the packs are still there, but nothing says what is in them.
+    let root = std::path::PathBuf::from(w.repo.repository().location());
+    for f in std::fs::read_dir(root.join("index")).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let repo =
+        qcb_engine::RepoHandle::open(&root, "pw", tempfile::tempdir().unwrap().path()).unwrap();
+    w.sim.admin().clear_request_log();
+    let second = qcb_engine::backup(
+        w.graph.clone(),
+        repo.repository().clone(),
+        BackupOptions::new(at(5), "t"),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert!(second.failed.is_empty(), "{:?}", second.failed);
+    assert_eq!(
+        second.items_fetched, first.items,
+        "every item downloaded again"
+    );
+    assert_eq!(w.mime_downloads().len() as u64, first.items);
+    // The new snapshot is whole again.
+    let snap = repo.repository().find_snapshot("latest").unwrap();
+    let problems: Vec<String> = repo
+        .repository()
+        .check_structure()
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.contains(snap.id.short()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+}
