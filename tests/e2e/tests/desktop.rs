@@ -24,35 +24,27 @@ async fn session(driver: &Driver) -> fantoccini::Client {
 }
 
 async fn text(c: &fantoccini::Client, css: &str) -> String {
+    element(c, css).await.text().await.expect("text")
+}
+
+/// Waits for the element (invoke is async: never sleep, wait for the DOM).
+async fn element(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(WAIT)
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .expect("text")
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
 }
 
 async fn click(c: &fantoccini::Client, css: &str) {
-    let e = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    let e = element(c, css).await;
     e.click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
 async fn type_into(c: &fantoccini::Client, css: &str, keys: &str) {
-    let e = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    let e = element(c, css).await;
     e.send_keys(keys)
         .await
         .unwrap_or_else(|e| panic!("type into {css}: {e}"));
@@ -76,12 +68,7 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
     let c = session(&driver).await;
 
     // First run: create a repository with a password.
-    let path_input = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#repo-path"))
-        .await
-        .expect("repository form");
+    let path_input = element(&c, "#repo-path").await;
     let default_path = path_input
         .prop("value")
         .await
@@ -99,12 +86,7 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
 
     // Back up the demo tenant and watch the progress bar move: record every value the bar
     // shows while the backup runs.
-    let button = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#backup-now"))
-        .await
-        .expect("main screen");
+    let button = element(&c, "#backup-now").await;
     c.execute(
         r#"window.__progress = [];
            const seen = () => {
@@ -143,12 +125,7 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
     shot(&c, "02-backup-finished").await;
 
     // The snapshot list shows exactly the snapshot the backup made.
-    let rows = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#snapshot-list .snapshot-row"))
-        .await
-        .expect("a snapshot row");
+    let rows = element(&c, "#snapshot-list .snapshot-row").await;
     let id = rows
         .attr("data-snapshot-id")
         .await
@@ -183,12 +160,7 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
         .click()
         .await
         .expect("open snapshot");
-    let first = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#browser .folder-row"))
-        .await
-        .expect("mailbox rows");
+    let first = element(&c, "#browser .folder-row").await;
     let folders = c
         .find_all(Locator::Css("#browser .folder-row"))
         .await
@@ -211,11 +183,7 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
         .await
         .expect("Inbox row");
     inbox.click().await.expect("open inbox");
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#browser .item-row"))
-        .await
-        .expect("messages listed");
+    element(&c, "#browser .item-row").await;
     shot(&c, "03-snapshot-browser").await;
     c.close().await.expect("close session");
 }
@@ -224,11 +192,7 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
 async fn a_wrong_password_shows_a_clear_error_in_the_window() {
     let driver = Driver::start();
     let c = session(&driver).await;
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#repo-path"))
-        .await
-        .expect("repository form");
+    element(&c, "#repo-path").await;
     // Opening a folder that holds no repository reports it, with the code the UI shows.
     click(&c, "#mode-open").await;
     type_into(&c, "#repo-password", "whatever").await;

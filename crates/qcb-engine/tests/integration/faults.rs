@@ -95,21 +95,8 @@ async fn a_failed_item_is_reported_the_run_goes_on_and_the_next_run_retries_it()
         .lock()
         .unwrap()
         .push(format!("{}/$value", victim.id));
-    let run = |minutes| {
-        let (graph, repo) = (graph.clone(), w.repo.repository().clone());
-        async move {
-            qcb_engine::backup(
-                graph,
-                repo,
-                BackupOptions::new(at(minutes), "t"),
-                Arc::new(NoProgress),
-            )
-            .await
-            .unwrap()
-        }
-    };
 
-    let first = run(0).await;
+    let first = w.backup_via(&graph, 0).await.unwrap();
     assert_eq!(first.failed.len(), 1, "{:?}", first.failed);
     assert_eq!(first.failed[0].item_id, victim.id);
     assert_eq!(first.failed[0].folder, "Inbox");
@@ -134,7 +121,7 @@ async fn a_failed_item_is_reported_the_run_goes_on_and_the_next_run_retries_it()
     // The fault clears; nothing changes in the mailbox; the next run picks the item up.
     proxy.fail.lock().unwrap().clear();
     w.sim.admin().clear_request_log();
-    let second = run(5).await;
+    let second = w.backup_via(&graph, 5).await.unwrap();
     assert!(second.failed.is_empty(), "{:?}", second.failed);
     assert_eq!(second.items as usize, total);
     assert_eq!(
@@ -155,20 +142,7 @@ async fn a_folder_that_cannot_be_read_keeps_its_previous_version_and_the_mailbox
     let alice = w.alice();
     let inbox = w.folder(&alice.id, "Inbox");
     let (proxy, graph) = start_proxy(&w).await;
-    let run = |minutes| {
-        let (graph, repo) = (graph.clone(), w.repo.repository().clone());
-        async move {
-            qcb_engine::backup(
-                graph,
-                repo,
-                BackupOptions::new(at(minutes), "t"),
-                Arc::new(NoProgress),
-            )
-            .await
-            .unwrap()
-        }
-    };
-    let first = run(0).await;
+    let first = w.backup_via(&graph, 0).await.unwrap();
     assert!(first.failed.is_empty());
     let path = format!("/{}/Inbox", alice.user_principal_name);
     let before = w.repo.browse("latest", &path).unwrap().items;
@@ -185,7 +159,7 @@ async fn a_folder_that_cannot_be_read_keeps_its_previous_version_and_the_mailbox
         &inbox.id,
         qcb_graph_sim::NewMessage::generated(5),
     );
-    let second = run(5).await;
+    let second = w.backup_via(&graph, 5).await.unwrap();
     assert_eq!(second.failed.len(), 1, "{:?}", second.failed);
     assert_eq!(second.failed[0].folder, "Inbox");
     assert!(
@@ -199,7 +173,7 @@ async fn a_folder_that_cannot_be_read_keeps_its_previous_version_and_the_mailbox
 
     // Once the folder can be read again, the new message arrives.
     proxy.fail.lock().unwrap().clear();
-    let third = run(10).await;
+    let third = w.backup_via(&graph, 10).await.unwrap();
     assert!(third.failed.is_empty(), "{:?}", third.failed);
     assert_eq!(
         w.repo.browse("latest", &path).unwrap().items.len(),
@@ -212,25 +186,13 @@ async fn a_mailbox_that_cannot_be_read_is_carried_forward_and_reported() {
     let w = world(30).await;
     let alice = w.alice();
     let (proxy, graph) = start_proxy(&w).await;
-    let run = |minutes| {
-        let (graph, repo) = (graph.clone(), w.repo.repository().clone());
-        async move {
-            qcb_engine::backup(
-                graph,
-                repo,
-                BackupOptions::new(at(minutes), "t"),
-                Arc::new(NoProgress),
-            )
-            .await
-        }
-    };
     // Never backed up and unreadable: reported, not in the snapshot.
     proxy
         .fail
         .lock()
         .unwrap()
         .push(format!("/users/{}/mailFolders", alice.id));
-    let first = run(0).await.unwrap();
+    let first = w.backup_via(&graph, 0).await.unwrap();
     assert_eq!(first.mailboxes, 1);
     assert!(
         first
@@ -243,7 +205,7 @@ async fn a_mailbox_that_cannot_be_read_is_carried_forward_and_reported() {
     );
 
     proxy.fail.lock().unwrap().clear();
-    let second = run(5).await.unwrap();
+    let second = w.backup_via(&graph, 5).await.unwrap();
     assert_eq!(second.mailboxes, 2);
     assert!(second.failed.is_empty());
 
@@ -253,7 +215,7 @@ async fn a_mailbox_that_cannot_be_read_is_carried_forward_and_reported() {
         .lock()
         .unwrap()
         .push(format!("/users/{}/mailFolders", alice.id));
-    let third = run(10).await.unwrap();
+    let third = w.backup_via(&graph, 10).await.unwrap();
     assert_eq!(third.mailboxes, 2);
     assert_eq!(third.items, second.items);
     assert!(

@@ -90,21 +90,13 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
     );
 
     // Running the same restore again creates nothing twice: every message is already there.
-    let rerun = RestoreOptions {
-        snapshot: "latest".into(),
-        path: format!("/{}/Inbox", alice.user_principal_name),
-        target_mailbox: None,
-        to_folder: "Restored 2026-11-27 14:03".into(),
-        requests_per_mailbox: 4,
-    };
-    let again = qcb_engine::restore(
-        w.graph.clone(),
-        w.repo.repository().clone(),
-        rerun,
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let again = w
+        .restore(
+            &format!("/{}/Inbox", alice.user_principal_name),
+            "Restored 2026-11-27 14:03",
+            None,
+        )
+        .await;
     assert_eq!(again.items_restored, 0);
     assert_eq!(again.items_skipped, r.items_restored);
     assert_eq!(again.folders_created, 0);
@@ -117,21 +109,13 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
     );
 
     // Restoring again into the same top folder reuses it instead of making a second one.
-    let again = RestoreOptions {
-        snapshot: "latest".into(),
-        path: format!("/{}/Inbox/Projects", alice.user_principal_name),
-        target_mailbox: None,
-        to_folder: "Restored 2026-11-27 14:03".into(),
-        requests_per_mailbox: 2,
-    };
-    let r2 = qcb_engine::restore(
-        w.graph.clone(),
-        w.repo.repository().clone(),
-        again,
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let r2 = w
+        .restore(
+            &format!("/{}/Inbox/Projects", alice.user_principal_name),
+            "Restored 2026-11-27 14:03",
+            None,
+        )
+        .await;
     let paths: Vec<String> = admin
         .folders(&alice.id)
         .into_iter()
@@ -171,21 +155,13 @@ async fn restore_into_another_mailbox() {
         .into_iter()
         .find(|u| u.id != alice.id)
         .unwrap();
-    let opts = RestoreOptions {
-        snapshot: "latest".into(),
-        path: format!("/{}/Inbox", alice.user_principal_name),
-        target_mailbox: Some(bob.user_principal_name.clone()),
-        to_folder: "From Alice".into(),
-        requests_per_mailbox: 4,
-    };
-    let r = qcb_engine::restore(
-        w.graph.clone(),
-        w.repo.repository().clone(),
-        opts,
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let r = w
+        .restore(
+            &format!("/{}/Inbox", alice.user_principal_name),
+            "From Alice",
+            Some(&bob.user_principal_name),
+        )
+        .await;
     assert_eq!(r.mailbox, bob.user_principal_name);
     let copy = w.folder(&bob.id, "From Alice/Inbox");
     let inbox = w.folder(&alice.id, "Inbox");

@@ -57,6 +57,45 @@ pub fn at(minutes: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 impl World {
+    /// A backup through another client (a proxy in front of the emulator, say).
+    pub async fn backup_via(
+        &self,
+        graph: &Arc<qcb_engine::GraphClient>,
+        minutes: i64,
+    ) -> Result<BackupReport, qcb_engine::EngineError> {
+        qcb_engine::backup(
+            graph.clone(),
+            self.repo.repository().clone(),
+            BackupOptions::new(at(minutes), "test"),
+            Arc::new(NoProgress),
+        )
+        .await
+    }
+
+    /// Restores `path` of the latest snapshot into `to_folder` (of `target`, or the same mailbox).
+    pub async fn restore(
+        &self,
+        path: &str,
+        to_folder: &str,
+        target: Option<&str>,
+    ) -> qcb_engine::RestoreReport {
+        let opts = qcb_engine::RestoreOptions {
+            snapshot: "latest".into(),
+            path: path.into(),
+            target_mailbox: target.map(str::to_string),
+            to_folder: to_folder.into(),
+            requests_per_mailbox: 4,
+        };
+        qcb_engine::restore(
+            self.graph.clone(),
+            self.repo.repository().clone(),
+            opts,
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn backup(&self, minutes: i64) -> BackupReport {
         qcb_engine::backup(
             self.graph.clone(),
