@@ -16,6 +16,8 @@ pub struct AppState {
     pub demo: bool,
     pub cache_root: PathBuf,
     pub default_repo_path: PathBuf,
+    /// Read once at start-up: the host name recorded in snapshots.
+    pub hostname: String,
     backup_running: AtomicBool,
     /// Keeps the embedded demo tenant serving for as long as the app runs.
     _demo_tenant: Option<SimServer>,
@@ -68,6 +70,7 @@ impl AppState {
             connection,
             cache_root,
             default_repo_path: data_dir.join("repository"),
+            hostname: crate::hostname(),
             backup_running: AtomicBool::new(false),
             _demo_tenant: demo_tenant,
         })

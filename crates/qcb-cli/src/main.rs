@@ -186,10 +186,16 @@ impl RepoArgs {
         self.cache_dir.clone().unwrap_or_else(default_cache_dir)
     }
 
+    /// The password, read off the async workers (it may come from a file).
+    async fn password_async(&self) -> anyhow::Result<String> {
+        let args = self.clone();
+        tokio::task::spawn_blocking(move || args.password()).await?
+    }
+
     async fn open(&self) -> anyhow::Result<Arc<qcb_engine::RepoHandle>> {
         Ok(qcb_engine::api::open_repository(
             self.repo.clone(),
-            self.password()?,
+            self.password_async().await?,
             self.cache_dir(),
             false,
         )
@@ -234,7 +240,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
         } => {
             let handle = qcb_engine::api::open_repository(
                 repo.repo.clone(),
-                repo.password()?,
+                repo.password_async().await?,
                 repo.cache_dir(),
                 true,
             )
@@ -249,7 +255,8 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
         } => {
             let handle = repo.open().await?;
             let graph = Arc::new(tenant.connection()?.client()?);
-            let mut opts = BackupOptions::new(chrono::Utc::now(), hostname());
+            let host = tokio::task::spawn_blocking(hostname).await?;
+            let mut opts = BackupOptions::new(chrono::Utc::now(), host);
             opts.mailboxes = mailboxes;
             let progress = out.progress_sink();
             let report =

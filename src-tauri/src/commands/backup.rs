@@ -26,7 +26,7 @@ pub async fn backup_run(
     let repo = state.repo()?;
     let _running = state.start_backup()?;
     let graph = Arc::new(state.connection.client()?);
-    let opts = BackupOptions::new(chrono::Utc::now(), crate::hostname());
+    let opts = BackupOptions::new(chrono::Utc::now(), state.hostname.clone());
     Ok(qcb_engine::backup(
         graph,
         repo.repository().clone(),
