@@ -31,13 +31,23 @@ pub struct CatalogSnapshot {
     pub summary: serde_json::Value,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` shows only the kind and size: names and attributes can hold mail metadata.
+#[derive(Clone)]
 pub struct CatalogNode {
     pub name: String,
     pub kind: NodeKind,
     pub subtree: Option<BlobId>,
     pub size: u64,
     pub attrs: serde_json::Value,
+}
+
+impl std::fmt::Debug for CatalogNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogNode")
+            .field("kind", &self.kind)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Splits a browse path (`/mailbox/Inbox/Sub`) into node names. A `/` or `%` inside a name is

@@ -17,8 +17,9 @@ pub enum NodeKind {
 }
 
 /// One named entry of a tree. `attrs` belongs to the caller (the engine stores mailbox, folder
-/// and item properties there); the repository only stores it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// and item properties there); the repository only stores it. `Debug` leaves the name and the
+/// attributes out: they can hold subjects and senders, which must not reach logs.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Node {
     pub name: String,
@@ -34,6 +35,17 @@ pub struct Node {
     pub size: u64,
     #[serde(default)]
     pub attrs: serde_json::Value,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("kind", &self.kind)
+            .field("subtree", &self.subtree)
+            .field("content", &self.content)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Node {
@@ -149,6 +161,27 @@ impl Snapshot {
             parent: f.parent,
             tags: f.tags,
             summary: f.summary,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_carries_no_mail_metadata() {
+        let id = BlobId([7; 32]);
+        let n = Node::item(
+            "AAkALgSecretId",
+            vec![id],
+            10,
+            None,
+            serde_json::json!({"subject": "Quarterly layoffs", "from": "ceo@contoso.example"}),
+        );
+        let shown = format!("{:?}", Tree { nodes: vec![n] });
+        for secret in ["Quarterly", "ceo@", "AAkALgSecretId"] {
+            assert!(!shown.contains(secret), "{shown}");
         }
     }
 }
