@@ -285,3 +285,62 @@ async fn items_whose_stored_data_was_lost_are_downloaded_again() {
         .collect();
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn carried_over_items_whose_blobs_no_index_lists_are_downloaded_again() {
+    let w = world(20).await;
+    let admin = w.sim.admin();
+    let root = std::path::PathBuf::from(w.repo.repository().location());
+    let first = w.backup(0).await;
+    let first_index: Vec<_> = std::fs::read_dir(root.join("index"))
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .collect();
+    assert_eq!(first_index.len(), 1);
+    // A new message in every folder: the second snapshot's trees are all new (and in the
+    // second index), while the old messages' data stays listed only in the first index.
+    for u in admin.users() {
+        for (i, f) in admin
+            .folders(&u.id)
+            .into_iter()
+            .filter(|f| !f.path.is_empty())
+            .enumerate()
+        {
+            admin.add_message(
+                &u.id,
+                &f.id,
+                qcb_graph_sim::NewMessage::generated(1000 + i as u64),
+            );
+        }
+    }
+    let second = w.backup(5).await;
+    assert!(second.failed.is_empty());
+    std::fs::remove_file(&first_index[0]).unwrap();
+
+    let repo =
+        qcb_engine::RepoHandle::open(&root, "pw", tempfile::tempdir().unwrap().path()).unwrap();
+    w.sim.admin().clear_request_log();
+    let third = qcb_engine::backup(
+        w.graph.clone(),
+        repo.repository().clone(),
+        BackupOptions::new(at(10), "t"),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert!(third.failed.is_empty(), "{:?}", third.failed);
+    assert_eq!(third.items, second.items);
+    assert_eq!(
+        third.items_fetched, first.items,
+        "exactly the messages whose data was only in the lost index"
+    );
+    let snap = repo.repository().find_snapshot("latest").unwrap();
+    let problems: Vec<String> = repo
+        .repository()
+        .check_structure()
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.contains(snap.id.short()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+}
