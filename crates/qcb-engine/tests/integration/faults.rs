@@ -19,6 +19,8 @@ struct Proxy {
     /// Paths that contain every `*`-separated part of an entry are answered with 404
     /// ErrorItemNotFound.
     fail: Arc<Mutex<Vec<String>>>,
+    /// An entry starting with "POST " fails only POSTs, with 503 Service Unavailable.
+    seen: Arc<Mutex<Vec<String>>>,
     http: reqwest::Client,
 }
 
@@ -28,11 +30,30 @@ async fn forward(State(p): State<Proxy>, req: Request) -> Response {
         .path_and_query()
         .map(|x| x.as_str().to_string())
         .unwrap_or_default();
+    let path = req.uri().path().to_string();
+    p.seen
+        .lock()
+        .unwrap()
+        .push(format!("{} {path}", req.method()));
+    let post_503 = p.fail.lock().unwrap().iter().any(|f| {
+        f.strip_prefix("POST ")
+            .is_some_and(|pat| req.method() == "POST" && path.contains(pat))
+    });
+    if post_503 {
+        return Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"error":{"code":"ServiceUnavailable","message":"Service unavailable."}}"#,
+            ))
+            .unwrap();
+    }
     if p.fail
         .lock()
         .unwrap()
         .iter()
-        .any(|f| f.split('*').all(|part| req.uri().path().contains(part)))
+        .filter(|f| !f.starts_with("POST "))
+        .any(|f| f.split('*').all(|part| path.contains(part)))
     {
         return Response::builder()
             .status(StatusCode::NOT_FOUND)
@@ -70,6 +91,7 @@ async fn start_proxy(w: &super::support::World) -> (Proxy, Arc<qcb_engine::Graph
         upstream: w.sim.base_url(),
         me: Arc::new(Mutex::new(format!("http://{addr}"))),
         fail: Arc::default(),
+        seen: Arc::default(),
         http: reqwest::Client::new(),
     };
     let app = axum::Router::new()
@@ -343,4 +365,67 @@ async fn carried_over_items_whose_blobs_no_index_lists_are_downloaded_again() {
         .filter(|p| p.contains(snap.id.short()))
         .collect();
     assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_that_may_have_happened_is_never_sent_twice() {
+    let w = world(20).await;
+    w.backup(0).await;
+    let alice = w.alice();
+    let (proxy, graph) = start_proxy(&w).await;
+    // Every message create answers 503: it might have been carried out, so it is not repeated.
+    proxy.fail.lock().unwrap().push("POST /messages".into());
+    let opts = qcb_engine::RestoreOptions {
+        snapshot: "latest".into(),
+        path: format!("/{}/Inbox/Receipts", alice.user_principal_name),
+        target_mailbox: None,
+        to_folder: "Retry test".into(),
+        requests_per_mailbox: 4,
+    };
+    let r = qcb_engine::restore(
+        graph,
+        w.repo.repository().clone(),
+        opts,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    let items = w
+        .sim
+        .admin()
+        .messages(&alice.id, &w.folder(&alice.id, "Inbox/Receipts").id)
+        .len();
+    assert!(items > 0);
+    assert_eq!(
+        r.failed.len(),
+        items,
+        "each message reported, none restored"
+    );
+    assert_eq!(r.items_restored, 0);
+    let posts = proxy
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.starts_with("POST ") && s.ends_with("/messages"))
+        .count();
+    assert_eq!(posts, items, "one create request per message, no retries");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mailbox_named_twice_is_backed_up_once() {
+    let w = world(10).await;
+    let alice = w.alice();
+    let mut opts = BackupOptions::new(at(0), "t");
+    opts.mailboxes = vec![alice.user_principal_name.clone(), alice.id.clone()];
+    let r = qcb_engine::backup(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        opts,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.mailboxes, 1);
+    assert!(r.failed.is_empty());
 }
