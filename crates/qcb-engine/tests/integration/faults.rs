@@ -270,33 +270,29 @@ async fn a_mailbox_that_cannot_be_read_is_carried_forward_and_reported() {
     assert!(fresh.repo.snapshots().unwrap().is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn items_whose_stored_data_was_lost_are_downloaded_again() {
-    let w = world(20).await;
-    let first = w.backup(0).await;
-    // Lose every index file: the packs are still there, but nothing says what is in them.
+/// Opens the repository afresh, as a new process would, and backs up into it with the request
+/// log cleared first.
+async fn reopen_and_backup(
+    w: &super::support::World,
+    minutes: i64,
+    cache: &std::path::Path,
+) -> (qcb_engine::RepoHandle, qcb_engine::BackupReport) {
     let root = std::path::PathBuf::from(w.repo.repository().location());
-    for f in std::fs::read_dir(root.join("index")).unwrap() {
-        std::fs::remove_file(f.unwrap().path()).unwrap();
-    }
-    let repo =
-        qcb_engine::RepoHandle::open(&root, "pw", tempfile::tempdir().unwrap().path()).unwrap();
+    let repo = qcb_engine::RepoHandle::open(&root, "pw", cache).unwrap();
     w.sim.admin().clear_request_log();
-    let second = qcb_engine::backup(
+    let report = qcb_engine::backup(
         w.graph.clone(),
         repo.repository().clone(),
-        BackupOptions::new(at(5), "t"),
+        BackupOptions::new(at(minutes), "t"),
         Arc::new(NoProgress),
     )
     .await
     .unwrap();
-    assert!(second.failed.is_empty(), "{:?}", second.failed);
-    assert_eq!(
-        second.items_fetched, first.items,
-        "every item downloaded again"
-    );
-    assert_eq!(w.mime_downloads().len() as u64, first.items);
-    // The new snapshot is whole again.
+    (repo, report)
+}
+
+/// `check` finds nothing wrong with the latest snapshot.
+fn assert_latest_is_whole(repo: &qcb_engine::RepoHandle) {
     let snap = repo.repository().find_snapshot("latest").unwrap();
     let problems: Vec<String> = repo
         .repository()
@@ -306,6 +302,27 @@ async fn items_whose_stored_data_was_lost_are_downloaded_again() {
         .filter(|p| p.contains(snap.id.short()))
         .collect();
     assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn items_whose_stored_data_was_lost_are_downloaded_again() {
+    let w = world(20).await;
+    let first = w.backup(0).await;
+    // Lose every index file: the packs are still there, but nothing says what is in them.
+    let root = std::path::PathBuf::from(w.repo.repository().location());
+    for f in std::fs::read_dir(root.join("index")).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let (repo, second) = reopen_and_backup(&w, 5, cache.path()).await;
+    assert!(second.failed.is_empty(), "{:?}", second.failed);
+    assert_eq!(
+        second.items_fetched, first.items,
+        "every item downloaded again"
+    );
+    assert_eq!(w.mime_downloads().len() as u64, first.items);
+    // The new snapshot is whole again.
+    assert_latest_is_whole(&repo);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -339,32 +356,15 @@ async fn carried_over_items_whose_blobs_no_index_lists_are_downloaded_again() {
     assert!(second.failed.is_empty());
     std::fs::remove_file(&first_index[0]).unwrap();
 
-    let repo =
-        qcb_engine::RepoHandle::open(&root, "pw", tempfile::tempdir().unwrap().path()).unwrap();
-    w.sim.admin().clear_request_log();
-    let third = qcb_engine::backup(
-        w.graph.clone(),
-        repo.repository().clone(),
-        BackupOptions::new(at(10), "t"),
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let (repo, third) = reopen_and_backup(&w, 10, cache.path()).await;
     assert!(third.failed.is_empty(), "{:?}", third.failed);
     assert_eq!(third.items, second.items);
     assert_eq!(
         third.items_fetched, first.items,
         "exactly the messages whose data was only in the lost index"
     );
-    let snap = repo.repository().find_snapshot("latest").unwrap();
-    let problems: Vec<String> = repo
-        .repository()
-        .check_structure()
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.contains(snap.id.short()))
-        .collect();
-    assert!(problems.is_empty(), "{problems:?}");
+    assert_latest_is_whole(&repo);
 }
 
 #[tokio::test(flavor = "multi_thread")]
