@@ -547,11 +547,9 @@ async fn backup_folder(
 /// Errors that end the whole job: nobody can sign in, or the service cannot be reached. Anything
 /// else (a missing item, a forbidden folder, throttling that did not clear) fails only that item
 /// or folder.
+/// (`GraphError::is_fatal` less a 403: one mailbox or folder may be out of the app's scope.)
 fn aborts_job(e: &GraphError) -> bool {
-    matches!(
-        e,
-        GraphError::SignIn { .. } | GraphError::Unreachable { .. } | GraphError::Config(_)
-    ) || e.status() == Some(401)
+    e.is_fatal() && e.status() != Some(403)
 }
 
 fn is_expired_sync_state(e: &GraphError) -> bool {

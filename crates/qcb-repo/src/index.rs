@@ -9,7 +9,7 @@ use crate::ids::{BlobId, BlobType};
 
 pub const INDEX_AAD: &[u8] = b"qcbackup index v1";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct BlobEntry {
     pub id: BlobId,

@@ -473,19 +473,14 @@ impl Repository {
     /// index, and every blob must decrypt and hash to its id. Returns one line per problem, each
     /// naming the damaged file; an empty list means the data is intact.
     pub fn check_data(&self) -> Result<Vec<String>> {
-        let index_entries: HashMap<BlobId, crate::index::BlobEntry> = self
-            .inner
-            .index
-            .read()
-            .expect("index lock")
-            .iter()
-            .map(|(id, l)| (*id, l.entry.clone()))
-            .collect();
-        let packs: std::collections::BTreeMap<String, Vec<(BlobId, u64)>> = {
+        // Pack name → (nonce counter, index entry) of every blob the index puts in it.
+        let packs: std::collections::BTreeMap<String, Vec<(u64, crate::index::BlobEntry)>> = {
             let index = self.inner.index.read().expect("index lock");
-            let mut m: std::collections::BTreeMap<String, Vec<(BlobId, u64)>> = Default::default();
-            for (id, loc) in index.iter() {
-                m.entry(loc.pack.clone()).or_default().push((*id, loc.seq));
+            let mut m: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+            for (_, loc) in index.iter() {
+                m.entry(loc.pack.clone())
+                    .or_default()
+                    .push((loc.seq, loc.entry.clone()));
             }
             m
         };
@@ -511,19 +506,12 @@ impl Repository {
                     continue;
                 }
             };
-            for (id, seq) in blobs {
-                let indexed = index_entries.get(&id);
-                let Some(e) = entries.get(seq as usize).filter(|e| {
-                    e.id == id
-                        && indexed.is_some_and(|i| {
-                            i.offset == e.offset
-                                && i.length == e.length
-                                && i.raw_length == e.raw_length
-                                && i.blob_type == e.blob_type
-                        })
-                }) else {
+            for (seq, indexed) in blobs {
+                // The header entry at the blob's position must be the index entry, field for field.
+                let Some(e) = entries.get(seq as usize).filter(|e| **e == indexed) else {
                     problems.push(format!(
-                        "{label}: blob {id} is indexed but not in the pack header"
+                        "{label}: blob {} is indexed but the pack header disagrees",
+                        indexed.id
                     ));
                     continue;
                 };
