@@ -38,7 +38,13 @@ describe('repository screen', () => {
     await fireEvent.click($(container, '#repo-submit'));
 
     expect(repoOpen).toHaveBeenCalledTimes(1);
-    expect(repoOpen).toHaveBeenCalledWith({ path: '/srv/backups/new-repo', password: 'Correct-Horse-42!', create: true });
+    expect(repoOpen).toHaveBeenCalledWith({
+      location: { kind: 'local', path: '/srv/backups/new-repo' },
+      password: 'Correct-Horse-42!',
+      create: true,
+      remember: true,
+      s3SecretAccessKey: null,
+    });
     // The new, empty repository opens on the snapshots screen.
     await waitFor(() => expect(container.querySelector('#backup-now')).not.toBeNull());
     expect(container.querySelector('#repo-form')).toBeNull();

@@ -93,12 +93,21 @@ describe('Tauri backend through mockIPC', () => {
     await fireEvent.click($(container, '.folder-row'));
     await waitFor(() => expect($(container, '.item-row').textContent).toContain('Hello from IPC'));
 
-    expect(calls.map((c) => c.cmd)).toEqual(['app_info', 'snapshots_list', 'snapshot_browse', 'snapshot_browse']);
-    expect(calls[2].args).toEqual({ snapshotId: SNAP.id, path: '' });
-    expect(calls[3].args).toEqual({ snapshotId: SNAP.id, path: '/alice@contoso.example' });
+    const browseCalls = calls.filter((c) => c.cmd !== 'settings_get');
+    expect(browseCalls.map((c) => c.cmd)).toEqual(['app_info', 'snapshots_list', 'snapshot_browse', 'snapshot_browse']);
+    expect(browseCalls[2].args).toEqual({ snapshotId: SNAP.id, path: '' });
+    expect(browseCalls[3].args).toEqual({ snapshotId: SNAP.id, path: '/alice@contoso.example' });
+    // Settings are read once at start-up; their failure here (unknown command) is not an error banner.
+    expect(calls.filter((c) => c.cmd === 'settings_get')).toHaveLength(1);
+    expect(container.querySelector('#error')).toBeNull();
+
+    // Selecting a message asks item_preview for its path (folder path + id).
+    await fireEvent.click($(container, '.item-row'));
+    await waitFor(() => expect(calls.at(-1)?.cmd).toBe('item_preview'));
+    expect(calls.at(-1)?.args).toEqual({ snapshotId: SNAP.id, path: '/alice@contoso.example/msg-1' });
   });
 
-  it('sends repo_open with { path, password, create } and shows its ApiError rejection', async () => {
+  it('sends repo_open with { location, password, create, remember, s3SecretAccessKey } and shows its ApiError rejection', async () => {
     const calls: Call[] = [];
     mockIPC((cmd, args) => {
       calls.push({ cmd, args: args as Record<string, unknown> });
@@ -114,7 +123,17 @@ describe('Tauri backend through mockIPC', () => {
     await waitFor(() => expect(container.querySelector('#error')).not.toBeNull());
     expect($(container, '#error').textContent).toContain('The password is wrong.');
     expect($(container, '#error .error-code').textContent).toBe('wrong_password');
-    expect(calls[1]).toEqual({ cmd: 'repo_open', args: { path: '/home/user/QCBackup', password: 'hunter2', create: false } });
+    expect(calls.find((c) => c.cmd === 'repo_open')).toEqual({
+      cmd: 'repo_open',
+      args: {
+        location: { kind: 'local', path: '/home/user/QCBackup' },
+        password: 'hunter2',
+        create: false,
+        remember: true,
+        s3SecretAccessKey: null,
+        path: '/home/user/QCBackup',
+      },
+    });
   });
 
   it('shows a plain-string rejection as an internal error', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toApiError } from '../src/lib/backend/errors';
 import { MockBackend } from '../src/lib/backend/mock';
-import type { Progress } from '../src/lib/backend/types';
+import type { Progress, RepoOpenArgs } from '../src/lib/backend/types';
 import { progressPercent, progressText } from '../src/lib/backup/progressText';
 import { formatBytes, formatDuration } from '../src/lib/format';
 import { passwordStrength } from '../src/lib/repo/strength';
@@ -43,8 +43,9 @@ describe('helpers', () => {
   it('rates passwords', () => {
     expect(passwordStrength('').level).toBe('empty');
     expect(passwordStrength('aaaaaaaaaaaaaaaa').level).toBe('weak');
-    expect(passwordStrength('abcdefgh').level).toBe('fair');
-    expect(passwordStrength('abcdefgh1!').level).toBe('good');
+    expect(passwordStrength('abcdefgh').level).toBe('weak');
+    expect(passwordStrength('mxkqwzrt').level).toBe('fair');
+    expect(passwordStrength('mxkqwzrt1!').level).toBe('good');
     expect(passwordStrength('correct horse battery staple').level).toBe('strong');
   });
   it('sorts snapshots newest first', () => {
@@ -53,14 +54,22 @@ describe('helpers', () => {
   });
 });
 
+const local = (path: string, password: string, create: boolean): RepoOpenArgs => ({
+  location: { kind: 'local', path },
+  password,
+  create,
+  remember: false,
+  s3SecretAccessKey: null,
+});
+
 describe('mock backend', () => {
   it('behaves like the commands', async () => {
     const m = new MockBackend();
     await expect(m.snapshotsList()).rejects.toMatchObject({ code: 'repo_not_open' });
-    await expect(m.repoOpen({ path: '/x', password: 'p', create: false })).rejects.toMatchObject({ code: 'not_found' });
-    await expect(m.repoOpen({ path: m.defaultRepoPath, password: 'p', create: true })).rejects.toMatchObject({ code: 'invalid_input' });
-    await expect(m.repoOpen({ path: m.defaultRepoPath, password: 'bad', create: false })).rejects.toMatchObject({ code: 'wrong_password' });
-    const repo = await m.repoOpen({ path: m.defaultRepoPath, password: 'demo', create: false });
+    await expect(m.repoOpen(local('/x', 'p', false))).rejects.toMatchObject({ code: 'not_found' });
+    await expect(m.repoOpen(local(m.defaultRepoPath, 'p', true))).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(m.repoOpen(local(m.defaultRepoPath, 'bad', false))).rejects.toMatchObject({ code: 'wrong_password' });
+    const repo = await m.repoOpen(local(m.defaultRepoPath, 'demo', false));
     expect(repo.snapshotCount).toBe(3);
     const [snap] = await m.snapshotsList();
     await expect(m.snapshotBrowse(snap.id, '/nobody@x/Inbox')).rejects.toMatchObject({ code: 'not_found' });

@@ -3,21 +3,31 @@
 // same error codes, and a backup that streams Progress messages.
 //
 // Demo credentials: a repository already exists at the default path with the
-// password "demo" (see DEMO_PASSWORD); any other path can be created.
+// password "demo" (see DEMO_PASSWORD); any other path can be created. S3 locations work the
+// same way (any endpoint, bucket and keys; nothing leaves the page).
 
 import type { Backend } from './index';
 import { apiError } from './errors';
-import type {
-  AppInfo,
-  BackupReport,
-  Browse,
-  FailedItem,
-  FolderEntry,
-  ItemEntry,
-  Progress,
-  RepoOpenArgs,
-  RepoSummary,
-  Snapshot,
+import { pathSegment } from './paths';
+import {
+  CONCURRENCY_MAX,
+  CONCURRENCY_MIN,
+  DEFAULT_SETTINGS,
+  LOG_LEVELS,
+  THEMES,
+  type AppInfo,
+  type BackupReport,
+  type Browse,
+  type FailedItem,
+  type FolderEntry,
+  type ItemEntry,
+  type ItemPreview,
+  type Progress,
+  type RepoLocation,
+  type RepoOpenArgs,
+  type RepoSummary,
+  type Settings,
+  type Snapshot,
 } from './types';
 
 export const DEMO_PASSWORD = 'demo';
@@ -29,6 +39,13 @@ type MockFolder = { name: string; items: ItemEntry[]; children: MockFolder[] };
 type MockMailbox = { upn: string; folders: MockFolder[] };
 type MockSnapshot = { snapshot: Snapshot; mailboxes: MockMailbox[] };
 type MockRepo = { id: string; path: string; password: string; snapshots: MockSnapshot[] };
+
+/** Name of the demo's large folder (in alice's mailbox) when `largeFolderItems` > 0. */
+export const LARGE_FOLDER = 'Newsletters';
+/** Id of the demo message whose HTML tries scripts, handlers and remote images. */
+export const HOSTILE_ITEM_ID = 'AAMk-alice-inbox-1';
+/** Id of a demo message that only has a plain-text body. */
+export const TEXT_ITEM_ID = 'AAMk-alice-inbox-2';
 
 export type MockBackendOptions = {
   /** Path reported as AppInfo.defaultRepoPath (a repository exists there). */
@@ -45,7 +62,16 @@ export type MockBackendOptions = {
   now?: () => Date;
   /** Awaited after each progress message of a backup (lets tests pause a run). */
   onStep?: (progress: Progress) => void | Promise<void>;
+  /** Items in alice's large folder (LARGE_FOLDER) in the existing snapshots; 0 (default) for none. */
+  largeFolderItems?: number;
 };
+
+/** The human-readable form of a location, as RepoSummary.path shows it. */
+export function locationLabel(location: RepoLocation): string {
+  if (location.kind === 'local') return location.path.trim();
+  const prefix = location.prefix.trim().replace(/^\/+|\/+$/g, '');
+  return `s3://${location.bucket.trim()}${prefix ? `/${prefix}` : ''} @ ${location.endpoint.trim()}`;
+}
 
 /** Deterministic 64-hex-digit id from a seed (not cryptographic). */
 export function fakeId(seed: string): string {
@@ -98,6 +124,23 @@ function makeItems(owner: string, folder: string, count: number, base: Date, ext
     });
   }
   return items;
+}
+
+/** Many items, built cheaply (the browser tests scroll through 100,000). */
+function makeLargeFolder(count: number, base: Date): MockFolder {
+  const items: ItemEntry[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    items[i] = {
+      id: `AAMk-alice-newsletters-${i + 1}`,
+      subject: `${SUBJECTS[i % SUBJECTS.length]} #${i + 1}`,
+      from: SENDERS[(i * 7) % SENDERS.length],
+      receivedDateTime: new Date(base.getTime() - (count - i) * 600_000).toISOString(),
+      size: 1_024 + ((i * 7919) % 480_000),
+      isRead: i % 5 !== 0,
+      hasAttachments: i % 9 === 4,
+    };
+  }
+  return { name: LARGE_FOLDER, items, children: [] };
 }
 
 /** The demo tenant's mail at `time`; `generation` adds a few new messages per backup. */
@@ -170,6 +213,10 @@ export class MockBackend implements Backend {
   private readonly stepDelayMs: number;
   private readonly now: () => Date;
   private readonly onStep?: (progress: Progress) => void | Promise<void>;
+  private readonly largeFolder: MockFolder | null;
+  private settings: Settings = { ...DEFAULT_SETTINGS };
+  /** What `remember: true` stored, by repository location label: the fake OS keychain. */
+  readonly keychain = new Map<string, string>();
 
   constructor(options: MockBackendOptions = {}) {
     this.defaultRepoPath = options.defaultRepoPath ?? DEMO_REPO_PATH;
@@ -177,14 +224,23 @@ export class MockBackend implements Backend {
     this.now = options.now ?? (() => new Date());
     this.onStep = options.onStep;
     const times = options.snapshotTimes ?? ['2025-01-06T07:30:00Z', '2025-01-13T07:30:00Z', '2025-01-20T07:30:00Z'];
+    const large = options.largeFolderItems ?? 0;
+    this.largeFolder = large > 0 ? makeLargeFolder(large, new Date(times[0] ?? '2025-01-01T00:00:00Z')) : null;
     const repo: MockRepo = {
       id: fakeId(`repo:${this.defaultRepoPath}`),
       path: this.defaultRepoPath,
       password: options.password ?? DEMO_PASSWORD,
-      snapshots: times.map((t, i) => makeSnapshot(fakeId(`snap:${t}`), new Date(t), demoTenant(new Date(t), i))),
+      snapshots: times.map((t, i) => makeSnapshot(fakeId(`snap:${t}`), new Date(t), this.tenant(new Date(t), i))),
     };
     this.repos.set(repo.path, repo);
     if (options.open) this.current = repo;
+  }
+
+  /** The demo tenant plus, when configured, the large folder (unchanged in every snapshot). */
+  private tenant(time: Date, generation: number): MockMailbox[] {
+    const tenant = demoTenant(time, generation);
+    if (this.largeFolder) tenant[0].folders.push(this.largeFolder);
+    return tenant;
   }
 
   private summary(repo: MockRepo): RepoSummary {
@@ -212,24 +268,37 @@ export class MockBackend implements Backend {
     };
   }
 
-  async repoOpen({ path, password, create }: RepoOpenArgs): Promise<RepoSummary> {
-    const trimmed = path.trim();
-    if (!trimmed) throw apiError('invalid_input', 'The repository path is empty.');
+  async repoOpen({ location, password, create, remember, s3SecretAccessKey }: RepoOpenArgs): Promise<RepoSummary> {
+    if (location.kind === 'local') {
+      if (!location.path.trim()) throw apiError('invalid_input', 'The repository path is empty.');
+    } else {
+      if (!/^https?:\/\/[^/\s]+/.test(location.endpoint.trim())) {
+        throw apiError('invalid_input', 'The S3 endpoint must be an http:// or https:// URL.');
+      }
+      if (!location.bucket.trim()) throw apiError('invalid_input', 'The S3 bucket is empty.');
+      if (!location.accessKeyId.trim() || !s3SecretAccessKey) {
+        throw apiError('invalid_input', 'The S3 access key id and secret access key are required.');
+      }
+    }
     if (!password) throw apiError('invalid_input', 'The password is empty.');
-    const existing = this.repos.get(trimmed);
+    const key = locationLabel(location);
+    const existing = this.repos.get(key);
+    let repo: MockRepo;
     if (create) {
-      if (existing) throw apiError('invalid_input', `A repository already exists at ${trimmed}.`);
-      const repo: MockRepo = { id: fakeId(`repo:${trimmed}`), path: trimmed, password, snapshots: [] };
-      this.repos.set(trimmed, repo);
-      this.current = repo;
-      return this.summary(repo);
+      if (existing) throw apiError('invalid_input', `A repository already exists at ${key}.`);
+      repo = { id: fakeId(`repo:${key}`), path: key, password, snapshots: [] };
+      this.repos.set(key, repo);
+    } else {
+      if (!existing) throw apiError('not_found', `No repository found at ${key}.`);
+      if (existing.password !== password) {
+        throw apiError('wrong_password', 'Wrong password: the repository key could not be decrypted.');
+      }
+      repo = existing;
     }
-    if (!existing) throw apiError('not_found', `No repository found at ${trimmed}.`);
-    if (existing.password !== password) {
-      throw apiError('wrong_password', 'Wrong password: the repository key could not be decrypted.');
-    }
-    this.current = existing;
-    return this.summary(existing);
+    if (remember) this.keychain.set(key, password);
+    else this.keychain.delete(key);
+    this.current = repo;
+    return this.summary(repo);
   }
 
   async snapshotsList(): Promise<Snapshot[]> {
@@ -265,7 +334,47 @@ export class MockBackend implements Backend {
       itemCount: f.items.length,
       childCount: f.children.length,
     }));
-    return clone({ snapshotId, path, folders, items });
+    // Newest first, then by id, as the engine lists them.
+    const sorted = items
+      .map((i) => ({ ...i }))
+      .sort((a, b) => (a.receivedDateTime < b.receivedDateTime ? 1 : a.receivedDateTime > b.receivedDateTime ? -1 : a.id < b.id ? -1 : 1));
+    return { snapshotId, path, folders, items: sorted };
+  }
+
+  async itemPreview(snapshotId: string, path: string): Promise<ItemPreview> {
+    const repo = this.requireRepo();
+    const snap = repo.snapshots.find((s) => s.snapshot.id === snapshotId);
+    if (!snap) throw apiError('not_found', `Snapshot ${snapshotId.slice(0, 8)} not found.`);
+    const [, upn, ...names] = path.split('/');
+    const itemName = names.pop();
+    const mailbox = snap.mailboxes.find((m) => m.upn === upn);
+    let folder: MockFolder | undefined;
+    let children = mailbox?.folders;
+    for (const name of names) {
+      folder = children?.find((f) => pathSegment(f.name) === name);
+      children = folder?.children;
+    }
+    const item = folder?.items.find((i) => pathSegment(i.id) === itemName);
+    if (!mailbox || !item) throw apiError('not_found', `Item ${path} not found in snapshot ${snap.snapshot.shortId}.`);
+    return demoPreview(item, mailbox.upn);
+  }
+
+  async settingsGet(): Promise<Settings> {
+    return { ...this.settings };
+  }
+
+  async settingsSet(settings: Settings): Promise<Settings> {
+    if (!THEMES.includes(settings.theme)) throw apiError('invalid_input', `Unknown theme ${settings.theme}.`);
+    if (!LOG_LEVELS.includes(settings.logLevel)) throw apiError('invalid_input', `Unknown log level ${settings.logLevel}.`);
+    if (
+      !Number.isInteger(settings.concurrency) ||
+      settings.concurrency < CONCURRENCY_MIN ||
+      settings.concurrency > CONCURRENCY_MAX
+    ) {
+      throw apiError('invalid_input', `Concurrency must be a whole number from ${CONCURRENCY_MIN} to ${CONCURRENCY_MAX}.`);
+    }
+    this.settings = { theme: settings.theme, concurrency: settings.concurrency, logLevel: settings.logLevel };
+    return { ...this.settings };
   }
 
   async backupRun(onProgress: (progress: Progress) => void): Promise<BackupReport> {
@@ -276,7 +385,7 @@ export class MockBackend implements Backend {
     try {
       const time = this.now();
       const generation = repo.snapshots.length;
-      const tenant = demoTenant(time, generation);
+      const tenant = this.tenant(time, generation);
       const firstBackup = repo.snapshots.length === 0;
       const emit = async (p: Progress) => {
         onProgress({ ...p });
@@ -285,7 +394,12 @@ export class MockBackend implements Backend {
 
       const progress: Progress = { phase: 'listing', mailbox: null, folder: null, itemsDone: 0, itemsTotal: 0, bytesDone: 0 };
       await emit(progress);
-      const work = tenant.flatMap((m) => allFolders(m.folders, `/${m.upn}`).map((f) => ({ mailbox: m, ...f })));
+      // The large folder is unchanged since the first snapshot: carried over, not fetched.
+      const work = tenant.flatMap((m) =>
+        allFolders(m.folders, `/${m.upn}`)
+          .filter((f) => f.folder !== this.largeFolder)
+          .map((f) => ({ mailbox: m, ...f })),
+      );
       progress.itemsTotal = work.reduce((n, w) => n + w.folder.items.length, 0);
 
       const failed: FailedItem[] = [];
@@ -334,7 +448,7 @@ export class MockBackend implements Backend {
       return {
         snapshotId: snap.snapshot.id,
         mailboxes: tenant.length,
-        folders: work.length,
+        folders: work.length + (this.largeFolder ? 1 : 0),
         items: snap.snapshot.itemCount,
         itemsFetched,
         bytesAdded: bytesAdded + 4_096,
@@ -345,4 +459,47 @@ export class MockBackend implements Backend {
       this.running = false;
     }
   }
+}
+
+const RECIPIENTS = ['Alex Wilber <alex@contoso.example>', 'Diego Siciliani <diego@contoso.example>'];
+
+/** A message body for the preview pane; a few demo messages carry hostile HTML on purpose. */
+function demoPreview(item: ItemEntry, owner: string): ItemPreview {
+  const n = Number(item.id.split('-').at(-1)) || 0;
+  const attachments = item.hasAttachments
+    ? [
+        { name: `Report-${n}.pdf`, size: 48_213 + n * 17, contentType: 'application/pdf' },
+        { name: 'photo.jpg', size: 182_004, contentType: 'image/jpeg' },
+      ]
+    : [];
+  const base = { subject: item.subject, from: item.from, to: [owner], cc: n % 2 ? RECIPIENTS.slice(0, 1) : [], date: item.receivedDateTime, attachments };
+  if (item.id === HOSTILE_ITEM_ID) {
+    return {
+      ...base,
+      html: `<!doctype html><html><head><style>.hero{padding:1em;background:url(https://tracker.example/bg.png)}</style>
+<script>parent.postMessage('qcb-script-ran','*');</script></head>
+<body><div class="hero"><h1>Spring newsletter</h1></div>
+<p>Hello! Our <b>spring</b> collection is here.</p>
+<img src="https://tracker.example/pixel.gif?u=${encodeURIComponent(owner)}" alt="Spring collection banner" width="320" height="80">
+<img src="x" alt="" onerror="parent.postMessage('qcb-onerror-ran','*')">
+<p style="background-image:url('http://tracker.example/style.png')">Styled paragraph.</p>
+<p><a href="https://contoso.example/unsubscribe" onclick="parent.postMessage('qcb-onclick-ran','*')">Unsubscribe</a></p>
+<iframe src="https://tracker.example/frame"></iframe>
+<form action="https://tracker.example/form"><input name="q"></form>
+</body></html>`,
+      text: null,
+    };
+  }
+  if (item.id === TEXT_ITEM_ID) {
+    return { ...base, html: null, text: `Hi,\n\nplain text only: <b>not bold</b>.\n\n-- \n${item.from}` };
+  }
+  return {
+    ...base,
+    html: `<p>Hello,</p><p>${escapeHtml(item.subject)}: details below.</p><ul><li>Item ${n}</li><li>Size ${item.size} bytes</li></ul><p>Regards,<br>${escapeHtml(item.from)}</p>`,
+    text: `Hello,\n\n${item.subject}: details below.`,
+  };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

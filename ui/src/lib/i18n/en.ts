@@ -1,5 +1,6 @@
 // Every user-visible string of the UI. Parametrised strings are functions.
-import type { ProgressPhase } from '../backend/types';
+import type { LogLevel, ProgressPhase, Theme } from '../backend/types';
+import type { SortDir, SortKey } from '../snapshots/items';
 
 export const en = {
   appName: 'QCBackup Manager',
@@ -20,6 +21,8 @@ export const en = {
     label: 'Main',
     repository: 'Repository',
     snapshots: 'Snapshots',
+    settings: 'Settings',
+    needsRepo: 'Open a repository first',
   },
 
   error: {
@@ -39,14 +42,35 @@ export const en = {
     modeCreateHint: 'Initialise an empty, encrypted repository at the path below.',
     modeOpen: 'Open existing',
     modeOpenHint: 'Unlock a repository that already holds backups.',
+    storageLegend: 'Where is the repository?',
+    storageLocal: 'Folder',
+    storageLocalHint: 'On this computer, a USB disk or a mounted network share.',
+    storageS3: 'S3-compatible storage',
+    storageS3Hint: 'Amazon S3, MinIO, Wasabi, Backblaze B2, SeaweedFS …',
     path: 'Repository path',
     pathHint: 'A folder on a local disk or a mounted network share.',
+    s3Endpoint: 'Endpoint URL',
+    s3EndpointHint: 'For example https://s3.eu-central-1.amazonaws.com',
+    s3Bucket: 'Bucket',
+    s3Region: 'Region',
+    s3RegionHint: 'Leave as us-east-1 if your provider has no regions.',
+    s3Prefix: 'Folder in the bucket (optional)',
+    s3AccessKeyId: 'Access key ID',
+    s3SecretAccessKey: 'Secret access key',
+    s3SecretHint: 'Kept in the OS keychain with the password when you choose to remember it.',
+    errS3Endpoint: 'Enter the endpoint as an http:// or https:// URL.',
+    errS3Bucket: 'Enter the bucket name.',
+    errS3AccessKeyId: 'Enter the access key ID.',
+    errS3Secret: 'Enter the secret access key.',
+    remember: 'Remember the password in the system keychain',
+    rememberHint:
+      'The app can then open this repository without asking. Untick to type the password each time; it is never stored anywhere else.',
     password: 'Password',
     passwordConfirm: 'Confirm password',
     showPassword: 'Show password',
     warningTitle: 'Keep this password safe',
     warning:
-      'The password encrypts every backup. There is no recovery: if the password is lost, the backups in this repository cannot be restored by anyone.',
+      'The password encrypts every backup. There is no recovery: if the password is lost, the backups in this repository cannot be restored by anyone, including us. Write it down or keep it in a password manager.',
     strengthLabel: 'Password strength',
     strength: {
       empty: 'Enter a password',
@@ -107,6 +131,69 @@ export const en = {
     read: 'Read',
     attachment: 'Has attachments',
     noSubject: '(no subject)',
+    filter: 'Filter messages',
+    filterPlaceholder: 'Filter by subject or sender',
+    sortLabel: 'Sort by',
+    sortKey: { date: 'Date', subject: 'Subject', from: 'Sender', size: 'Size' } as Record<SortKey, string>,
+    sortDir: { asc: 'ascending', desc: 'descending' } as Record<SortDir, string>,
+    sortButton: (key: string, state: string) => `Sort by ${key}${state ? `, now ${state}` : ''}`,
+    listLabel: 'Messages in this folder',
+    count: (shown: string, total: string, filtered: boolean) =>
+      filtered ? `${shown} of ${total} messages` : total === '1' ? '1 message' : `${total} messages`,
+    sortedBy: (key: string, dir: string) => `Sorted by ${key}, ${dir}`,
+    noMatch: 'No message matches the filter.',
+    keyboardHint: 'Use the arrow keys, Page Up/Down, Home and End to move through the list.',
+  },
+
+  preview: {
+    label: 'Message preview',
+    empty: 'Select a message to see it here.',
+    loading: 'Loading message…',
+    from: 'From',
+    to: 'To',
+    cc: 'Cc',
+    date: 'Date',
+    attachments: (n: number) => (n === 1 ? '1 attachment' : `${n} attachments`),
+    bodyFrame: (subject: string) => `Message body: ${subject}`,
+    remoteBlocked: (n: number) =>
+      n === 1
+        ? '1 remote image or style was blocked to protect your privacy.'
+        : `${n} remote images or styles were blocked to protect your privacy.`,
+    showRemote: 'Show remote content',
+    remoteShown: 'Remote content is shown for this message.',
+    noBody: 'This message has no body.',
+  },
+
+  settings: {
+    heading: 'Settings',
+    intro: 'These settings are saved on this computer. Nothing secret is stored in them.',
+    appearance: 'Appearance',
+    themeLegend: 'Theme',
+    theme: { system: 'Follow the system', light: 'Light', dark: 'Dark' } as Record<Theme, string>,
+    themeHint: {
+      system: 'Switches with your operating system’s light or dark mode.',
+      light: 'Always light.',
+      dark: 'Always dark.',
+    } as Record<Theme, string>,
+    backups: 'Backups',
+    concurrency: 'Mailboxes backed up at once',
+    concurrencyHint: (min: number, max: number) =>
+      `From ${min} to ${max}. More is faster until Microsoft 365 starts throttling.`,
+    concurrencyError: (min: number, max: number) => `Enter a whole number from ${min} to ${max}.`,
+    diagnostics: 'Diagnostics',
+    logLevel: 'Log detail',
+    logLevelHint: 'Logs never contain passwords, tokens or mail content.',
+    logLevels: {
+      error: 'Errors only',
+      warn: 'Warnings and errors',
+      info: 'Normal (recommended)',
+      debug: 'Debug',
+      trace: 'Trace (very detailed)',
+    } as Record<LogLevel, string>,
+    save: 'Save settings',
+    saving: 'Saving…',
+    saved: 'Settings saved.',
+    loadFailed: 'The saved settings could not be read; the defaults are shown.',
   },
 
   backup: {

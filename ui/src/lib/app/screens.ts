@@ -1,0 +1,33 @@
+// The screens of the navigation shell, in sidebar order. Adding a screen (Dashboard,
+// Backup sets, Restore, History ...) is one entry here: its component takes `{ app }`.
+import type { Component } from 'svelte';
+import type { IconName } from '../components/Icon.svelte';
+import { t } from '../i18n/en';
+import RepoScreen from '../repo/RepoScreen.svelte';
+import SettingsScreen from '../settings/SettingsScreen.svelte';
+import SnapshotsScreen from '../snapshots/SnapshotsScreen.svelte';
+import type { AppContext } from './context';
+
+export type ScreenDef = {
+  id: string;
+  label: string;
+  icon: IconName;
+  /** Screens that need an open repository are shown disabled until one is. */
+  needsRepo: boolean;
+  component: Component<{ app: AppContext }>;
+};
+
+export const SCREENS: readonly ScreenDef[] = [
+  { id: 'snapshots', label: t.nav.snapshots, icon: 'history', needsRepo: true, component: SnapshotsScreen },
+  { id: 'repository', label: t.nav.repository, icon: 'lock', needsRepo: false, component: RepoScreen },
+  { id: 'settings', label: t.nav.settings, icon: 'settings', needsRepo: false, component: SettingsScreen },
+];
+
+/** The screen to show first: the snapshots when a repository is open, else the repository screen. */
+export function startScreen(repoOpen: boolean): string {
+  return repoOpen ? 'snapshots' : 'repository';
+}
+
+export function screenById(id: string): ScreenDef | undefined {
+  return SCREENS.find((s) => s.id === id);
+}

@@ -1,0 +1,95 @@
+// Mail HTML is hostile input. It is shown only inside <iframe sandbox=""> (no scripts, no
+// same-origin, no forms, no popups), after DOMPurify removed scripts, event handlers and
+// active elements, and with remote content (http/https images, CSS url(), @import)
+// removed unless the user asked for it. The frame's own CSP blocks whatever slips through.
+import DOMPurify, { type DOMPurify as Purifier } from 'dompurify';
+
+const REMOTE_URL = /^\s*(?:(?:https?:)?\/\/)/i;
+const CSS_URL = /url\(\s*(['"]?)(.*?)\1\s*\)/gi;
+const CSS_IMPORT = /@import\s+(?:url\()?\s*['"]?\s*(?:(?:https?:)?\/\/)[^;]*;?/gi;
+const URL_ATTRS = ['src', 'srcset', 'background', 'poster', 'lowsrc', 'dynsrc', 'data'];
+
+export type SanitizedMail = {
+  /** Safe body HTML. */
+  html: string;
+  /** How many remote references were removed (0 when remote content was allowed). */
+  remoteBlocked: number;
+};
+
+function stripCssUrls(css: string, allowRemote: boolean, count: () => void): string {
+  if (allowRemote) return css;
+  return css
+    .replace(CSS_IMPORT, () => {
+      count();
+      return '';
+    })
+    .replace(CSS_URL, (whole, _q: string, url: string) => {
+      if (!REMOTE_URL.test(url)) return whole;
+      count();
+      return 'none';
+    });
+}
+
+let purifier: Purifier | null = null;
+
+/** Sanitises a message's HTML body for the preview frame. */
+export function sanitizeMail(html: string, allowRemote: boolean): SanitizedMail {
+  purifier ??= DOMPurify(window);
+  const purify = purifier;
+  let remoteBlocked = 0;
+  const count = () => remoteBlocked++;
+  purify.removeAllHooks();
+  purify.addHook('afterSanitizeAttributes', (node) => {
+    const el = node as Element;
+    if (typeof el.getAttribute !== 'function') return;
+    for (const attr of URL_ATTRS) {
+      const value = el.getAttribute(attr);
+      if (value !== null && !allowRemote && value.split(',').some((part) => REMOTE_URL.test(part))) {
+        el.removeAttribute(attr);
+        count();
+      }
+    }
+    // Links do not navigate the frame; the address stays visible as a tooltip.
+    if (el.hasAttribute('href')) {
+      const href = el.getAttribute('href') ?? '';
+      el.removeAttribute('href');
+      if (href && !href.startsWith('#')) el.setAttribute('title', href);
+    }
+    const style = el.getAttribute('style');
+    if (style) el.setAttribute('style', stripCssUrls(style, allowRemote, count));
+  });
+  purify.addHook('uponSanitizeElement', (node, data) => {
+    if (data.tagName === 'style' && node.textContent) {
+      node.textContent = stripCssUrls(node.textContent, allowRemote, count);
+    }
+  });
+  const clean = purify.sanitize(html, {
+    FORCE_BODY: true,
+    ADD_TAGS: ['style'],
+    FORBID_TAGS: [
+      'script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'form', 'input', 'button',
+      'textarea', 'select', 'option', 'link', 'meta', 'base', 'video', 'audio', 'source', 'track',
+      'picture', 'svg', 'math', 'template', 'portal',
+    ],
+    FORBID_ATTR: ['ping', 'action', 'formaction', 'target', 'srcdoc'],
+    ALLOW_DATA_ATTR: false,
+  });
+  purify.removeAllHooks();
+  return { html: String(clean), remoteBlocked };
+}
+
+const FRAME_CSS =
+  'html{color-scheme:light}body{margin:0;padding:16px;font:14px/1.5 system-ui,sans-serif;color:#19212d;background:#fff;overflow-wrap:anywhere}img{max-width:100%;height:auto}table{max-width:100%}';
+
+/** The whole document for `<iframe sandbox="" srcdoc>`, with a CSP of its own. */
+export function frameDocument(body: string, allowRemote: boolean): string {
+  const csp = allowRemote
+    ? "default-src 'none'; img-src data: http: https:; style-src 'unsafe-inline' http: https:; font-src data: http: https:"
+    : "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:";
+  return (
+    '<!doctype html><html><head><meta charset="utf-8">' +
+    `<meta http-equiv="Content-Security-Policy" content="${csp}">` +
+    '<meta name="referrer" content="no-referrer">' +
+    `<style>${FRAME_CSS}</style></head><body>${body}</body></html>`
+  );
+}

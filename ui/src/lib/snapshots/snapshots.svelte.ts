@@ -1,0 +1,35 @@
+import type { Backend } from '../backend';
+import type { Snapshot } from '../backend/types';
+import type { ErrorSink } from '../components/errors';
+
+/** The open repository's snapshot list (oldest first, as the backend returns it). */
+export class SnapshotStore {
+  list = $state<Snapshot[] | null>(null);
+  loading = $state(false);
+  #request = 0;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly errors: ErrorSink,
+    private readonly onCount?: (count: number) => void,
+  ) {}
+
+  async refresh(): Promise<void> {
+    const mine = ++this.#request;
+    this.loading = true;
+    try {
+      const list = await this.backend.snapshotsList();
+      if (mine !== this.#request) return;
+      this.list = list;
+      this.onCount?.(list.length);
+    } catch (error) {
+      if (mine === this.#request) this.errors.show(error);
+    } finally {
+      if (mine === this.#request) this.loading = false;
+    }
+  }
+
+  find(id: string): Snapshot | undefined {
+    return this.list?.find((s) => s.id === id);
+  }
+}
