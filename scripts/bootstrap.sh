@@ -13,7 +13,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
           libdbus-1-dev build-essential pkg-config file curl fonts-noto-color-emoji)
 if [ "$mode" = test ]; then
-  packages+=(xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools imagemagick)
+  # chromium: the UI's browser tests (playwright-core drives it; no browser download).
+  packages+=(xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools imagemagick chromium)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -37,6 +37,14 @@ passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 [ "$st" = 0 ] || die "vitest" 0
 (cd ui && npm run build) || die "vite build"
 
+stage "UI: every flow in headless Chromium against the mock build, with axe-core scans"
+# Builds ui/dist-mock (never ui/dist, which the desktop app embeds) and checks that ui/dist holds no mock.
+(cd ui && npm run test:browser 2>&1) | tee "$log"; st=${PIPESTATUS[0]}
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+p=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+[ "$st" = 0 ] || die "browser tests" "$([ -n "$line" ] && echo 0 || echo 1)"
+
 stage "Rust: formatting and clippy (warnings are errors)"
 cargo fmt --all --check || die "cargo fmt --check (run cargo fmt --all)"
 cargo clippy "${ALL[@]}" --all-targets -- -D warnings || die "clippy"

@@ -44,10 +44,15 @@ export function sanitizeMail(html: string, allowRemote: boolean): SanitizedMail 
     if (typeof el.getAttribute !== 'function') return;
     for (const attr of URL_ATTRS) {
       const value = el.getAttribute(attr);
-      if (value !== null && !allowRemote && value.split(',').some((part) => REMOTE_URL.test(part))) {
-        el.removeAttribute(attr);
-        count();
-      }
+      if (value === null) continue;
+      const parts = value.split(',');
+      const remote = parts.some((part) => REMOTE_URL.test(part));
+      // Inline data stays; remote addresses only when allowed; anything else (relative
+      // paths, cid: parts) cannot be resolved in the frame and would point at the app.
+      const inline = parts.every((part) => /^\s*data:/i.test(part));
+      if (inline || (remote && allowRemote)) continue;
+      el.removeAttribute(attr);
+      if (remote) count();
     }
     // Links do not navigate the frame; the address stays visible as a tooltip.
     if (el.hasAttribute('href')) {
