@@ -165,6 +165,16 @@ pub struct LoggedRequest {
     pub request_id: String,
     /// RFC 3339, server clock.
     pub time: String,
+    /// Milliseconds from the request's arrival to its answer's headers.
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// The injected fault, if any (`Fault::name`: "service_unavailable"…).
+    #[serde(default)]
+    pub fault: Option<String>,
+    /// For a `$batch` sub-request: the sub-request's `id` in the batch
+    /// (the batch itself is logged as `POST /v1.0/$batch`, after them).
+    #[serde(default)]
+    pub batch_id: Option<String>,
 }
 
 /// Inspect and mutate the tenant. Cheap to clone (an `Arc`).

@@ -18,6 +18,8 @@ pub(crate) struct GraphError {
     pub code: String,
     pub message: String,
     pub headers: Vec<(HeaderName, String)>,
+    /// `innerError.code` (throttling answers carry "429").
+    pub inner_code: Option<String>,
 }
 
 impl GraphError {
@@ -27,6 +29,7 @@ impl GraphError {
             code: code.to_string(),
             message: message.into(),
             headers: Vec::new(),
+            inner_code: None,
         }
     }
 
@@ -97,6 +100,36 @@ impl GraphError {
         )
     }
 
+    /// 429 as Graph sends it for a throttled Outlook request.
+    pub fn throttled(retry_after: u64, limit: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            format!("Application is over its {limit} limit. Please retry again later."),
+        )
+        .with_header(axum::http::header::RETRY_AFTER, retry_after.to_string());
+        e.inner_code = Some("429".into());
+        e
+    }
+
+    /// 403 for an Outlook resource the token has no permission for.
+    pub fn access_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "ErrorAccessDenied",
+            "Access is denied. Check credentials and try again.",
+        )
+    }
+
+    /// 403 for a directory resource the token has no permission for.
+    pub fn request_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )
+    }
+
     pub fn too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -109,15 +142,18 @@ impl GraphError {
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
         let info = request_info();
+        let mut inner = serde_json::Map::new();
+        if let Some(code) = &self.inner_code {
+            inner.insert("code".into(), json!(code));
+        }
+        inner.insert("date".into(), json!(info.date));
+        inner.insert("request-id".into(), json!(info.request_id));
+        inner.insert("client-request-id".into(), json!(info.client_request_id));
         let body = json!({
             "error": {
                 "code": self.code,
                 "message": self.message,
-                "innerError": {
-                    "date": info.date,
-                    "request-id": info.request_id,
-                    "client-request-id": info.client_request_id,
-                }
+                "innerError": inner,
             }
         });
         let mut resp = (self.status, body.to_string()).into_response();

@@ -25,17 +25,23 @@
 //! the Graph error shape, `admin` the library admin API.
 
 mod admin;
+mod admin_protocol;
+mod conn;
 mod data;
 mod delta;
 mod error;
+mod faults;
+mod identity;
 mod ids;
 mod json;
 mod mime;
 mod model;
 mod odata;
+mod options;
 mod rng;
 mod routes;
 mod store;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -45,7 +51,11 @@ pub use admin::{
     UserInfo,
 };
 pub use error::SimError;
+pub use faults::{Fault, FaultConfig, FaultRule};
+pub use identity::AppRegistration;
 pub use model::{BodyType, EmailAddress, FlagStatus, Importance};
+pub use options::{AuthConfig, SimOptions};
+pub use throttle::ThrottleConfig;
 
 /// What tenant to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +95,8 @@ pub(crate) struct Shared {
     tenant: Mutex<store::Tenant>,
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
+    /// Throttling, faults, identity (`options.rs`).
+    pub(crate) proto: options::Protocol,
 }
 
 impl Shared {
@@ -116,7 +128,17 @@ impl std::fmt::Debug for SimServer {
 impl SimServer {
     /// Generates the tenant and serves it on `addr` (usually `127.0.0.1:0`).
     pub async fn start(spec: TenantSpec, addr: SocketAddr) -> std::io::Result<SimServer> {
+        Self::start_with(spec, SimOptions::default(), addr).await
+    }
+
+    /// [`SimServer::start`] with throttling, faults and token timings.
+    pub async fn start_with(
+        spec: TenantSpec,
+        options: SimOptions,
+        addr: SocketAddr,
+    ) -> std::io::Result<SimServer> {
         let tenant = data::generate(&spec);
+        let identity = identity::Identity::new(&tenant.client_id, &tenant.client_secret);
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let host = if local.ip().is_unspecified() {
@@ -131,8 +153,11 @@ impl SimServer {
         let shared = Arc::new(Shared {
             tenant: Mutex::new(tenant),
             base_url,
+            proto: options::Protocol::new(options, identity),
         });
-        let app = routes::service(shared.clone());
+        let app = routes::service(shared.clone())
+            .into_make_service_with_connect_info::<conn::ConnControl>();
+        let listener = conn::SimListener(listener);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)

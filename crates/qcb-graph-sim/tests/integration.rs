@@ -10,10 +10,12 @@ mod integration {
     mod csdl;
     mod delta;
     mod determinism;
+    mod faults;
     mod folders;
     mod mime_roundtrip;
     mod request_log;
     mod sim_api;
+    mod throttling;
     mod update;
     mod users;
 }

@@ -7,8 +7,12 @@
 //! * `sim`   – `/_sim/...`, the unauthenticated admin API for tests
 
 pub(crate) mod auth;
+pub(crate) mod batch;
+mod inject;
 pub(crate) mod mail;
+mod signin;
 pub(crate) mod sim;
+mod sim_protocol;
 pub(crate) mod users;
 
 use std::sync::Arc;
@@ -70,6 +74,7 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
                 .patch(users::me)
                 .delete(users::me),
         )
+        .route("/v1.0/$batch", post(batch::batch))
         .route("/v1.0/users", get(users::list))
         .route("/v1.0/users/{uid}", get(users::get_one))
         .route(
@@ -156,8 +161,18 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
 
     let app = Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(auth::devicecode))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(signin::authorize_page).post(signin::authorize_submit),
+        )
+        .route(
+            "/devicelogin",
+            get(signin::devicelogin_page).post(signin::devicelogin_submit),
+        )
         .merge(graph)
         .merge(sim::router())
+        .merge(sim_protocol::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
@@ -203,6 +218,10 @@ const KEYWORDS: &[&str] = &[
     "oauth2",
     "v2.0",
     "token",
+    "devicecode",
+    "authorize",
+    "$batch",
+    "createUploadSession",
     "_sim",
 ];
 
@@ -281,9 +300,14 @@ async fn outer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) 
         client_request_id,
         date: shared.lock().now().format("%Y-%m-%dT%H:%M:%S").to_string(),
     };
-    if let Some(p) = normalize_path(&path) {
+    let started = std::time::Instant::now();
+    let mut routed = normalize_path(&path);
+    if let Some(me) = auth::me_path(&shared, req.headers(), routed.as_deref().unwrap_or(&path)) {
+        routed = Some(me);
+    }
+    if let Some(p) = &routed {
         let pq = if query.is_empty() {
-            p
+            p.clone()
         } else {
             format!("{p}?{query}")
         };
@@ -291,7 +315,41 @@ async fn outer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) 
             *req.uri_mut() = uri;
         }
     }
-    let mut resp = REQUEST.scope(info.clone(), next.run(req)).await;
+    let routed = routed.unwrap_or_else(|| path.clone());
+    let batch_id = req
+        .extensions()
+        .get::<batch::SubRequest>()
+        .map(|b| b.0.clone());
+    let conn = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::conn::ConnControl>>()
+        .map(|c| c.0.clone());
+    let fault = if path.starts_with("/_sim") {
+        None
+    } else {
+        let decoded = routed
+            .split('/')
+            .map(percent_decode)
+            .collect::<Vec<_>>()
+            .join("/");
+        shared.proto.faults.pick(&method, &decoded, &query)
+    };
+    let delay = inject::Delay::new(fault.as_ref());
+    if let Some(d) = &delay {
+        req.extensions_mut().insert(d.clone());
+    }
+    let mut resp = REQUEST
+        .scope(info.clone(), async {
+            match inject::before(&shared, fault.as_ref(), &routed).await {
+                Some(r) => r,
+                None => next.run(req).await,
+            }
+        })
+        .await;
+    if let Some(d) = &delay {
+        d.wait().await;
+    }
+    resp = inject::after(fault.as_ref(), resp, conn).await;
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&info.request_id) {
         h.insert("request-id", v);
@@ -302,7 +360,7 @@ async fn outer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) 
     let status = resp.status().as_u16();
     tracing::debug!(%method, %path, status, "request");
     if !path.starts_with("/_sim") {
-        let mailbox = path_mailbox(&shared, &path);
+        let mailbox = path_mailbox(&shared, &routed);
         let mut t = shared.lock();
         let time = crate::json::ts(&t.now());
         if t.log.len() >= MAX_LOG {
@@ -321,6 +379,9 @@ async fn outer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) 
             prefer: (!prefer.is_empty()).then(|| prefer.join(", ")),
             request_id: info.request_id,
             time,
+            duration_ms: started.elapsed().as_millis() as u64,
+            fault: fault.as_ref().map(|f| f.name().to_string()),
+            batch_id,
         });
     }
     resp

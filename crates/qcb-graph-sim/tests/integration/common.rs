@@ -24,7 +24,12 @@ pub fn small() -> TenantSpec {
 }
 
 pub async fn start(spec: TenantSpec) -> Harness {
-    let sim = SimServer::start(spec, "127.0.0.1:0".parse().expect("addr"))
+    start_with(spec, qcb_graph_sim::SimOptions::default()).await
+}
+
+/// [`start`] with throttling, faults or token timings.
+pub async fn start_with(spec: TenantSpec, options: qcb_graph_sim::SimOptions) -> Harness {
+    let sim = SimServer::start_with(spec, options, "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("start simulator");
     let http = reqwest::Client::new();

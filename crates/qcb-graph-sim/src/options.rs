@@ -1,0 +1,81 @@
+//! How a server behaves beyond its data: throttling, faults, token
+//! lifetimes ([`SimOptions`], given to [`crate::SimServer::start_with`] and
+//! changeable at run time through [`crate::Admin`] and `/_sim/`), and the
+//! run-time state behind them ([`Protocol`]).
+
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::{FaultConfig, Faults};
+use crate::identity::Identity;
+use crate::throttle::{Throttle, ThrottleConfig};
+
+/// Token and sign-in timings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Access token lifetime (Entra: about an hour). Default 3600.
+    pub token_lifetime_secs: u64,
+    /// Device code flow: minimum seconds between polls (`interval`). Default 5.
+    pub device_code_interval_secs: u64,
+    /// Device code flow: how long a code stays valid. Default 900.
+    pub device_code_lifetime_secs: u64,
+    /// Authorization codes stay valid this long. Default 600.
+    pub auth_code_lifetime_secs: u64,
+    /// Refresh tokens stay valid this long (sliding). Default 90 days.
+    pub refresh_token_lifetime_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            token_lifetime_secs: 3600,
+            device_code_interval_secs: 5,
+            device_code_lifetime_secs: 900,
+            auth_code_lifetime_secs: 600,
+            refresh_token_lifetime_secs: 90 * 24 * 3600,
+        }
+    }
+}
+
+/// Everything about a server that is not its data. Default: no throttling,
+/// no faults, Entra's token lifetimes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SimOptions {
+    pub throttle: ThrottleConfig,
+    pub faults: FaultConfig,
+    pub auth: AuthConfig,
+}
+
+/// Run-time protocol state, beside the tenant (its own locks).
+pub(crate) struct Protocol {
+    pub throttle: Throttle,
+    pub faults: Faults,
+    auth: Mutex<AuthConfig>,
+    identity: Mutex<Identity>,
+}
+
+impl Protocol {
+    pub fn new(options: SimOptions, identity: Identity) -> Self {
+        Self {
+            throttle: Throttle::new(options.throttle),
+            faults: Faults::new(options.faults),
+            auth: Mutex::new(options.auth),
+            identity: Mutex::new(identity),
+        }
+    }
+
+    pub fn auth(&self) -> AuthConfig {
+        self.auth.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_auth(&self, a: AuthConfig) {
+        *self.auth.lock().unwrap_or_else(|e| e.into_inner()) = a;
+    }
+
+    pub fn identity(&self) -> MutexGuard<'_, Identity> {
+        self.identity.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
