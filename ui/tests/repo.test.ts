@@ -116,4 +116,70 @@ describe('repository screen', () => {
     await fireEvent.click($(container, '#error button'));
     expect(container.querySelector('#error')).toBeNull();
   });
+
+  it('creates a repository on S3-compatible storage, with the secret passed apart from the location', async () => {
+    const backend = new MockBackend();
+    const repoOpen = vi.spyOn(backend, 'repoOpen');
+    const { container } = await renderApp(backend);
+    await fireEvent.click($(container, '#storage-s3'));
+    expect(container.querySelector('#repo-path')).toBeNull();
+    await type($(container, '#repo-password'), 'correct horse battery staple');
+    await type($(container, '#repo-password-confirm'), 'correct horse battery staple');
+    await fireEvent.click($(container, '#repo-submit'));
+    expect(repoOpen).not.toHaveBeenCalled();
+    expect($(container, '#s3-endpoint-error').textContent).toContain('http:// or https://');
+    expect($(container, '#s3-bucket-error').textContent).toContain('bucket');
+    expect($(container, '#s3-access-key-id-error').textContent).toContain('access key ID');
+    expect($(container, '#s3-secret-access-key-error').textContent).toContain('secret access key');
+    expect(document.activeElement?.id).toBe('s3-endpoint');
+
+    await type($(container, '#s3-endpoint'), ' https://s3.eu-central-1.example ');
+    await type($(container, '#s3-bucket'), 'backups');
+    await type($(container, '#s3-prefix'), '/contoso/mail/');
+    await type($(container, '#s3-access-key-id'), 'AKIDEXAMPLE');
+    await type($(container, '#s3-secret-access-key'), 's3cr3t/key');
+    await fireEvent.click($(container, '#repo-remember'));
+    await fireEvent.click($(container, '#repo-submit'));
+    expect(repoOpen).toHaveBeenCalledWith({
+      location: {
+        kind: 's3',
+        endpoint: 'https://s3.eu-central-1.example',
+        bucket: 'backups',
+        region: 'us-east-1',
+        prefix: 'contoso/mail',
+        accessKeyId: 'AKIDEXAMPLE',
+      },
+      password: 'correct horse battery staple',
+      create: true,
+      remember: false,
+      s3SecretAccessKey: 's3cr3t/key',
+    });
+    await waitFor(() => expect(container.querySelector('#backup-now')).not.toBeNull());
+    expect($(container, 'header #repo-info').textContent).toContain('s3://backups/contoso/mail');
+    expect(backend.keychain.size).toBe(0);
+  });
+
+  it('stores the password in the (mock) keychain only when asked to', async () => {
+    const backend = new MockBackend();
+    const { container } = await renderApp(backend);
+    expect(($(container, '#repo-remember') as HTMLInputElement).checked).toBe(true);
+    expect($(container, '#repo-remember-hint').textContent).toContain('never stored anywhere else');
+    await fireEvent.click($(container, '#mode-open'));
+    await type($(container, '#repo-password'), DEMO_PASSWORD);
+    await fireEvent.click($(container, '#repo-submit'));
+    await waitFor(() => expect(container.querySelector('#snapshot-list')).not.toBeNull());
+    expect(backend.keychain.get(DEMO_REPO_PATH)).toBe(DEMO_PASSWORD);
+  });
+
+  it('rates well-known, repeated and sequential passwords as weak', async () => {
+    const { container } = await renderApp(new MockBackend());
+    for (const weak of ['password123', 'aaaaaaaaaaaaaaaaaaaa', 'abcdefghijklmnop', 'qwerty2024!']) {
+      await type($(container, '#repo-password'), weak);
+      expect($(container, '#password-strength').dataset.level, weak).toBe('weak');
+    }
+    const meter = $(container, '#password-strength meter');
+    expect(meter.getAttribute('aria-label')).toBe('Password strength');
+    expect($(container, '#repo-password').getAttribute('aria-describedby')).toContain('password-warning');
+  });
 });
+

