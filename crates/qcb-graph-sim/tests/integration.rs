@@ -6,12 +6,14 @@ mod integration {
     pub mod common;
 
     mod auth;
+    mod batch;
     mod create;
     mod csdl;
     mod delta;
     mod determinism;
     mod faults;
     mod folders;
+    mod identity;
     mod mime_roundtrip;
     mod request_log;
     mod sim_api;
