@@ -34,12 +34,16 @@ const KIND_MESSAGE: u8 = b'M';
 const KIND_IMMUTABLE_MESSAGE: u8 = b'I';
 const KIND_ATTACHMENT: u8 = b'A';
 const KIND_IMMUTABLE_ATTACHMENT: u8 = b'J';
+const KIND_OCCURRENCE: u8 = b'O';
+const KIND_IMMUTABLE_OCCURRENCE: u8 = b'Q';
 
 const LEN_FOLDER: usize = 106; // == padding
 const LEN_MESSAGE: usize = 107; // =  padding
 const LEN_IMMUTABLE_MESSAGE: usize = 108; // no padding
 const LEN_ATTACHMENT: usize = 125;
 const LEN_IMMUTABLE_ATTACHMENT: usize = 126;
+const LEN_OCCURRENCE: usize = 131;
+const LEN_IMMUTABLE_OCCURRENCE: usize = 132;
 
 /// What an id refers to, once decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +66,12 @@ pub(crate) enum IdRef {
         attachment: u32,
         /// `None` for an attachment id derived from an immutable message id.
         regular: Option<(u64, u16)>,
+    },
+    /// An occurrence of a recurring event: the series master's key and
+    /// the occurrence's original local date (days from the common era).
+    Occurrence {
+        key: u64,
+        day: i32,
     },
 }
 
@@ -94,7 +104,9 @@ fn filler(seed: &[u8], n: usize) -> Vec<u8> {
 
 fn build(mbx: &[u8; 16], kind: u8, well_known: bool, fields: &[u8], total: usize) -> String {
     let mut b: Vec<u8> = Vec::with_capacity(total);
-    let immutable = kind == KIND_IMMUTABLE_MESSAGE || kind == KIND_IMMUTABLE_ATTACHMENT;
+    let immutable = kind == KIND_IMMUTABLE_MESSAGE
+        || kind == KIND_IMMUTABLE_ATTACHMENT
+        || kind == KIND_IMMUTABLE_OCCURRENCE;
     if immutable {
         b.extend_from_slice(&[0x00, 0x09, 0x00, 0x2e, 0, 0, 0, 0, 0]);
         b.extend_from_slice(mbx);
@@ -176,6 +188,24 @@ pub(crate) fn attachment_id(
     }
 }
 
+/// The id of one occurrence of a recurring event (both forms decode to
+/// [`IdRef::Occurrence`]).
+pub(crate) fn occurrence_id(mbx: &[u8; 16], form: IdForm, key: u64, day: i32) -> String {
+    let mut f = Vec::with_capacity(12);
+    f.extend_from_slice(&key.to_be_bytes());
+    f.extend_from_slice(&day.to_be_bytes());
+    match form {
+        IdForm::Regular => build(mbx, KIND_OCCURRENCE, false, &f, LEN_OCCURRENCE),
+        IdForm::Immutable => build(
+            mbx,
+            KIND_IMMUTABLE_OCCURRENCE,
+            false,
+            &f,
+            LEN_IMMUTABLE_OCCURRENCE,
+        ),
+    }
+}
+
 fn be_u64(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[..8]);
@@ -246,6 +276,11 @@ pub(crate) fn decode(id: &str) -> Option<([u8; 16], IdRef)> {
             message: be_u64(f),
             regular: None,
             attachment: be_u32(&f[8..]),
+        },
+        (KIND_OCCURRENCE, LEN_OCCURRENCE)
+        | (KIND_IMMUTABLE_OCCURRENCE, LEN_IMMUTABLE_OCCURRENCE) => IdRef::Occurrence {
+            key: be_u64(f),
+            day: be_u32(&f[8..]) as i32,
         },
         _ => return None,
     };

@@ -38,6 +38,7 @@ mod mime;
 mod model;
 mod odata;
 mod options;
+mod pim;
 mod rng;
 mod routes;
 mod store;
@@ -51,6 +52,12 @@ pub use admin::{
     UserInfo,
 };
 pub use error::SimError;
+pub use pim::MeetingMessage;
+pub use pim::admin::{
+    CalendarInfo, ContactFolderInfo, ContactInfo, ContactPatch, EventInfo, EventPatch,
+    MessageRuleInfo, NewContact, NewEvent, NewRecurrence, NewTask, TaskInfo, TaskPatch,
+    TodoListInfo,
+};
 pub use faults::{Fault, FaultConfig, FaultRule};
 pub use identity::AppRegistration;
 pub use model::{BodyType, EmailAddress, FlagStatus, Importance};

@@ -252,6 +252,8 @@ pub(crate) struct Mailbox {
     /// Monotonic change sequence of this mailbox.
     pub seq: u64,
     pub next_key: u64,
+    /// Contacts, calendars, To Do, rules (`crate::pim`).
+    pub pim: crate::pim::Pim,
 }
 
 /// Key of the (unlisted) mailbox root above msgfolderroot.

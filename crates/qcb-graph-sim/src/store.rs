@@ -89,15 +89,16 @@ impl Mailbox {
             tombstones: Vec::new(),
             seq: 0,
             next_key: MAILBOX_ROOT_KEY,
+            pim: Default::default(),
         }
     }
 
-    fn bump(&mut self) -> u64 {
+    pub(crate) fn bump(&mut self) -> u64 {
         self.seq += 1;
         self.seq
     }
 
-    fn take_key(&mut self) -> u64 {
+    pub(crate) fn take_key(&mut self) -> u64 {
         let k = self.next_key;
         self.next_key += 1;
         k

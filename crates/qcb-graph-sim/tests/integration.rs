@@ -15,9 +15,13 @@ mod integration {
     mod folders;
     mod identity;
     mod mime_roundtrip;
+    pub mod pim_calendar;
+    pub mod pim_contacts;
+    mod pim_todo;
     mod request_log;
     mod sim_api;
     mod throttling;
     mod update;
+    mod uploads;
     mod users;
 }

@@ -6,6 +6,7 @@
 
 pub(crate) mod blobs;
 pub(crate) mod corpus;
+pub(crate) mod pim;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -252,6 +253,9 @@ fn make_mailbox(
             Err(e) => tracing::error!("generator produced an invalid message: {e}"),
         }
     }
+    // Contacts, calendars, To Do and rules come after the mail, so mail
+    // keys and change numbers do not depend on them.
+    pim::populate(spec, index, &mut mbx, colleagues);
     mbx
 }
 

@@ -8,11 +8,16 @@
 
 pub(crate) mod auth;
 pub(crate) mod batch;
+pub(crate) mod calendar;
+pub(crate) mod contacts;
 mod inject;
 pub(crate) mod mail;
+pub(crate) mod pim;
 mod signin;
 pub(crate) mod sim;
+mod sim_pim;
 mod sim_protocol;
+pub(crate) mod todo;
 pub(crate) mod users;
 
 use std::sync::Arc;
@@ -154,6 +159,7 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
             "/v1.0/users/{uid}/messages/{mid}/move",
             post(mail::move_message),
         )
+        .merge(pim::router())
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             auth::require_token,
@@ -172,6 +178,7 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
         )
         .merge(graph)
         .merge(sim::router())
+        .merge(sim_pim::router())
         .merge(sim_protocol::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
@@ -223,6 +230,23 @@ const KEYWORDS: &[&str] = &[
     "$batch",
     "createUploadSession",
     "_sim",
+    "beta",
+    "contactFolders",
+    "contacts",
+    "photo",
+    "calendars",
+    "calendar",
+    "events",
+    "instances",
+    "calendarView",
+    "cancel",
+    "todo",
+    "lists",
+    "tasks",
+    "messageRules",
+    "mailboxSettings",
+    "settings",
+    "exchange",
 ];
 
 /// Rewrites keyword segments to their canonical case and OData key syntax
@@ -259,7 +283,9 @@ fn path_mailbox(shared: &Shared, path: &str) -> Option<String> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let user = match segs.as_slice() {
         [root, users, u, ..]
-            if (root.eq_ignore_ascii_case("v1.0") || *root == "_sim")
+            if (root.eq_ignore_ascii_case("v1.0")
+                || root.eq_ignore_ascii_case("beta")
+                || *root == "_sim")
                 && users.eq_ignore_ascii_case("users") =>
         {
             *u

@@ -301,3 +301,148 @@ async fn emitted_json_matches_the_v1_metadata() {
     );
     h.sim.shutdown().await;
 }
+
+/// Contacts, calendars, events (series, occurrences, exceptions, delta),
+/// To Do, rules and settings against the v1.0 metadata.
+#[tokio::test]
+async fn pim_json_matches_the_v1_metadata() {
+    let model = load();
+    let h = common::start(common::small()).await;
+    let uid = h.alice().id;
+    let mut errors = Vec::new();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut check = |v: &Value, ty: &'static str, errors: &mut Vec<String>| {
+        *counts.entry(ty).or_default() += 1;
+        model.check_object(v, ty, ty, errors);
+    };
+    let admin = h.sim.admin();
+    for f in h.get_all(&format!("/users/{uid}/contactFolders")).await {
+        check(&f, "contactFolder", &mut errors);
+    }
+    for f in admin.contact_folders(&uid) {
+        for c in h
+            .get_all(&format!(
+                "/users/{uid}/contactFolders/{}/contacts?$top=50",
+                f.id
+            ))
+            .await
+        {
+            check(&c, "contact", &mut errors);
+        }
+        let d = common::json_ok(
+            h.get(&format!(
+                "/users/{uid}/contactFolders/{}/contacts/delta",
+                f.id
+            ))
+            .header("prefer", "odata.maxpagesize=100"),
+        )
+        .await;
+        for c in d["value"].as_array().expect("value") {
+            check(c, "contact", &mut errors);
+        }
+        for c in admin
+            .contacts(&uid, &f.id)
+            .into_iter()
+            .filter(|c| c.has_photo)
+        {
+            check(
+                &h.get_json(&format!("/users/{uid}/contacts/{}/photo", c.id))
+                    .await,
+                "profilePhoto",
+                &mut errors,
+            );
+        }
+    }
+    let window = "startDateTime=2026-08-01T00:00:00Z&endDateTime=2027-01-01T00:00:00Z";
+    for c in h.get_all(&format!("/users/{uid}/calendars")).await {
+        check(&c, "calendar", &mut errors);
+        let cid = c["id"].as_str().expect("id");
+        for e in h
+            .get_all(&format!(
+                "/users/{uid}/calendars/{cid}/events?$top=50&$expand=exceptionOccurrences,attachments,singleValueExtendedProperties"
+            ))
+            .await
+        {
+            check(&e, "event", &mut errors);
+            let eid = e["id"].as_str().expect("id");
+            let sel = h
+                .get_json(&format!("/users/{uid}/events/{eid}?$select=cancelledOccurrences,subject"))
+                .await;
+            check(&sel, "event", &mut errors);
+            for a in common::json_ok(h.get(&format!("/users/{uid}/events/{eid}/attachments"))).await
+                ["value"]
+                .as_array()
+                .expect("value")
+            {
+                check(a, "fileAttachment", &mut errors);
+            }
+        }
+        for e in h
+            .get_all(&format!(
+                "/users/{uid}/calendars/{cid}/calendarView?{window}&$top=100"
+            ))
+            .await
+        {
+            check(&e, "event", &mut errors);
+        }
+    }
+    let d = common::json_ok(
+        h.get(&format!("/users/{uid}/calendarView/delta?{window}"))
+            .header("prefer", "odata.maxpagesize=500"),
+    )
+    .await;
+    for e in d["value"].as_array().expect("value") {
+        check(e, "event", &mut errors);
+    }
+    for l in h.get_all(&format!("/users/{uid}/todo/lists")).await {
+        check(&l, "todoTaskList", &mut errors);
+        let lid = l["id"].as_str().expect("id");
+        for t in h
+            .get_all(&format!("/users/{uid}/todo/lists/{lid}/tasks"))
+            .await
+        {
+            check(&t, "todoTask", &mut errors);
+        }
+    }
+    for r in h
+        .get_all(&format!("/users/{uid}/mailFolders/inbox/messageRules"))
+        .await
+    {
+        check(&r, "messageRule", &mut errors);
+    }
+    check(
+        &h.get_json(&format!("/users/{uid}/mailboxSettings")).await,
+        "mailboxSettings",
+        &mut errors,
+    );
+    check(
+        &h.get_json(&format!("/users/{uid}/settings/exchange")).await,
+        "exchangeSettings",
+        &mut errors,
+    );
+    assert!(
+        errors.is_empty(),
+        "{} problems:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+    for (ty, min) in [
+        ("contactFolder", 2),
+        ("contact", 10),
+        ("profilePhoto", 1),
+        ("calendar", 3),
+        ("event", 20),
+        ("fileAttachment", 1),
+        ("todoTaskList", 3),
+        ("todoTask", 3),
+        ("messageRule", 1),
+        ("mailboxSettings", 1),
+        ("exchangeSettings", 1),
+    ] {
+        assert!(
+            counts.get(ty).copied().unwrap_or(0) >= min,
+            "{ty}: {counts:?}"
+        );
+    }
+    h.sim.shutdown().await;
+}

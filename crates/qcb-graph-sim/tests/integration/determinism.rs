@@ -180,3 +180,61 @@ async fn demo_tenant_has_the_documented_shape() {
     }
     h.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn same_seed_same_contacts_events_tasks() {
+    let spec = TenantSpec {
+        seed: 42,
+        users: 2,
+        messages_per_user: 40,
+    };
+    let a = common::start(spec).await;
+    let b = common::start(spec).await;
+    let (aa, ba) = (a.sim.admin(), b.sim.admin());
+    for u in aa.users() {
+        assert_eq!(aa.contact_folders(&u.id), ba.contact_folders(&u.id));
+        assert_eq!(aa.calendars(&u.id), ba.calendars(&u.id));
+        assert_eq!(aa.todo_lists(&u.id), ba.todo_lists(&u.id));
+        assert_eq!(aa.message_rules(&u.id), ba.message_rules(&u.id));
+        let window = "startDateTime=2026-08-01T00:00:00Z&endDateTime=2027-01-01T00:00:00Z";
+        for path in [
+            format!("/users/{}/contacts?$top=100", u.id),
+            format!("/users/{}/events?$top=100", u.id),
+            format!("/users/{}/calendarView?{window}&$top=500", u.id),
+            format!("/users/{}/todo/lists", u.id),
+            format!("/users/{}/mailFolders/inbox/messageRules", u.id),
+        ] {
+            let ja = a
+                .get_json(&path)
+                .await
+                .to_string()
+                .replace(&a.graph, "GRAPH");
+            let jb = b
+                .get_json(&path)
+                .await
+                .to_string()
+                .replace(&b.graph, "GRAPH");
+            assert_eq!(ja, jb, "{path}");
+        }
+        let with_photo = aa
+            .contact_folders(&u.id)
+            .iter()
+            .flat_map(|f| aa.contacts(&u.id, &f.id))
+            .find(|c| c.has_photo)
+            .expect("a contact with a photo");
+        let p = format!("/users/{}/contacts/{}/photo/$value", u.id, with_photo.id);
+        assert_eq!(a.get_bytes(&p).await, b.get_bytes(&p).await);
+    }
+    // The demo tenant has every kind of item.
+    let u = aa.users().remove(0);
+    assert!(aa.contacts(&u.id, "contacts").len() >= 5);
+    let events = aa.events(&u.id, "calendar");
+    assert!(events.iter().any(|e| e.kind == "seriesMaster"
+        && !e.exception_dates.is_empty()
+        && !e.cancelled_dates.is_empty()));
+    assert!(events.iter().any(|e| e.kind == "singleInstance"));
+    assert!(!aa.tasks(&u.id, "defaultList").is_empty());
+    for h in [a, b] {
+        h.sim.shutdown().await;
+    }
+}
