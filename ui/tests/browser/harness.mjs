@@ -110,10 +110,19 @@ export async function axeScan(page, name) {
     bad.length === 0,
     `axe (${name}): ${bad.map((v) => `[${v.impact}] ${v.id}: ${v.help}\n      ${v.nodes.join('\n      ')}`).join('\n    ')}`,
   );
+  for (const v of violations) console.log(`    note: axe (${name}) [${v.impact}] ${v.id}: ${v.help} (${v.nodes[0]})`);
   return violations;
 }
 
-export async function shot(page, name) {
+/** Saves a screenshot; with `top`, the page is first scrolled so that element sits under the top bar. */
+export async function shot(page, name, top) {
+  if (top) {
+    await page.evaluate((sel) => {
+      const el = document.querySelector(sel);
+      const bar = document.querySelector('.topbar')?.getBoundingClientRect().height ?? 0;
+      if (el) window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - bar - 12);
+    }, top);
+  }
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: false });
 }
 

@@ -54,7 +54,7 @@ test('first run: create a local repository (strength meter, lost-password warnin
   await page.fill('#repo-password-confirm', 'Tr0ub4dor&3-horse-stapl');
   await page.waitForSelector('#repo-password-confirm-error');
   await page.fill('#repo-password-confirm', 'Tr0ub4dor&3-horse-staple');
-  await shot(page, '01-first-run');
+  await shot(page, '01-first-run', '.mode');
   await page.click('#repo-submit');
   await page.waitForSelector('#backup-now');
   assert((await text(page, '#repo-info')).includes('/srv/qcb/new'), 'header names the new repository');
@@ -83,7 +83,7 @@ test('first run: S3-compatible storage validates its fields and creates the repo
   await page.fill('#s3-access-key-id', 'AKIDEXAMPLE');
   await page.fill('#s3-secret-access-key', 'wJalrXUtnFEMI/K7MDENG');
   assertEq(await page.inputValue('#s3-region'), 'us-east-1', 'default region');
-  await shot(page, '02-first-run-s3');
+  await shot(page, '02-first-run-s3', '.storage');
   await page.click('#repo-submit');
   await page.waitForSelector('#backup-now');
   assert((await text(page, '#repo-info')).includes('s3://backups/contoso'), 'header shows the bucket and prefix');
@@ -236,7 +236,7 @@ test('browse: 100,000 messages stay virtualised, sortable, filterable and keyboa
   active = await page.getAttribute('#item-list', 'aria-activedescendant');
   assert(Number(await page.getAttribute(`#${active}`, 'aria-posinset')) < 100000, 'Page Up moves up');
   await axeScan(page, 'large folder');
-  await shot(page, '07-large-folder');
+  await shot(page, '07-large-folder', '#breadcrumb');
 
   // Sort by subject, then size (largest first), timing each.
   let t0 = Date.now();
@@ -320,7 +320,7 @@ test('preview: hostile HTML runs no script or handler and loads nothing remote u
   assert((await text(page, '#preview-from')).length > 0, 'sender shown');
   assertEq(await page.locator('#preview-attachments').count(), 0, 'no attachments on this one');
   await axeScan(page, 'preview');
-  await shot(page, '08-preview-remote-blocked');
+  await shot(page, '08-preview-remote-blocked', '#breadcrumb');
 
   // The user asks: the remote image is put back (the app's CSP still decides what loads).
   state.allowConsoleError = (msg) => inlineHandlerBlocked(msg) || msg.includes('tracker.example');
@@ -383,7 +383,7 @@ test('settings: theme, concurrency and log level are saved; dark theme applies a
   await page.click('#item-list .item-row[data-item-id="AAMk-alice-inbox-3"]');
   await page.waitForSelector('#preview-frame');
   await axeScan(page, 'browser (dark)');
-  await shot(page, '11-browser-dark');
+  await shot(page, '11-browser-dark', '#breadcrumb');
   await page.click('#nav-settings');
   assert(await page.isChecked('#theme-dark'), 'theme kept');
   assertEq(await page.inputValue('#settings-concurrency'), '8', 'concurrency kept');
