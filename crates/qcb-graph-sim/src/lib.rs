@@ -52,16 +52,16 @@ pub use admin::{
     UserInfo,
 };
 pub use error::SimError;
+pub use faults::{Fault, FaultConfig, FaultRule};
+pub use identity::AppRegistration;
+pub use model::{BodyType, EmailAddress, FlagStatus, Importance};
+pub use options::{AuthConfig, SimOptions};
 pub use pim::MeetingMessage;
 pub use pim::admin::{
     CalendarInfo, ContactFolderInfo, ContactInfo, ContactPatch, EventInfo, EventPatch,
     MessageRuleInfo, NewContact, NewEvent, NewRecurrence, NewTask, TaskInfo, TaskPatch,
     TodoListInfo,
 };
-pub use faults::{Fault, FaultConfig, FaultRule};
-pub use identity::AppRegistration;
-pub use model::{BodyType, EmailAddress, FlagStatus, Importance};
-pub use options::{AuthConfig, SimOptions};
 pub use throttle::ThrottleConfig;
 
 /// What tenant to generate.

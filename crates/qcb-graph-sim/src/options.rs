@@ -53,6 +53,8 @@ pub struct SimOptions {
 pub(crate) struct Protocol {
     pub throttle: Throttle,
     pub faults: Faults,
+    /// Open attachment upload sessions (`routes/upload.rs`).
+    pub uploads: crate::routes::upload::Uploads,
     auth: Mutex<AuthConfig>,
     identity: Mutex<Identity>,
 }
@@ -62,6 +64,7 @@ impl Protocol {
         Self {
             throttle: Throttle::new(options.throttle),
             faults: Faults::new(options.faults),
+            uploads: Default::default(),
             auth: Mutex::new(options.auth),
             identity: Mutex::new(identity),
         }

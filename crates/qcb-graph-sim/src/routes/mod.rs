@@ -18,6 +18,7 @@ pub(crate) mod sim;
 mod sim_pim;
 mod sim_protocol;
 pub(crate) mod todo;
+pub(crate) mod upload;
 pub(crate) mod users;
 
 use std::sync::Arc;
@@ -160,6 +161,7 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
             post(mail::move_message),
         )
         .merge(pim::router())
+        .merge(upload::graph_routes())
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             auth::require_token,
@@ -176,6 +178,7 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
             "/devicelogin",
             get(signin::devicelogin_page).post(signin::devicelogin_submit),
         )
+        .merge(upload::router())
         .merge(graph)
         .merge(sim::router())
         .merge(sim_pim::router())
