@@ -3,7 +3,7 @@ import { fireEvent, waitFor } from '@testing-library/svelte';
 import { MockBackend } from '../src/lib/backend/mock';
 import type { Settings } from '../src/lib/backend/types';
 import { SettingsStore } from '../src/lib/settings/settings.svelte';
-import { $, $$, renderApp, type } from './helpers';
+import { $, $$, deferred, renderApp, type } from './helpers';
 
 /** A matchMedia stand-in whose prefers-color-scheme the test switches. */
 function fakeColorScheme(dark: boolean) {
@@ -138,5 +138,31 @@ describe('navigation shell', () => {
     expect(container.querySelector('#repo-form')).not.toBeNull();
     await fireEvent.click($(container, '#nav-snapshots'));
     await waitFor(() => expect(container.querySelector('#snapshot-list')).not.toBeNull());
+  });
+
+  it('keeps a backup running across screens, with its progress in the sidebar', async () => {
+    const gate = deferred();
+    let paused = false;
+    const backend = new MockBackend({
+      open: true,
+      onStep: async (p) => {
+        if (p.phase === 'items' && !paused) {
+          paused = true;
+          await gate.promise;
+        }
+      },
+    });
+    const { container } = await renderApp(backend);
+    await waitFor(() => expect($$(container, '.snapshot-row')).toHaveLength(3));
+    await fireEvent.click($(container, '#backup-now'));
+    await waitFor(() => expect(paused).toBe(true));
+    await fireEvent.click($(container, '#nav-settings'));
+    await waitFor(() => expect(container.querySelector('#settings-form')).not.toBeNull());
+    expect($(container, '#job-status').textContent).toMatch(/Backing up… \d+%/);
+    gate.resolve();
+    await waitFor(() => expect(container.querySelector('#job-status')).toBeNull());
+    await fireEvent.click($(container, '#nav-snapshots'));
+    await waitFor(() => expect(container.querySelector('#backup-report')).not.toBeNull());
+    await waitFor(() => expect($$(container, '.snapshot-row')).toHaveLength(4));
   });
 });

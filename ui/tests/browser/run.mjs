@@ -151,8 +151,10 @@ test('backup: keeps running while the user visits Settings, and reports when bac
   await page.waitForSelector('.backup-running');
   await page.click('#nav-settings');
   await page.waitForSelector('#settings-form');
+  assert((await text(page, '#job-status')).includes('Backing up'), 'the sidebar shows the running backup');
   await page.click('#nav-snapshots');
   await page.waitForSelector('#backup-report', { timeout: 30_000 });
+  assertEq(await page.locator('#job-status').count(), 0, 'no job status once finished');
   assertEq(await page.locator('#snapshot-list .snapshot-row').count(), 4, 'new snapshot listed');
 });
 
