@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use qcb_engine::{BackupOptions, Connection, EngineError, ProgressEvent, RestoreOptions};
+use qcb_engine::{
+    BackupOptions, Connection, EngineError, ProgressEvent, PruneOptions, ReadData, RestoreOptions,
+    RetentionPolicy, Span,
+};
 
 mod demo;
 mod output;
@@ -17,7 +20,7 @@ use output::Output;
 ///
 /// Exit status: 0 success; 1 failure; 2 bad usage; 3 finished, but some items failed (see the
 /// report); 4 wrong password, sign-in refused or permission missing; 5 snapshot, path or mailbox
-/// not found.
+/// not found; 6 the repository is locked by another process.
 #[derive(Parser)]
 #[command(name = "qcbackup", version, propagate_version = true)]
 struct Cli {
@@ -84,6 +87,10 @@ enum Command {
         /// A mailbox (user principal name or id); repeat for several.
         #[arg(long = "mailbox", short = 'm')]
         mailboxes: Vec<String>,
+        /// Tag the snapshot (e.g. the backup set's name); retention policies judge each set
+        /// of tags on its own. Repeat for several.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
     },
     /// List snapshots, oldest first.
     Snapshots {
@@ -120,6 +127,42 @@ enum Command {
     Check {
         #[command(flatten)]
         repo: RepoArgs,
+        /// Also read, decrypt and verify every stored blob.
+        #[arg(long)]
+        read_data: bool,
+        /// Read only this share of the packs, chosen at random (e.g. 10%).
+        #[arg(long, value_name = "PERCENT", conflicts_with = "read_data", value_parser = parse_read_data)]
+        read_data_subset: Option<ReadData>,
+    },
+    /// Apply a retention policy: remove snapshots no rule keeps (each tag set on its own).
+    Forget {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Show what would be removed and why, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run `prune` afterwards.
+        #[arg(long, conflicts_with = "dry_run")]
+        prune: bool,
+    },
+    /// Remove data that no snapshot uses any more.
+    Prune {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Show what would be removed and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rewrite packs whose unused share is above this.
+        #[arg(long, default_value = "10%", value_parser = parse_percent)]
+        max_unused: f64,
+    },
+    /// List every snapshot's copy of one item (its id as `ls` shows it), following moves.
+    Versions {
+        #[command(flatten)]
+        repo: RepoArgs,
+        item_id: String,
     },
     /// Start the built-in demo tenant and run a backup, a listing and a restore against it.
     Demo {
@@ -136,6 +179,147 @@ enum RepoCommand {
         #[command(flatten)]
         repo: RepoArgs,
     },
+    /// Manage the passwords (key files) that open the repository.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Recreate the local catalog cache from the repository alone (e.g. on a new machine).
+    RebuildCatalog {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+    /// List the locks held on the repository.
+    Locks {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+    /// Remove stale locks (left by processes that were killed or machines that went away).
+    Unlock {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Remove every lock, live or not: only when no other process uses the repository.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// List key files; `*` marks the one the password opened.
+    List {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+    /// Add a password (read from QCBACKUP_NEW_PASSWORD or --new-password-file).
+    Add {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        new: NewPasswordArgs,
+    },
+    /// Remove a key file by id or unique prefix (not the one in use, not the last one).
+    Remove {
+        #[command(flatten)]
+        repo: RepoArgs,
+        id: String,
+    },
+    /// Change the password in use; no data is re-encrypted.
+    Passwd {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        new: NewPasswordArgs,
+    },
+}
+
+#[derive(Args, Clone)]
+struct NewPasswordArgs {
+    /// Read the new password from this file (first line). Otherwise QCBACKUP_NEW_PASSWORD.
+    #[arg(long)]
+    new_password_file: Option<PathBuf>,
+}
+
+impl NewPasswordArgs {
+    fn read(&self) -> anyhow::Result<String> {
+        use anyhow::Context;
+        let p = match &self.new_password_file {
+            Some(f) => std::fs::read_to_string(f)
+                .with_context(|| format!("reading the password file {}", f.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            None => std::env::var("QCBACKUP_NEW_PASSWORD").map_err(|_| {
+                anyhow::anyhow!(
+                    "no new password: set QCBACKUP_NEW_PASSWORD or pass --new-password-file"
+                )
+            })?,
+        };
+        Ok(p)
+    }
+}
+
+/// Retention rules; a snapshot is kept if any rule keeps it.
+#[derive(Args, Clone)]
+struct PolicyArgs {
+    /// Keep the newest N snapshots.
+    #[arg(long, value_name = "N")]
+    keep_last: Option<u32>,
+    /// Keep every snapshot taken within this span of now (e.g. 30d, 36h, 8w, 6m, 2y).
+    #[arg(long, value_name = "SPAN", value_parser = Span::parse)]
+    keep_within: Option<Span>,
+    /// Keep the newest snapshot of each of the last N hours.
+    #[arg(long, value_name = "N")]
+    keep_hourly: Option<u32>,
+    /// Keep the newest snapshot of each of the last N days.
+    #[arg(long, value_name = "N")]
+    keep_daily: Option<u32>,
+    /// Keep the newest snapshot of each of the last N ISO weeks.
+    #[arg(long, value_name = "N")]
+    keep_weekly: Option<u32>,
+    /// Keep the newest snapshot of each of the last N months.
+    #[arg(long, value_name = "N")]
+    keep_monthly: Option<u32>,
+    /// Keep the newest snapshot of each of the last N years.
+    #[arg(long, value_name = "N")]
+    keep_yearly: Option<u32>,
+    /// Items deleted from a mailbox stay restorable at least this long (e.g. 30d).
+    #[arg(long, value_name = "SPAN", value_parser = Span::parse)]
+    keep_deleted: Option<Span>,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            keep_last: self.keep_last,
+            keep_within: self.keep_within,
+            keep_hourly: self.keep_hourly,
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_yearly: self.keep_yearly,
+            deleted_item_retention: self.keep_deleted,
+        }
+    }
+}
+
+fn parse_read_data(text: &str) -> Result<ReadData, String> {
+    ReadData::parse(text)
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let n: f64 = text
+        .trim()
+        .strip_suffix('%')
+        .ok_or_else(|| format!("{text:?}: give a percentage such as 10%"))?
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a percentage"))?;
+    if !(0.0..=100.0).contains(&n) {
+        return Err(format!("{text:?}: between 0% and 100%"));
+    }
+    Ok(n / 100.0)
 }
 
 fn main() -> ExitCode {
@@ -165,6 +349,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<EngineError>().map(EngineError::code) {
         Some("wrong_password" | "sign_in" | "access_denied") => 4,
         Some("not_found") => 5,
+        Some("locked") => 6,
         _ => 1,
     }
 }
@@ -248,16 +433,50 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             out.created(&handle);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Repo {
+            command: RepoCommand::RebuildCatalog { repo },
+        } => {
+            let handle = repo.open().await?;
+            let n = qcb_engine::api::rebuild_catalog(handle).await?;
+            out.done(
+                &format!("catalog rebuilt from the repository: {n} snapshot(s)"),
+                serde_json::json!({ "snapshots": n }),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Repo {
+            command: RepoCommand::Locks { repo },
+        } => {
+            let handle = repo.open().await?;
+            out.locks(&qcb_engine::api::list_locks(handle).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Repo {
+            command: RepoCommand::Unlock { repo, all },
+        } => {
+            let handle = repo.open().await?;
+            let n = qcb_engine::api::unlock(handle, all).await?;
+            out.done(
+                &format!("{n} lock(s) removed"),
+                serde_json::json!({ "removed": n }),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Repo {
+            command: RepoCommand::Key { command },
+        } => run_key(command, out).await,
         Command::Backup {
             repo,
             tenant,
             mailboxes,
+            tags,
         } => {
             let handle = repo.open().await?;
             let graph = Arc::new(tenant.connection()?.client()?);
             let host = tokio::task::spawn_blocking(hostname).await?;
             let mut opts = BackupOptions::new(chrono::Utc::now(), host);
             opts.mailboxes = mailboxes;
+            opts.tags = tags;
             let progress = out.progress_sink();
             let report =
                 qcb_engine::backup(graph, handle.repository().clone(), opts, progress).await?;
@@ -315,18 +534,94 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
                 ExitCode::from(3)
             })
         }
-        Command::Check { repo } => {
+        Command::Check {
+            repo,
+            read_data,
+            read_data_subset,
+        } => {
             let handle = repo.open().await?;
-            let problems = qcb_engine::api::check(handle).await?;
-            out.check(&problems);
-            Ok(if problems.is_empty() {
+            let which = read_data_subset.or(read_data.then_some(ReadData::All));
+            let report = qcb_engine::api::check(handle, which).await?;
+            out.check(&report);
+            Ok(if report.problems.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
+        Command::Forget {
+            repo,
+            policy,
+            dry_run,
+            prune,
+        } => {
+            let handle = repo.open().await?;
+            let report = qcb_engine::api::forget(handle.clone(), policy.policy(), dry_run).await?;
+            let pruned = if prune {
+                Some(qcb_engine::api::prune(handle, PruneOptions::default()).await?)
+            } else {
+                None
+            };
+            out.forget(&report, pruned.as_ref());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prune {
+            repo,
+            dry_run,
+            max_unused,
+        } => {
+            let handle = repo.open().await?;
+            let r = qcb_engine::api::prune(
+                handle,
+                PruneOptions {
+                    max_unused,
+                    dry_run,
+                },
+            )
+            .await?;
+            out.prune(&r);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Versions { repo, item_id } => {
+            let handle = repo.open().await?;
+            let list = qcb_engine::api::item_versions(handle, item_id).await?;
+            out.versions(&list);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo { dir } => demo::run(dir, out).await,
     }
+}
+
+async fn run_key(command: KeyCommand, out: &Output) -> anyhow::Result<ExitCode> {
+    match command {
+        KeyCommand::List { repo } => {
+            out.keys(&qcb_engine::api::list_keys(repo.open().await?).await?);
+        }
+        KeyCommand::Add { repo, new } => {
+            let password = tokio::task::spawn_blocking(move || new.read()).await??;
+            let id = qcb_engine::api::add_key(repo.open().await?, password).await?;
+            out.done(
+                &format!("key {} added", &id[..12]),
+                serde_json::json!({ "id": id }),
+            );
+        }
+        KeyCommand::Remove { repo, id } => {
+            let id = qcb_engine::api::remove_key(repo.open().await?, id).await?;
+            out.done(
+                &format!("key {} removed", &id[..12]),
+                serde_json::json!({ "id": id }),
+            );
+        }
+        KeyCommand::Passwd { repo, new } => {
+            let password = tokio::task::spawn_blocking(move || new.read()).await??;
+            let id = qcb_engine::api::change_password(repo.open().await?, password).await?;
+            out.done(
+                &format!("password changed (new key {})", &id[..12]),
+                serde_json::json!({ "id": id }),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Progress on stderr: JSON lines, or a human line at most every second and on phase changes.

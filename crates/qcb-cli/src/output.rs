@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use qcb_engine::{
-    BackupReport, Browse, Phase, Progress, ProgressEvent, RepoHandle, RestoreReport, SnapshotInfo,
+    BackupReport, Browse, CheckReport, ForgetReport, ItemVersionInfo, KeyInfo, LockInfo, Phase,
+    Progress, ProgressEvent, PruneReport, RepoHandle, RestoreReport, SnapshotInfo,
 };
 use serde_json::json;
 
@@ -202,15 +203,146 @@ impl Output {
         }
     }
 
-    pub fn check(&self, problems: &[String]) {
+    pub fn check(&self, r: &CheckReport) {
         if self.json {
-            self.print_json(json!({ "ok": problems.is_empty(), "problems": problems }));
-        } else if problems.is_empty() {
+            self.print_json(json!({ "ok": r.problems.is_empty(), "report": r }));
+            return;
+        }
+        println!(
+            "{} snapshot(s) checked; {} of {} pack(s) read, {} blob(s) verified",
+            r.snapshots, r.packs_read, r.packs_total, r.blobs_verified
+        );
+        if r.problems.is_empty() {
             println!("no errors were found");
-        } else {
-            for p in problems {
-                println!("damaged: {p}");
+        }
+        for p in &r.problems {
+            println!("damaged: {p}");
+        }
+    }
+
+    /// The forget report, and the prune report when `--prune` ran one (one JSON document).
+    pub fn forget(&self, r: &ForgetReport, pruned: Option<&PruneReport>) {
+        if self.json {
+            let mut v = json!(r);
+            if let Some(p) = pruned {
+                v["prune"] = json!(p);
             }
+            self.print_json(v);
+            return;
+        }
+        for e in &r.entries {
+            let verdict = match (e.keep, r.dry_run) {
+                (true, _) => "keep",
+                (false, true) => "would remove",
+                (false, false) => "removed",
+            };
+            let group = if e.group.is_empty() { "-" } else { &e.group };
+            println!(
+                "{}  {}  {group:<16} {verdict:<12} {}",
+                e.short_id,
+                e.time,
+                e.reasons.join("; ")
+            );
+        }
+        if r.dry_run {
+            let n = r.entries.iter().filter(|e| !e.keep).count();
+            println!("dry run: {n} snapshot(s) would be removed; nothing was changed");
+        } else {
+            println!("{} snapshot(s) removed", r.removed);
+        }
+        match pruned {
+            Some(p) => self.prune(p),
+            None if !r.dry_run => println!("run `qcbackup prune` to free their data"),
+            None => {}
+        }
+    }
+
+    pub fn prune(&self, r: &PruneReport) {
+        if self.json {
+            self.print_json(json!(r));
+            return;
+        }
+        let verb = if r.dry_run { "would remove" } else { "removed" };
+        println!(
+            "{} pack(s) before; {verb} {} unused, {} rewritten, {} left by interrupted runs; {} blob(s), {}",
+            r.packs_before,
+            r.packs_unused,
+            r.packs_repacked,
+            r.packs_orphaned,
+            r.blobs_removed,
+            human_bytes(r.bytes_removed)
+        );
+        if r.dry_run {
+            println!("dry run: nothing was changed");
+        }
+    }
+
+    pub fn versions(&self, list: &[ItemVersionInfo]) {
+        if self.json {
+            self.print_json(json!(list));
+            return;
+        }
+        if list.is_empty() {
+            println!("no snapshot holds this item");
+        }
+        for v in list {
+            println!(
+                "{}  {}  {:>10}  {}  {}",
+                v.short_id,
+                v.time,
+                human_bytes(v.size),
+                if v.changed { "changed" } else { "same   " },
+                v.path
+            );
+        }
+    }
+
+    pub fn keys(&self, keys: &[KeyInfo]) {
+        if self.json {
+            self.print_json(json!(keys));
+            return;
+        }
+        for k in keys {
+            println!(
+                "{} {}  {}  {}  argon2id {} MiB x{}",
+                if k.current { "*" } else { " " },
+                &k.id[..12],
+                k.created,
+                k.hostname,
+                k.memory_kib / 1024,
+                k.iterations
+            );
+        }
+    }
+
+    pub fn locks(&self, locks: &[LockInfo]) {
+        if self.json {
+            self.print_json(json!(locks));
+            return;
+        }
+        if locks.is_empty() {
+            println!("no locks");
+        }
+        for l in locks {
+            println!(
+                "{}  {:?}  pid {} on {}  refreshed {}{}",
+                &l.id[..12],
+                l.kind,
+                l.pid,
+                l.hostname,
+                l.refreshed
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                if l.stale { "  (stale)" } else { "" }
+            );
+        }
+    }
+
+    /// A one-line result for small commands.
+    pub fn done(&self, message: &str, value: serde_json::Value) {
+        if self.json {
+            self.print_json(value);
+        } else {
+            println!("{message}");
         }
     }
 }

@@ -246,3 +246,155 @@ async fn demo_backs_up_and_restores_the_demo_tenant() {
         "all restored messages verified: {verified}"
     );
 }
+
+/// Runs with extra environment variables.
+async fn run_env(env: &Env, password: &str, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = env.cmd(password);
+    cmd.args(args);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn versions_retention_prune_keys_and_catalog_through_the_cli() {
+    let env = Env::new().await;
+    json(&run(&env, "pw", &["--json", "repo", "init"]).await);
+    json(&run(&env, "pw", &["--json", "backup", "--tag", "set-a"]).await);
+
+    // Delete one message from the mailbox, then back up twice more.
+    let admin = env.sim.admin();
+    let alice = admin
+        .users()
+        .into_iter()
+        .find(|u| u.user_principal_name.starts_with("alice"))
+        .unwrap();
+    let inbox = admin
+        .folders(&alice.id)
+        .into_iter()
+        .find(|f| f.path == "Inbox")
+        .unwrap();
+    let victim = admin.messages(&alice.id, &inbox.id)[0].id.clone();
+    assert!(admin.delete_message(&alice.id, &victim));
+    json(&run(&env, "pw", &["--json", "backup", "--tag", "set-a"]).await);
+    json(&run(&env, "pw", &["--json", "backup", "--tag", "set-a"]).await);
+
+    let versions = json(&run(&env, "pw", &["--json", "versions", &victim]).await);
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+    assert!(versions[0]["path"].as_str().unwrap().contains("/Inbox/"));
+
+    // A dry run says what would go and why, and changes nothing.
+    let dry = json(
+        &run(
+            &env,
+            "pw",
+            &["--json", "forget", "--keep-last", "1", "--dry-run"],
+        )
+        .await,
+    );
+    let gone: Vec<_> = dry["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["keep"] == false)
+        .collect();
+    assert_eq!(gone.len(), 2, "{dry}");
+    let snaps = json(&run(&env, "pw", &["--json", "snapshots"]).await);
+    assert_eq!(snaps.as_array().unwrap().len(), 3);
+    let human = run(&env, "pw", &["forget", "--keep-last", "1", "--dry-run"]).await;
+    assert!(String::from_utf8_lossy(&human.stdout).contains("would remove"));
+
+    // With a deleted-item retention the first snapshot (the last one holding the deleted
+    // message) stays; the middle one goes. Prune frees its data; check reads everything back.
+    let forget = json(
+        &run(
+            &env,
+            "pw",
+            &[
+                "--json",
+                "forget",
+                "--keep-last",
+                "1",
+                "--keep-deleted",
+                "30d",
+                "--prune",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(forget["removed"], 1, "{forget}");
+    let kept_first = &forget["entries"][0];
+    assert_eq!(kept_first["keep"], true);
+    assert!(
+        kept_first["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("deleted-item retention"),
+        "{kept_first}"
+    );
+    let check = json(&run(&env, "pw", &["--json", "check", "--read-data"]).await);
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(check["report"]["blobsVerified"].as_u64().unwrap() > 0);
+    let versions = json(&run(&env, "pw", &["--json", "versions", &victim]).await);
+    assert_eq!(versions.as_array().unwrap().len(), 1);
+    let bad = run(&env, "pw", &["forget"]).await;
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("no keep rule"), "{}", stderr(&bad));
+
+    // Keys: add a second password, change it, remove nothing that would lock us out.
+    json(
+        &run_env(
+            &env,
+            "pw",
+            &[("QCBACKUP_NEW_PASSWORD", "second")],
+            &["--json", "repo", "key", "add"],
+        )
+        .await,
+    );
+    let keys = json(&run(&env, "second", &["--json", "repo", "key", "list"]).await);
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    json(
+        &run_env(
+            &env,
+            "second",
+            &[("QCBACKUP_NEW_PASSWORD", "third")],
+            &["--json", "repo", "key", "passwd"],
+        )
+        .await,
+    );
+    let old = run(&env, "second", &["snapshots"]).await;
+    assert_eq!(old.status.code(), Some(4), "{}", stderr(&old));
+    json(&run(&env, "third", &["--json", "snapshots"]).await);
+    let first_key = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["current"] == false)
+        .map(|k| k["id"].as_str().unwrap().to_string())
+        .unwrap();
+    json(
+        &run(
+            &env,
+            "third",
+            &["--json", "repo", "key", "remove", &first_key[..10]],
+        )
+        .await,
+    );
+    assert_eq!(run(&env, "pw", &["snapshots"]).await.status.code(), Some(4));
+
+    // The catalog is a cache: rebuilt from the repository alone.
+    std::fs::remove_dir_all(env.dir.path().join("cache")).unwrap();
+    let rebuilt = json(&run(&env, "third", &["--json", "repo", "rebuild-catalog"]).await);
+    assert_eq!(rebuilt["snapshots"], 2);
+    let top = json(&run(&env, "third", &["--json", "ls", "latest"]).await);
+    assert_eq!(top["folders"].as_array().unwrap().len(), 2);
+    let locks = json(&run(&env, "third", &["--json", "repo", "locks"]).await);
+    assert_eq!(
+        locks.as_array().unwrap().len(),
+        0,
+        "no lock outlives its command"
+    );
+}

@@ -6,7 +6,11 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::handle::RepoHandle;
-use crate::types::{Browse, SnapshotInfo};
+use qcb_repo::{
+    KdfParams, KeyInfo, LockInfo, LockKind, PruneOptions, PruneReport, ReadData, RetentionPolicy,
+};
+
+use crate::types::{Browse, CheckReport, ForgetEntry, ForgetReport, ItemVersionInfo, SnapshotInfo};
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await?
@@ -43,14 +47,145 @@ pub async fn browse(repo: Arc<RepoHandle>, snapshot: String, path: String) -> Re
     blocking(move || repo.browse(&snapshot, &path)).await
 }
 
-/// Checks the repository's structure (every snapshot, tree and referenced blob) and then reads
-/// and verifies every blob. One line per problem; empty when all is well.
-pub async fn check(repo: Arc<RepoHandle>) -> Result<Vec<String>> {
+/// Checks the repository's structure (every snapshot, tree and referenced blob, and that the
+/// packs they are in exist), then reads and verifies the packs `read_data` selects (none when
+/// `None`). Holds a shared lock, so no prune runs meanwhile.
+pub async fn check(repo: Arc<RepoHandle>, read_data: Option<ReadData>) -> Result<CheckReport> {
     blocking(move || {
         let r = repo.repository();
+        let _lock = r.lock(LockKind::Shared)?;
         let mut problems = r.check_structure()?;
-        problems.extend(r.check_data()?);
-        Ok(problems)
+        let data = match read_data {
+            Some(which) => r.check_data(which)?,
+            None => Default::default(),
+        };
+        problems.extend(data.problems);
+        Ok(CheckReport {
+            snapshots: r.snapshot_ids()?.len() as u64,
+            packs_total: data.packs_total as u64,
+            packs_read: data.packs_read as u64,
+            blobs_verified: data.blobs_verified as u64,
+            problems,
+        })
     })
     .await
+}
+
+fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Applies a retention policy: decides, with reasons, which snapshots go, and removes them
+/// unless `dry_run`. Takes an exclusive lock (unless `dry_run`). Data is freed by [`prune`].
+pub async fn forget(
+    repo: Arc<RepoHandle>,
+    policy: RetentionPolicy,
+    dry_run: bool,
+) -> Result<ForgetReport> {
+    blocking(move || {
+        let r = repo.repository();
+        let _lock = if dry_run {
+            None
+        } else {
+            Some(r.lock(LockKind::Exclusive)?)
+        };
+        let decisions = r.plan_forget(&policy, chrono::Utc::now())?;
+        let removed = if dry_run {
+            0
+        } else {
+            r.forget(&decisions)? as u64
+        };
+        Ok(ForgetReport {
+            dry_run,
+            removed,
+            entries: decisions
+                .into_iter()
+                .map(|d| ForgetEntry {
+                    short_id: d.snapshot.short().to_string(),
+                    snapshot_id: d.snapshot.0,
+                    time: time_text(d.time),
+                    group: d.group,
+                    keep: d.keep,
+                    reasons: d.reasons,
+                })
+                .collect(),
+        })
+    })
+    .await
+}
+
+/// Removes data no snapshot uses. Takes an exclusive lock (a dry run only a shared one).
+pub async fn prune(repo: Arc<RepoHandle>, options: PruneOptions) -> Result<PruneReport> {
+    blocking(move || {
+        let r = repo.repository();
+        let _lock = r.lock(if options.dry_run {
+            LockKind::Shared
+        } else {
+            LockKind::Exclusive
+        })?;
+        Ok(r.prune(options)?)
+    })
+    .await
+}
+
+/// Every snapshot's copy of one item (by its id), oldest first, following moves.
+pub async fn item_versions(repo: Arc<RepoHandle>, item_id: String) -> Result<Vec<ItemVersionInfo>> {
+    blocking(move || {
+        let r = repo.repository();
+        Ok(r.item_versions(&item_id)?
+            .into_iter()
+            .map(|v| ItemVersionInfo {
+                short_id: v.snapshot.short().to_string(),
+                snapshot_id: v.snapshot.0,
+                time: time_text(v.time),
+                path: v.path,
+                size: v.node.size,
+                subject: v.node.attrs["subject"].as_str().unwrap_or("").to_string(),
+                changed: v.changed,
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Rebuilds the local catalog from the repository alone.
+pub async fn rebuild_catalog(repo: Arc<RepoHandle>) -> Result<usize> {
+    blocking(move || repo.rebuild_catalog()).await
+}
+
+pub async fn list_keys(repo: Arc<RepoHandle>) -> Result<Vec<KeyInfo>> {
+    blocking(move || Ok(repo.repository().list_keys()?)).await
+}
+
+/// Adds a password that opens the repository; returns the new key's id.
+pub async fn add_key(repo: Arc<RepoHandle>, password: String) -> Result<String> {
+    blocking(move || {
+        Ok(repo
+            .repository()
+            .add_key(password.as_bytes(), KdfParams::default())?)
+    })
+    .await
+}
+
+pub async fn remove_key(repo: Arc<RepoHandle>, id: String) -> Result<String> {
+    blocking(move || Ok(repo.repository().remove_key(&id)?)).await
+}
+
+/// Changes the password this repository was opened with; no data is re-encrypted.
+pub async fn change_password(repo: Arc<RepoHandle>, new_password: String) -> Result<String> {
+    blocking(move || {
+        Ok(repo
+            .repository()
+            .change_password(new_password.as_bytes(), KdfParams::default())?)
+    })
+    .await
+}
+
+pub async fn list_locks(repo: Arc<RepoHandle>) -> Result<Vec<LockInfo>> {
+    blocking(move || Ok(repo.repository().list_locks()?)).await
+}
+
+/// Removes stale locks (every lock with `all`). Returns how many.
+pub async fn unlock(repo: Arc<RepoHandle>, all: bool) -> Result<usize> {
+    blocking(move || Ok(repo.repository().unlock(all)?)).await
 }

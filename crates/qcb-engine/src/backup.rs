@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use qcb_graph::{GraphClient, GraphError, MailFolder, User};
-use qcb_repo::{Node, NodeKind, Repository, SnapshotMeta, Tree, Writer};
+use qcb_repo::{LockKind, LockOptions, Node, NodeKind, Repository, SnapshotMeta, Tree, Writer};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -34,6 +34,11 @@ pub struct BackupOptions {
     pub hostname: String,
     /// The snapshot's time (passed in so tests control it).
     pub time: DateTime<Utc>,
+    /// Tags of the snapshot; retention policies judge each set of tags (each backup set) on
+    /// its own.
+    pub tags: Vec<String>,
+    /// How long to wait for a `prune` that holds the repository before giving up.
+    pub lock_wait: std::time::Duration,
 }
 
 impl BackupOptions {
@@ -45,6 +50,8 @@ impl BackupOptions {
             page_size: 50,
             hostname: hostname.into(),
             time,
+            tags: vec![],
+            lock_wait: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -109,9 +116,22 @@ pub async fn backup(
         .iter()
         .map(|u| u.user_principal_name.clone())
         .collect();
+    // A shared lock for the whole run keeps `prune` from deleting data this backup dedupes
+    // against; taking it reloads the index.
     let prev_repo = repo.clone();
-    let (mut previous, parent) =
-        tokio::task::spawn_blocking(move || load_previous(&prev_repo, &upns)).await??;
+    let lock_wait = opts.lock_wait;
+    let (lock, mut previous, parent) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let lock = prev_repo.lock_with(
+            LockKind::Shared,
+            LockOptions {
+                wait: lock_wait,
+                ..Default::default()
+            },
+        )?;
+        let (previous, parent) = load_previous(&prev_repo, &upns)?;
+        Ok((lock, previous, parent))
+    })
+    .await??;
 
     let shared = Arc::new(Shared {
         graph,
@@ -207,17 +227,23 @@ pub async fn backup(
         "mailboxes": mailboxes, "items": items, "bytes": bytes, "folders": folders,
         "itemsFetched": fetched, "failed": failed.len(),
     });
-    let mut meta_parts = Some((opts.time, opts.hostname.clone(), parent, summary));
+    let mut meta_parts = Some((opts.time, opts.hostname.clone(), parent, summary, opts.tags));
     let (snapshot, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
         let root = writer.save_tree(&Tree {
             nodes: mailbox_nodes,
         })?;
         let stats = writer.stats();
-        let (time, hostname, parent, summary) = meta_parts.take().expect("taken once");
+        let (time, hostname, parent, summary, tags) = meta_parts.take().expect("taken once");
         let mut meta = SnapshotMeta::new(root, hostname, time);
         meta.parent = parent;
         meta.summary = summary;
-        Ok((writer.commit(meta)?, stats))
+        meta.tags = tags;
+        // A lock that went stale (the machine slept) may have let a prune run: do not commit
+        // a snapshot that could point at data it removed.
+        lock.check_valid()?;
+        let snapshot = writer.commit(meta)?;
+        lock.release()?;
+        Ok((snapshot, stats))
     })
     .await??;
     let report = BackupReport {
@@ -577,11 +603,11 @@ async fn fetch_item(shared: &Shared, user_id: &str, props: &Value) -> Result<Nod
         let mut w = writer
             .lock()
             .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
-        let content = w.save_data(&mime)?;
+        let content = w.save_content(&mime)?;
         let meta = w.save_data(&meta)?;
         Ok(Node::item(
             id,
-            vec![content],
+            content,
             mime.len() as u64,
             Some(meta),
             item_attrs(&props),

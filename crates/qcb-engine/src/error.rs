@@ -30,6 +30,7 @@ impl EngineError {
             EngineError::Repo(
                 R::AlreadyExists { .. } | R::InvalidArgument(_) | R::AmbiguousSnapshot(_),
             ) => "invalid_input",
+            EngineError::Repo(R::Locked { .. }) => "locked",
             EngineError::Repo(_) => "repository",
             EngineError::Graph(GraphError::SignIn { .. }) => "sign_in",
             EngineError::Graph(e) if e.status() == Some(401) => "sign_in",

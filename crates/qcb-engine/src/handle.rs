@@ -90,6 +90,14 @@ impl RepoHandle {
             .collect())
     }
 
+    /// Throws the local catalog away and rebuilds it from the repository alone (as on a new
+    /// machine). Returns how many snapshots it now holds.
+    pub fn rebuild_catalog(&self) -> Result<usize> {
+        let mut cat = self.catalog()?;
+        cat.clear()?;
+        Ok(cat.sync(&self.repo)?)
+    }
+
     /// Resolves `latest`, an id or a unique id prefix to a full snapshot id.
     pub fn resolve_snapshot(&self, spec: &str) -> Result<SnapshotId> {
         Ok(self.repo.find_snapshot(spec.trim())?.id)

@@ -20,10 +20,12 @@ pub use handle::RepoHandle;
 pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
 pub use restore::{RestoreOptions, restore};
 pub use types::{
-    BackupReport, Browse, Connection, FailedItem, FolderEntry, ItemEntry, RestoreReport,
-    SnapshotInfo,
+    BackupReport, Browse, CheckReport, Connection, FailedItem, FolderEntry, ForgetEntry,
+    ForgetReport, ItemEntry, ItemVersionInfo, RestoreReport, SnapshotInfo,
 };
 
 /// Re-exported so front ends need not depend on the lower crates for these.
 pub use qcb_graph::GraphClient;
-pub use qcb_repo::KdfParams;
+pub use qcb_repo::{
+    KdfParams, KeyInfo, LockInfo, PruneOptions, PruneReport, ReadData, RetentionPolicy, Span,
+};

@@ -138,7 +138,12 @@ pub async fn restore(
         ));
     }
     let (plan_repo, plan_opts) = (repo.clone(), opts.clone());
-    let plan = tokio::task::spawn_blocking(move || plan(&plan_repo, &plan_opts)).await??;
+    // A shared lock for the whole run: no prune removes what is being restored.
+    let (_lock, plan) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let lock = plan_repo.lock(qcb_repo::LockKind::Shared)?;
+        Ok((lock, plan(&plan_repo, &plan_opts)?))
+    })
+    .await??;
     let total: u64 = plan.folders.iter().map(|f| f.items.len() as u64).sum();
     let target = opts
         .target_mailbox

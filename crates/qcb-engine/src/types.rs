@@ -123,3 +123,50 @@ pub struct RestoreReport {
     pub failed: Vec<FailedItem>,
     pub duration_ms: u64,
 }
+
+/// What `check` looked at and found.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    pub snapshots: u64,
+    pub packs_total: u64,
+    pub packs_read: u64,
+    pub blobs_verified: u64,
+    /// One line per problem, each naming the damaged file or the snapshot affected.
+    pub problems: Vec<String>,
+}
+
+/// One snapshot's fate under a retention policy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ForgetEntry {
+    pub snapshot_id: String,
+    pub short_id: String,
+    pub time: String,
+    pub group: String,
+    pub keep: bool,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ForgetReport {
+    pub dry_run: bool,
+    pub entries: Vec<ForgetEntry>,
+    pub removed: u64,
+}
+
+/// One snapshot's copy of an item.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemVersionInfo {
+    pub snapshot_id: String,
+    pub short_id: String,
+    pub time: String,
+    /// Where the item was in that snapshot (browse path syntax).
+    pub path: String,
+    pub size: u64,
+    pub subject: String,
+    /// Differs from the previous version listed.
+    pub changed: bool,
+}

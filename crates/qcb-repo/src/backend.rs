@@ -15,6 +15,7 @@ pub enum FileKind {
     Pack,
     Index,
     Snapshot,
+    Lock,
 }
 
 impl FileKind {
@@ -25,6 +26,7 @@ impl FileKind {
             FileKind::Pack => "data",
             FileKind::Index => "index",
             FileKind::Snapshot => "snapshots",
+            FileKind::Lock => "locks",
         }
     }
 }
@@ -39,6 +41,9 @@ pub trait Backend: Send + Sync {
     fn size(&self, kind: FileKind, name: &str) -> Result<u64>;
     fn list(&self, kind: FileKind) -> Result<Vec<String>>;
     fn exists(&self, kind: FileKind, name: &str) -> Result<bool>;
+    /// Removes a file. Removing a file that is already gone is not an error (another process,
+    /// or an earlier interrupted run, may have removed it).
+    fn delete(&self, kind: FileKind, name: &str) -> Result<()>;
 }
 
 /// A repository in a local folder.
@@ -104,7 +109,7 @@ impl Backend for LocalBackend {
     }
 
     fn create_layout(&self) -> Result<()> {
-        for dir in ["keys", "data", "index", "snapshots"] {
+        for dir in ["keys", "data", "index", "snapshots", "locks"] {
             let p = self.root.join(dir);
             fs::create_dir_all(&p).map_err(Error::io("create folder", &p))?;
         }
@@ -202,5 +207,19 @@ impl Backend for LocalBackend {
     fn exists(&self, kind: FileKind, name: &str) -> Result<bool> {
         check_name(kind, name)?;
         Ok(self.path(kind, name).exists())
+    }
+
+    fn delete(&self, kind: FileKind, name: &str) -> Result<()> {
+        check_name(kind, name)?;
+        let path = self.path(kind, name);
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(path.parent().expect("repository paths have a parent")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::Io {
+                op: "delete",
+                path,
+                source: e,
+            }),
+        }
     }
 }

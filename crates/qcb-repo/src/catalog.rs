@@ -143,6 +143,13 @@ impl Catalog {
         }
     }
 
+    /// Empties the catalog; the next [`Catalog::sync`] rebuilds it from the repository alone.
+    pub fn clear(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch("DELETE FROM nodes; DELETE FROM trees; DELETE FROM snapshots;")
+            .map_err(self.err())
+    }
+
     /// Brings the catalog in line with the repository's snapshots. Returns how many were added.
     pub fn sync(&mut self, repo: &Repository) -> Result<usize> {
         let in_repo: HashSet<SnapshotId> = repo.snapshot_ids()?.into_iter().collect();

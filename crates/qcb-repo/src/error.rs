@@ -35,6 +35,11 @@ pub enum Error {
     },
     #[error("blob {0} is referenced but not in any index")]
     MissingBlob(String),
+    #[error(
+        "the repository is in use: {holder}. Try again when it finishes; if that process no \
+         longer runs, remove its lock with `qcbackup repo unlock`"
+    )]
+    Locked { holder: String },
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     #[error("catalog {path}: {source}")]

@@ -22,22 +22,37 @@
 
 mod backend;
 mod catalog;
+mod check;
 mod crypto;
 mod error;
 mod ids;
 mod index;
 mod keyfile;
+mod keys;
+mod lock;
 mod pack;
+mod prune;
 mod repository;
+mod retention;
 mod tree;
+mod versions;
 
 pub use backend::{Backend, FileKind, LocalBackend};
 pub use catalog::{Catalog, CatalogNode, CatalogSnapshot, join_path, split_path};
+pub use check::{DataCheck, ReadData};
 pub use crypto::KdfParams;
 pub use error::{Error, Result};
 pub use ids::{BlobId, BlobType, SnapshotId};
-pub use repository::{Repository, Writer, WriterStats};
+pub use keys::KeyInfo;
+pub use lock::{LockInfo, LockKind, LockOptions, RepoLock};
+pub use prune::{PruneOptions, PruneReport};
+pub use repository::{
+    CHUNK_AVG, CHUNK_MAX, CHUNK_MIN, CHUNK_THRESHOLD, Repository, Writer, WriterStats,
+    chunk_boundaries,
+};
+pub use retention::{ForgetDecision, ItemSet, RetentionPolicy, Span, plan_forget};
 pub use tree::{Node, NodeKind, Snapshot, SnapshotMeta, Tree};
+pub use versions::ItemVersion;
 
 /// The repository format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;

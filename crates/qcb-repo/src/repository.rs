@@ -30,16 +30,18 @@ struct Config {
 /// An open, unlocked repository. Cheap to clone; safe to share between threads.
 #[derive(Clone)]
 pub struct Repository {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    backend: Box<dyn Backend>,
-    key: MasterKey,
+pub(crate) struct Inner {
+    pub(crate) backend: Box<dyn Backend>,
+    pub(crate) key: MasterKey,
     config: Config,
-    index: RwLock<Index>,
+    pub(crate) index: RwLock<Index>,
     /// Index files already merged into `index`.
-    index_files: std::sync::Mutex<std::collections::HashSet<String>>,
+    pub(crate) index_files: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The key file this process opened the repository with.
+    pub(crate) key_name: std::sync::Mutex<String>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -51,7 +53,7 @@ impl std::fmt::Debug for Repository {
     }
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .or_else(|| {
@@ -63,7 +65,7 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -103,7 +105,8 @@ impl Repository {
         let kf = KeyFile::wrap(&key, password, params, &hostname(), &now)
             .map_err(Error::InvalidArgument)?;
         let kf_bytes = serde_json::to_vec_pretty(&kf).expect("key file serialises");
-        backend.write(FileKind::Key, &sha256_hex(&kf_bytes), &kf_bytes)?;
+        let key_name = sha256_hex(&kf_bytes);
+        backend.write(FileKind::Key, &key_name, &kf_bytes)?;
         let config = Config {
             version: FORMAT_VERSION,
             id: hex::encode(crypto::random_salt()),
@@ -124,6 +127,7 @@ impl Repository {
                 config,
                 index: RwLock::new(Index::default()),
                 index_files: Default::default(),
+                key_name: std::sync::Mutex::new(key_name),
             }),
         })
     }
@@ -159,14 +163,14 @@ impl Repository {
         for (name, parsed) in parsed {
             match parsed.unwrap_key(password) {
                 Ok(Some(k)) => {
-                    key = Some(k);
+                    key = Some((k, name.clone()));
                     break;
                 }
                 Ok(None) => {}
                 Err(e) => damaged.push(Error::corrupt(format!("keys/{name}"), e)),
             }
         }
-        let key = match key {
+        let (key, key_name) = match key {
             Some(k) => k,
             None if !damaged.is_empty() && damaged.len() == keys.len() => {
                 return Err(damaged.remove(0));
@@ -200,6 +204,7 @@ impl Repository {
                 config,
                 index: RwLock::new(Index::default()),
                 index_files: Default::default(),
+                key_name: std::sync::Mutex::new(key_name),
             }),
         };
         repo.load_index()?;
@@ -208,6 +213,37 @@ impl Repository {
 
     fn load_index(&self) -> Result<()> {
         self.refresh_index().map(|_| ())
+    }
+
+    /// Forgets the loaded index and reads every index file again. Needed after taking a lock:
+    /// a `prune` that ran since `open` may have replaced index files and removed packs.
+    pub fn reload_index(&self) -> Result<()> {
+        let mut known = self.inner.index_files.lock().expect("index files lock");
+        let mut fresh = Index::default();
+        let mut names = std::collections::HashSet::new();
+        for name in self.inner.backend.list(FileKind::Index)? {
+            self.merge_index_file(&mut fresh, &name)?;
+            names.insert(name);
+        }
+        *self.inner.index.write().expect("index lock") = fresh;
+        *known = names;
+        Ok(())
+    }
+
+    fn merge_index_file(&self, index: &mut Index, name: &str) -> Result<()> {
+        let file = self.read_sealed::<IndexFile>(FileKind::Index, name, INDEX_AAD)?;
+        if file.version != 1 {
+            return Err(Error::corrupt(
+                format!("index/{name}"),
+                format!("unknown index version {}", file.version),
+            ));
+        }
+        for pack in &file.packs {
+            index
+                .add_pack(pack)
+                .map_err(|e| Error::corrupt(format!("index/{name}"), e))?;
+        }
+        Ok(())
     }
 
     /// Merges index files written since the last look (by another process, for example).
@@ -219,19 +255,8 @@ impl Repository {
             if known.contains(&name) {
                 continue;
             }
-            let file = self.read_sealed::<IndexFile>(FileKind::Index, &name, INDEX_AAD)?;
-            if file.version != 1 {
-                return Err(Error::corrupt(
-                    format!("index/{name}"),
-                    format!("unknown index version {}", file.version),
-                ));
-            }
             let mut index = self.inner.index.write().expect("index lock");
-            for pack in &file.packs {
-                index
-                    .add_pack(pack)
-                    .map_err(|e| Error::corrupt(format!("index/{name}"), e))?;
-            }
+            self.merge_index_file(&mut index, &name)?;
             known.insert(name);
             added += 1;
         }
@@ -239,7 +264,7 @@ impl Repository {
     }
 
     /// Reads a whole encrypted file, verifying that its bytes hash to its name first.
-    fn read_sealed<T: serde::de::DeserializeOwned>(
+    pub(crate) fn read_sealed<T: serde::de::DeserializeOwned>(
         &self,
         kind: FileKind,
         name: &str,
@@ -262,7 +287,12 @@ impl Repository {
         serde_json::from_slice(&plain).map_err(|e| Error::corrupt(label, e.to_string()))
     }
 
-    fn write_sealed<T: Serialize>(&self, kind: FileKind, aad: &[u8], value: &T) -> Result<String> {
+    pub(crate) fn write_sealed<T: Serialize>(
+        &self,
+        kind: FileKind,
+        aad: &[u8],
+        value: &T,
+    ) -> Result<String> {
         let plain = serde_json::to_vec(value).expect("repository records serialise");
         let sealed = crypto::seal(&self.inner.key, aad, &plain);
         let name = sha256_hex(&sealed);
@@ -425,105 +455,6 @@ impl Repository {
         }
     }
 
-    /// Checks the structure: every snapshot file opens, and every tree and blob it references
-    /// (directly or through sub-trees) is in the index and, for trees, readable. Returns one line
-    /// per problem, naming the snapshot and the missing or damaged piece.
-    pub fn check_structure(&self) -> Result<Vec<String>> {
-        self.refresh_index()?;
-        let mut problems = Vec::new();
-        let mut seen_trees = std::collections::HashSet::new();
-        for id in self.snapshot_ids()? {
-            let snap = match self.load_snapshot(&id) {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(e.to_string());
-                    continue;
-                }
-            };
-            let mut stack = vec![snap.tree];
-            while let Some(tree_id) = stack.pop() {
-                if !seen_trees.insert(tree_id) {
-                    continue;
-                }
-                let tree = match self.load_tree(&tree_id) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        problems.push(format!("snapshot {}: tree {tree_id}: {e}", id.short()));
-                        continue;
-                    }
-                };
-                for node in &tree.nodes {
-                    stack.extend(node.subtree);
-                    for blob in node.content.iter().chain(node.meta.iter()) {
-                        if !self.has_blob(blob) {
-                            problems.push(format!(
-                                "snapshot {}: {:?} refers to blob {blob}, which no index lists",
-                                id.short(),
-                                node.name
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        Ok(problems)
-    }
-
-    /// Reads every indexed pack whole: its name must match its hash, its header must match the
-    /// index, and every blob must decrypt and hash to its id. Returns one line per problem, each
-    /// naming the damaged file; an empty list means the data is intact.
-    pub fn check_data(&self) -> Result<Vec<String>> {
-        // Pack name → (nonce counter, index entry) of every blob the index puts in it.
-        let packs: std::collections::BTreeMap<String, Vec<(u64, crate::index::BlobEntry)>> = {
-            let index = self.inner.index.read().expect("index lock");
-            let mut m: std::collections::BTreeMap<String, Vec<_>> = Default::default();
-            for (_, loc) in index.iter() {
-                m.entry(loc.pack.clone())
-                    .or_default()
-                    .push((loc.seq, loc.entry.clone()));
-            }
-            m
-        };
-        let mut problems = Vec::new();
-        for (name, blobs) in packs {
-            let label = format!("data/{}/{name}", &name[..2]);
-            let bytes = match self.inner.backend.read(FileKind::Pack, &name) {
-                Ok(b) => b,
-                Err(e) => {
-                    problems.push(format!("{label}: {e}"));
-                    continue;
-                }
-            };
-            if sha256_hex(&bytes) != name {
-                problems.push(format!(
-                    "{label}: content does not match its name (damaged or truncated)"
-                ));
-            }
-            let (salt, entries) = match pack::read_header(&self.inner.key, &bytes) {
-                Ok(h) => h,
-                Err(e) => {
-                    problems.push(format!("{label}: {e}"));
-                    continue;
-                }
-            };
-            for (seq, indexed) in blobs {
-                // The header entry at the blob's position must be the index entry, field for field.
-                let Some(e) = entries.get(seq as usize).filter(|e| **e == indexed) else {
-                    problems.push(format!(
-                        "{label}: blob {} is indexed but the pack header disagrees",
-                        indexed.id
-                    ));
-                    continue;
-                };
-                let ct = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
-                if let Err(err) = pack::decode_blob(&self.inner.key, &salt, seq, e, ct) {
-                    problems.push(format!("{label}: {err}"));
-                }
-            }
-        }
-        Ok(problems)
-    }
-
     /// Starts writing new blobs and, at the end, a snapshot.
     pub fn writer(&self) -> Writer {
         Writer {
@@ -534,6 +465,24 @@ impl Repository {
             stats: WriterStats::default(),
         }
     }
+}
+
+/// Items up to this size are stored as one blob.
+pub const CHUNK_THRESHOLD: usize = 512 * 1024;
+/// FastCDC (2020) parameters for larger items: minimum, average and maximum chunk size.
+pub const CHUNK_MIN: u32 = 64 * 1024;
+pub const CHUNK_AVG: u32 = 256 * 1024;
+pub const CHUNK_MAX: u32 = 1024 * 1024;
+
+/// Where an item's content is cut into blobs: `(start, end)` byte ranges covering it in order.
+pub fn chunk_boundaries(content: &[u8]) -> Box<dyn Iterator<Item = (usize, usize)> + '_> {
+    if content.len() <= CHUNK_THRESHOLD {
+        return Box::new(std::iter::once((0, content.len())));
+    }
+    Box::new(
+        fastcdc::v2020::FastCDC::new(content, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX)
+            .map(|c| (c.offset, c.offset + c.length)),
+    )
 }
 
 /// Counts of what a writer stored.
@@ -563,6 +512,15 @@ pub struct Writer {
 impl Writer {
     pub fn save_data(&mut self, plaintext: &[u8]) -> Result<BlobId> {
         self.save_blob(BlobType::Data, plaintext)
+    }
+
+    /// Stores an item's content: whole when small, otherwise split by content-defined chunking
+    /// (FastCDC) so that a large attachment mailed to many people, or kept in many versions,
+    /// is stored once. Returns the blob ids whose plaintexts concatenate to `content`.
+    pub fn save_content(&mut self, content: &[u8]) -> Result<Vec<BlobId>> {
+        chunk_boundaries(content)
+            .map(|(start, end)| self.save_data(&content[start..end]))
+            .collect()
     }
 
     pub fn save_tree(&mut self, tree: &Tree) -> Result<BlobId> {

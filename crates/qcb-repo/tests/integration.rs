@@ -1,7 +1,8 @@
 //! Repository integration tests: real files in a temporary folder, real SQLite.
 
 use qcb_repo::{
-    Catalog, Error, KdfParams, Node, Repository, SnapshotMeta, Tree, join_path, split_path,
+    Catalog, Error, KdfParams, Node, ReadData, Repository, SnapshotMeta, Tree, join_path,
+    split_path,
 };
 use serde_json::json;
 
@@ -72,7 +73,7 @@ fn round_trip_and_dedup_across_snapshots() {
         repo.read_content(&inbox.get("b").unwrap().content).unwrap(),
         big
     );
-    assert!(repo.check_data().unwrap().is_empty());
+    assert!(repo.check_data(ReadData::All).unwrap().problems.is_empty());
 
     // Compressible data is stored compressed.
     let stored: u64 = walk_size(dir.path().join("data").as_path());
@@ -171,7 +172,7 @@ fn a_flipped_byte_in_a_pack_is_detected_never_returned() {
         err.to_string().contains(&name),
         "error names the pack file: {err}"
     );
-    let problems = repo.check_data().unwrap();
+    let problems = repo.check_data(ReadData::All).unwrap().problems;
     assert!(problems.iter().any(|p| p.contains(&name)), "{problems:?}");
 }
 

@@ -1,0 +1,501 @@
+//! Repository life cycle: keys, chunking, versions, locks, forget, prune and concurrent writers,
+//! on real files in temporary folders.
+
+use std::time::Duration;
+
+use qcb_repo::{
+    Error, KdfParams, LockKind, LockOptions, Node, PruneOptions, ReadData, Repository,
+    RetentionPolicy, SnapshotMeta, Tree,
+};
+use serde_json::json;
+
+fn fast() -> KdfParams {
+    KdfParams::insecure_for_tests()
+}
+
+fn t(day: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_790_000_000 + day * 86_400, 0).unwrap()
+}
+
+/// Pseudo-random bytes that do not compress, from a seed.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    use rand::{RngCore, SeedableRng};
+    let mut out = vec![0u8; len];
+    rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut out);
+    out
+}
+
+/// A folder's name and its items (name, content).
+type Folder<'a> = (&'a str, Vec<(&'a str, Vec<u8>)>);
+
+/// A snapshot of one mailbox: `folders` maps folder names to (item name, content).
+fn commit(
+    repo: &Repository,
+    folders: &[Folder],
+    day: i64,
+) -> qcb_repo::Snapshot {
+    let mut w = repo.writer();
+    let mut dirs = Vec::new();
+    for (folder, items) in folders {
+        let mut nodes = Vec::new();
+        for (name, body) in items {
+            let content = w.save_content(body).unwrap();
+            nodes.push(Node::item(
+                *name,
+                content,
+                body.len() as u64,
+                None,
+                json!({}),
+            ));
+        }
+        let tree = w.save_tree(&Tree { nodes }).unwrap();
+        dirs.push(Node::dir(*folder, tree, json!({})));
+    }
+    let mbx = w.save_tree(&Tree { nodes: dirs }).unwrap();
+    let root = w
+        .save_tree(&Tree {
+            nodes: vec![Node::dir("alice@contoso.example", mbx, json!({}))],
+        })
+        .unwrap();
+    let mut meta = SnapshotMeta::new(root, "test-host", t(day));
+    meta.tags = vec!["set-1".into()];
+    w.commit(meta).unwrap()
+}
+
+fn read_item(repo: &Repository, snap: &qcb_repo::Snapshot, folder: &str, name: &str) -> Vec<u8> {
+    let root = repo.load_tree(&snap.tree).unwrap();
+    let mbx = repo.load_tree(&root.nodes[0].subtree.unwrap()).unwrap();
+    let f = repo
+        .load_tree(&mbx.get(folder).unwrap().subtree.unwrap())
+        .unwrap();
+    repo.read_content(&f.get(name).unwrap().content).unwrap()
+}
+
+fn assert_clean(repo: &Repository) {
+    assert_eq!(repo.check_structure().unwrap(), Vec::<String>::new());
+    assert_eq!(
+        repo.check_data(ReadData::All).unwrap().problems,
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn keys_can_be_added_listed_removed_and_passwords_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"first", fast()).unwrap();
+    let snap = commit(&repo, &[("Inbox", vec![("m1", b"hello".to_vec())])], 0);
+    let first = repo.current_key_id();
+    let second = repo.add_key(b"second", fast()).unwrap();
+    let keys = repo.list_keys().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().any(|k| k.id == first && k.current));
+    assert!(keys.iter().any(|k| k.id == second && !k.current));
+
+    // The key in use cannot be removed; another can, by prefix.
+    assert!(matches!(
+        repo.remove_key(&first),
+        Err(Error::InvalidArgument(_))
+    ));
+    let by_second = Repository::open_local(dir.path(), b"second").unwrap();
+    assert_eq!(by_second.current_key_id(), second);
+    by_second.remove_key(&first[..8]).unwrap();
+    assert!(matches!(
+        Repository::open_local(dir.path(), b"first"),
+        Err(Error::WrongPassword { .. })
+    ));
+    // The last key cannot be removed, even by someone else.
+    assert!(by_second.remove_key(&second).is_err());
+
+    // Changing the password: the old one stops working, data stays readable.
+    let third = by_second.change_password(b"third", fast()).unwrap();
+    assert_eq!(by_second.list_keys().unwrap().len(), 1);
+    assert!(Repository::open_local(dir.path(), b"second").is_err());
+    let reopened = Repository::open_local(dir.path(), b"third").unwrap();
+    assert_eq!(reopened.current_key_id(), third);
+    assert_eq!(read_item(&reopened, &snap, "Inbox", "m1"), b"hello");
+    assert!(repo.add_key(b"", fast()).is_err());
+    assert!(repo.remove_key("ab").is_err());
+}
+
+#[test]
+fn a_large_attachment_mailed_to_many_is_stored_about_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let attachment = noise(1, 6 * 1024 * 1024);
+    let message = |i: u32| {
+        let mut m =
+            format!("From: a@x.example\r\nTo: user{i}@x.example\r\nSubject: report {i}\r\n\r\n")
+                .into_bytes();
+        m.extend_from_slice(&attachment);
+        m.extend_from_slice(format!("\r\n-- sent to user {i}\r\n").as_bytes());
+        m
+    };
+    let mut w = repo.writer();
+    let mut stored_after = Vec::new();
+    for i in 0..10 {
+        let m = message(i);
+        let ids = w.save_content(&m).unwrap();
+        assert!(
+            ids.len() > 4,
+            "a 6 MB item is split, got {} blob(s)",
+            ids.len()
+        );
+        stored_after.push(w.stats().bytes_stored);
+    }
+    let first = stored_after[0];
+    let rest = stored_after[9] - first;
+    // Each further copy costs at most the two chunks at the attachment's edges.
+    assert!(
+        rest / 9 < 2 * u64::from(qcb_repo::CHUNK_AVG),
+        "first {first}, nine more {rest}"
+    );
+    // Small items stay whole.
+    assert_eq!(w.save_content(b"short message").unwrap().len(), 1);
+    drop(w);
+
+    let m = message(3);
+    let snap = commit(&repo, &[("Inbox", vec![("m3", m.clone())])], 0);
+    let reopened = Repository::open_local(dir.path(), b"pw").unwrap();
+    assert_eq!(read_item(&reopened, &snap, "Inbox", "m3"), m);
+    assert_clean(&reopened);
+}
+
+#[test]
+fn an_items_versions_are_listed_across_snapshots_and_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    commit(&repo, &[("Inbox", vec![("m1", b"v1".to_vec())])], 0);
+    commit(&repo, &[("Inbox", vec![("m1", b"v1".to_vec())])], 1);
+    commit(&repo, &[("Inbox", vec![("m1", b"v2".to_vec())])], 2);
+    commit(
+        &repo,
+        &[("Inbox", vec![]), ("Archive", vec![("m1", b"v2".to_vec())])],
+        3,
+    );
+    commit(&repo, &[("Inbox", vec![])], 4);
+    let versions = repo.item_versions("m1").unwrap();
+    assert_eq!(versions.len(), 4);
+    assert_eq!(
+        versions.iter().map(|v| v.changed).collect::<Vec<_>>(),
+        vec![true, false, true, false]
+    );
+    assert_eq!(versions[3].path, "/alice@contoso.example/Archive/m1");
+    assert_eq!(versions[0].path, "/alice@contoso.example/Inbox/m1");
+    assert_eq!(repo.read_content(&versions[2].node.content).unwrap(), b"v2");
+    assert!(repo.item_versions("nope").unwrap().is_empty());
+}
+
+#[test]
+fn locks_exclude_prune_from_writers_and_stale_ones_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let other = Repository::open_local(dir.path(), b"pw").unwrap();
+
+    let a = repo.lock(LockKind::Shared).unwrap();
+    let b = other.lock(LockKind::Shared).unwrap();
+    let err = other.lock(LockKind::Exclusive).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("shared lock of process"), "{err}");
+    assert_eq!(repo.list_locks().unwrap().len(), 2);
+    drop(a);
+    b.release().unwrap();
+    assert!(repo.list_locks().unwrap().is_empty());
+
+    let x = repo.lock(LockKind::Exclusive).unwrap();
+    assert!(matches!(
+        other.lock(LockKind::Shared),
+        Err(Error::Locked { .. })
+    ));
+    assert!(matches!(
+        other.lock(LockKind::Exclusive),
+        Err(Error::Locked { .. })
+    ));
+    // A waiting taker gets the lock once the holder lets go.
+    let waiter = std::thread::spawn(move || {
+        other
+            .lock_with(
+                LockKind::Shared,
+                LockOptions {
+                    wait: Duration::from_secs(10),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    drop(x);
+    waiter.join().unwrap().unwrap();
+
+    // A lock that is not refreshed goes stale and stops blocking; unlock removes it.
+    let slow = LockOptions {
+        refresh_every: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let held = repo.lock_with(LockKind::Shared, slow).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let impatient = LockOptions {
+        stale_after: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let x = repo.lock_with(LockKind::Exclusive, impatient).unwrap();
+    drop(x);
+    drop(held);
+
+    // A damaged or foreign file in locks/ blocks nobody.
+    std::fs::write(dir.path().join("locks").join("ab".repeat(32)), b"garbage").unwrap();
+    repo.lock(LockKind::Exclusive).unwrap().release().unwrap();
+    assert_eq!(repo.unlock(false).unwrap(), 1);
+}
+
+#[test]
+fn a_lock_is_refreshed_while_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let fast_refresh = LockOptions {
+        refresh_every: Duration::from_millis(100),
+        stale_after: Duration::from_secs(1),
+        wait: Duration::ZERO,
+    };
+    let lock = repo.lock_with(LockKind::Shared, fast_refresh).unwrap();
+    let before = repo.list_locks().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = repo.list_locks().unwrap();
+    assert_eq!(
+        after.len(),
+        1,
+        "the old lock file is removed after a refresh"
+    );
+    assert_ne!(before[0].id, after[0].id);
+    assert!(after[0].refreshed > before[0].refreshed);
+    lock.check_valid().unwrap();
+    // Still live for a taker that considers 1 s stale.
+    assert!(matches!(
+        repo.lock_with(LockKind::Exclusive, fast_refresh),
+        Err(Error::Locked { .. })
+    ));
+}
+
+#[test]
+fn forget_applies_the_policy_and_prune_frees_only_unused_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let mut snaps = Vec::new();
+    for day in 0..5 {
+        // Each day one new large item; "keep" survives throughout; "d{day}" lives one day.
+        let items = vec![
+            ("keep", noise(100, 300_000)),
+            ("daily", noise(day as u64, 300_000)),
+        ];
+        snaps.push(commit(&repo, &[("Inbox", items)], day));
+    }
+    // An interrupted backup left a pack no index names.
+    {
+        let mut w = repo.writer();
+        for i in 0..60 {
+            w.save_data(&noise(1000 + i, 300_000)).unwrap();
+        }
+        // Dropped without commit: the full pack was written, no index or snapshot.
+    }
+    let policy = RetentionPolicy {
+        keep_last: Some(2),
+        ..Default::default()
+    };
+    let plan = repo.plan_forget(&policy, t(10)).unwrap();
+    assert_eq!(plan.iter().filter(|d| d.keep).count(), 2);
+    let size =
+        |p: &std::path::Path| -> u64 { walk(p).iter().map(|f| f.metadata().unwrap().len()).sum() };
+    let _x = repo.lock(LockKind::Exclusive).unwrap();
+    let before = size(dir.path());
+    // Dry runs change nothing.
+    let dry = repo
+        .prune(PruneOptions {
+            dry_run: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(dry.packs_orphaned, 1);
+    assert_eq!(size(dir.path()), before);
+
+    assert_eq!(repo.forget(&plan).unwrap(), 3);
+    let report = repo
+        .prune(PruneOptions {
+            max_unused: 0.0,
+            dry_run: false,
+        })
+        .unwrap();
+    assert!(
+        report.packs_repacked + report.packs_unused > 0,
+        "{report:?}"
+    );
+    assert_eq!(report.packs_orphaned, 1);
+    assert_eq!(
+        report.blobs_removed,
+        3 + 3 * 3,
+        "three daily items and their trees, {report:?}"
+    );
+    let after = size(dir.path());
+    assert!(after < before / 3, "{before} -> {after}");
+
+    let reopened = Repository::open_local(dir.path(), b"pw").unwrap();
+    assert_clean(&reopened);
+    let left = reopened.list_snapshots().unwrap();
+    assert_eq!(left.len(), 2);
+    assert_eq!(
+        read_item(&reopened, &left[1], "Inbox", "daily"),
+        noise(4, 300_000)
+    );
+    assert_eq!(
+        read_item(&reopened, &left[0], "Inbox", "keep"),
+        noise(100, 300_000)
+    );
+    // Pruning again finds nothing to do.
+    let again = reopened.prune(PruneOptions::default()).unwrap();
+    assert_eq!(
+        (
+            again.packs_unused,
+            again.packs_repacked,
+            again.packs_orphaned
+        ),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn prune_refuses_to_run_when_a_snapshot_is_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let s = commit(&repo, &[("Inbox", vec![("m", b"x".to_vec())])], 0);
+    commit(&repo, &[("Inbox", vec![])], 1);
+    let path = dir.path().join("snapshots").join(&s.id.0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let packs_before = walk(&dir.path().join("data")).len();
+    let err = repo.prune(PruneOptions::default()).unwrap_err();
+    assert!(err.to_string().contains(&s.id.0), "{err}");
+    assert_eq!(walk(&dir.path().join("data")).len(), packs_before);
+}
+
+#[test]
+fn reading_a_share_of_the_data_reads_about_that_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    for day in 0..10 {
+        commit(
+            &repo,
+            &[("Inbox", vec![("m", noise(day, 1000))])],
+            day as i64,
+        );
+    }
+    let all = repo.check_data(ReadData::All).unwrap();
+    assert_eq!(all.packs_read, 10);
+    let some = repo.check_data(ReadData::Share(0.3)).unwrap();
+    assert_eq!((some.packs_total, some.packs_read), (10, 3));
+    assert!(some.problems.is_empty());
+}
+
+#[test]
+fn two_writers_and_a_racing_prune_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let path = dir.path().to_path_buf();
+    let writer = |agent: u64| {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let repo = Repository::open_local(&path, b"pw").unwrap();
+            let mut made = Vec::new();
+            for run in 0..6u64 {
+                let lock = repo
+                    .lock_with(
+                        LockKind::Shared,
+                        LockOptions {
+                            wait: Duration::from_secs(30),
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
+                // Shared data (dedupes between agents) and agent-specific data.
+                let items = vec![
+                    ("shared", noise(7, 200_000)),
+                    ("own", noise(agent * 100 + run, 200_000)),
+                ];
+                let s = commit(&repo, &[(&*format!("agent{agent}"), items)], run as i64);
+                lock.check_valid().unwrap();
+                drop(lock);
+                made.push(s.id);
+            }
+            made
+        })
+    };
+    let pruner = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let repo = Repository::open_local(&path, b"pw").unwrap();
+            let mut pruned = 0;
+            let mut refused = 0;
+            for _ in 0..40 {
+                match repo.lock(LockKind::Exclusive) {
+                    Ok(lock) => {
+                        let plan = repo
+                            .plan_forget(
+                                &RetentionPolicy {
+                                    keep_last: Some(100),
+                                    ..Default::default()
+                                },
+                                chrono::Utc::now(),
+                            )
+                            .unwrap();
+                        repo.forget(&plan).unwrap();
+                        repo.prune(PruneOptions {
+                            max_unused: 0.0,
+                            dry_run: false,
+                        })
+                        .unwrap();
+                        drop(lock);
+                        pruned += 1;
+                    }
+                    Err(Error::Locked { .. }) => refused += 1,
+                    Err(e) => panic!("{e}"),
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (pruned, refused)
+        })
+    };
+    let a = writer(1);
+    let b = writer(2);
+    let made: Vec<_> = a
+        .join()
+        .unwrap()
+        .into_iter()
+        .chain(b.join().unwrap())
+        .collect();
+    let (pruned, refused) = pruner.join().unwrap();
+    assert!(pruned + refused == 40);
+    let repo = Repository::open_local(&path, b"pw").unwrap();
+    assert_clean(&repo);
+    let snaps = repo.list_snapshots().unwrap();
+    assert_eq!(snaps.len(), made.len());
+    for s in &snaps {
+        let root = repo.load_tree(&s.tree).unwrap();
+        let mbx = repo.load_tree(&root.nodes[0].subtree.unwrap()).unwrap();
+        let f = repo.load_tree(&mbx.nodes[0].subtree.unwrap()).unwrap();
+        for n in &f.nodes {
+            assert_eq!(repo.read_content(&n.content).unwrap().len(), 200_000);
+        }
+    }
+    assert!(repo.list_locks().unwrap().is_empty());
+}
+
+fn walk(p: &std::path::Path) -> Vec<std::fs::DirEntry> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e);
+        }
+    }
+    out
+}
