@@ -425,6 +425,20 @@ test('navigation: only working screens are offered; screens need a repository wh
   await page.waitForSelector('#settings-form');
 });
 
+test('layout: the smallest window (800×560) keeps the top bar on one line and the browser usable', async ({ page, base }) => {
+  await page.setViewportSize({ width: 800, height: 560 });
+  await openDemo(page, base);
+  const barHeight = await page.evaluate(() => document.querySelector('.topbar').getBoundingClientRect().height);
+  assert(barHeight < 80, `top bar height ${barHeight}`);
+  await browseTo(page, INBOX);
+  await page.click('#item-list .item-row[data-item-id="AAMk-alice-inbox-3"]');
+  await page.waitForSelector('#preview-frame');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert(overflow <= 0, `no horizontal scrolling (${overflow} px)`);
+  await axeScan(page, 'browser at 800×560');
+  await shot(page, '13-small-window', '#breadcrumb');
+});
+
 test('the desktop bundle (dist/) contains no mock backend', async () => {
   const dist = join(uiRoot, 'dist', 'assets');
   assert(existsSync(dist), 'dist/ is built (npm run build) before the browser tests');
