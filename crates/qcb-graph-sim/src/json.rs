@@ -387,6 +387,23 @@ pub(crate) fn attachment_json(
     form: IdForm,
     with_content: bool,
 ) -> Value {
+    let kind = m.props.attachment_kind(a.key);
+    if kind != crate::model::AttachmentKind::File {
+        let odata_type = if kind == crate::model::AttachmentKind::Item {
+            "#microsoft.graph.itemAttachment"
+        } else {
+            "#microsoft.graph.referenceAttachment"
+        };
+        return json!({
+            "@odata.type": odata_type,
+            "id": mbx.attachment_id(m, a, form),
+            "lastModifiedDateTime": ts(&a.last_modified),
+            "name": a.name,
+            "contentType": Value::Null,
+            "size": a.bytes.len(),
+            "isInline": false,
+        });
+    }
     let mut v = json!({
         "@odata.type": "#microsoft.graph.fileAttachment",
         "@odata.mediaContentType": a.content_type,
@@ -403,6 +420,31 @@ pub(crate) fn attachment_json(
         obj.insert("contentBytes".into(), json!(STANDARD.encode(&a.bytes)));
     }
     v
+}
+
+/// The attached message of an item attachment (`$expand=…/item`), from
+/// its stored MIME.
+pub(crate) fn attached_item_json(mime: &[u8], id: &str) -> Value {
+    let Ok(p) = crate::mime::parse(mime) else {
+        return json!({"@odata.type": "#microsoft.graph.message", "id": id});
+    };
+    let list = |v: &[EmailAddress]| Value::Array(v.iter().map(recipient).collect());
+    json!({
+        "@odata.type": "#microsoft.graph.message",
+        "id": id,
+        "sentDateTime": p.sent.as_ref().map(ts),
+        "hasAttachments": !p.attachments.is_empty(),
+        "internetMessageId": p.internet_message_id,
+        "subject": p.subject,
+        "importance": p.importance.as_str(),
+        "body": {"contentType": p.body_type.as_str(), "content": p.body},
+        "sender": p.sender.as_ref().or(p.from.as_ref()).map(recipient),
+        "from": p.from.as_ref().map(recipient),
+        "toRecipients": list(&p.to),
+        "ccRecipients": list(&p.cc),
+        "bccRecipients": list(&p.bcc),
+        "replyTo": list(&p.reply_to),
+    })
 }
 
 /// `{"@odata.type":"#microsoft.graph.message","id":"...","@removed":{"reason":"deleted"}}`

@@ -50,6 +50,7 @@ pub(crate) fn render(p: &MessageProps) -> Vec<u8> {
         .attachments
         .iter()
         .filter(|a| !(a.is_inline && a.content_id.is_some()))
+        .filter(|a| p.attachment_kind(a.key) != crate::model::AttachmentKind::Reference)
         .collect();
 
     let body = body_part(p);
@@ -683,6 +684,7 @@ mod tests {
                     last_modified: t,
                 },
             ],
+            attachment_kinds: BTreeMap::new(),
             transport_headers: None,
             extended: BTreeMap::new(),
             inference_other: false,

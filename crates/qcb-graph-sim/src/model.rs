@@ -166,6 +166,17 @@ pub(crate) struct Attachment {
     pub last_modified: DateTime<Utc>,
 }
 
+/// What an attachment is (Graph's `fileAttachment`, `itemAttachment`,
+/// `referenceAttachment`). An item attachment keeps the attached item as
+/// MIME in `Attachment::bytes`; a reference attachment keeps its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum AttachmentKind {
+    #[default]
+    File,
+    Item,
+    Reference,
+}
+
 /// The content properties of a message: everything `$value` (MIME) is
 /// generated from, plus the flags that MIME does not carry.
 #[derive(Debug, Clone)]
@@ -189,6 +200,8 @@ pub(crate) struct MessageProps {
     pub flag_status: FlagStatus,
     pub categories: Vec<String>,
     pub attachments: Vec<Attachment>,
+    /// The kind of each attachment that is not a file attachment, by key.
+    pub attachment_kinds: BTreeMap<u32, AttachmentKind>,
     /// PidTagTransportMessageHeaders (0x007D): the received header block.
     pub transport_headers: Option<String>,
     /// Other single-value extended properties set by clients, by canonical id.
@@ -199,6 +212,10 @@ pub(crate) struct MessageProps {
 }
 
 impl MessageProps {
+    pub fn attachment_kind(&self, key: u32) -> AttachmentKind {
+        self.attachment_kinds.get(&key).copied().unwrap_or_default()
+    }
+
     pub fn has_file_attachments(&self) -> bool {
         self.attachments.iter().any(|a| !a.is_inline)
     }

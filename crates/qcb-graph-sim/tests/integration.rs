@@ -5,6 +5,7 @@
 mod integration {
     pub mod common;
 
+    mod attachments;
     mod auth;
     mod batch;
     mod create;

@@ -579,6 +579,7 @@ pub(crate) fn props_from_new(
         flag_status: new.flag_status,
         categories: new.categories,
         attachments,
+        attachment_kinds: Default::default(),
         transport_headers: new.transport_headers,
         extended: Default::default(),
         inference_other: false,

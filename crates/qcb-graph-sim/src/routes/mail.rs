@@ -23,8 +23,8 @@ use crate::json::{
     message_json, removed_json,
 };
 use crate::model::{
-    Attachment, BodyType, EmailAddress, FlagStatus, Folder, Importance, MSGFOLDERROOT_KEY, Mailbox,
-    Message, MessageProps,
+    Attachment, AttachmentKind, BodyType, EmailAddress, FlagStatus, Folder, Importance,
+    MSGFOLDERROOT_KEY, Mailbox, Message, MessageProps,
 };
 use crate::odata::{
     Prefer, Query, ReceivedFilter, canonical_ext_id, encode_pairs, parse_message_expand,
@@ -872,6 +872,10 @@ struct AttachmentInput {
     content_bytes: Option<String>,
     is_inline: Option<bool>,
     content_id: Option<String>,
+    /// itemAttachment: the attached message.
+    item: Option<Box<MessageInput>>,
+    /// referenceAttachment: the link (accepted as beta clients send it).
+    source_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -933,19 +937,66 @@ fn attachment_from_input(
     a: AttachmentInput,
     key: u32,
     now: DateTime<Utc>,
-) -> Result<Attachment, GraphError> {
-    match a.odata_type.as_deref() {
-        Some(t)
-            if t.trim_start_matches('#')
-                .eq_ignore_ascii_case("microsoft.graph.fileAttachment") => {}
+    mbx: &Mailbox,
+) -> Result<(Attachment, AttachmentKind), GraphError> {
+    let kind = match a.odata_type.as_deref().map(|t| t.trim_start_matches('#')) {
+        Some(t) if t.eq_ignore_ascii_case("microsoft.graph.fileAttachment") => AttachmentKind::File,
+        Some(t) if t.eq_ignore_ascii_case("microsoft.graph.itemAttachment") => AttachmentKind::Item,
+        Some(t) if t.eq_ignore_ascii_case("microsoft.graph.referenceAttachment") => {
+            AttachmentKind::Reference
+        }
         Some(t) => {
             return Err(GraphError::bad_request(format!(
-                "Attachments of type '{t}' are not supported by this emulator; use #microsoft.graph.fileAttachment."
+                "Attachments of type '{t}' are not supported; use #microsoft.graph.fileAttachment, itemAttachment or referenceAttachment."
             )));
         }
         None => {
             return Err(GraphError::bad_request(
-                "The attachment must specify '@odata.type': '#microsoft.graph.fileAttachment'.",
+                "The attachment must specify '@odata.type' (#microsoft.graph.fileAttachment, itemAttachment or referenceAttachment).",
+            ));
+        }
+    };
+    match kind {
+        AttachmentKind::File => {}
+        AttachmentKind::Item => {
+            let item = a.item.ok_or_else(|| {
+                GraphError::invalid_request("An item attachment needs its 'item'.")
+            })?;
+            let props = props_from_json(*item, mbx, u64::from(key), now)?;
+            let name = a
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| props.subject.clone());
+            let bytes = crate::mime::render(&props);
+            return Ok((
+                Attachment {
+                    key,
+                    name,
+                    content_type: "message/rfc822".into(),
+                    bytes,
+                    is_inline: false,
+                    content_id: None,
+                    last_modified: now,
+                },
+                kind,
+            ));
+        }
+        AttachmentKind::Reference => {
+            let name = a
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .ok_or_else(|| GraphError::invalid_request("The attachment's name is required."))?;
+            return Ok((
+                Attachment {
+                    key,
+                    name,
+                    content_type: a.content_type.unwrap_or_default(),
+                    bytes: a.source_url.unwrap_or_default().into_bytes(),
+                    is_inline: false,
+                    content_id: None,
+                    last_modified: now,
+                },
+                kind,
             ));
         }
     }
@@ -959,17 +1010,20 @@ fn attachment_from_input(
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| GraphError::invalid_request("The attachment's name is required."))?;
     let content_id = a.content_id.filter(|c| !c.trim().is_empty());
-    Ok(Attachment {
-        key,
-        name,
-        content_type: a
-            .content_type
-            .unwrap_or_else(|| "application/octet-stream".into()),
-        bytes,
-        is_inline: a.is_inline.unwrap_or(false),
-        content_id,
-        last_modified: now,
-    })
+    Ok((
+        Attachment {
+            key,
+            name,
+            content_type: a
+                .content_type
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            bytes,
+            is_inline: a.is_inline.unwrap_or(false),
+            content_id,
+            last_modified: now,
+        },
+        AttachmentKind::File,
+    ))
 }
 
 fn props_from_json(
@@ -1042,13 +1096,20 @@ fn props_from_json(
         None => FlagStatus::NotFlagged,
         Some(s) => parse_flag_status(&s)?,
     };
-    let attachments = input
+    let mut attachment_kinds = BTreeMap::new();
+    let mut attachments = Vec::new();
+    for (n, a) in input
         .attachments
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(n, a)| attachment_from_input(a, n as u32 + 1, now))
-        .collect::<Result<Vec<_>, _>>()?;
+    {
+        let (att, kind) = attachment_from_input(a, n as u32 + 1, now, mbx)?;
+        if kind != AttachmentKind::File {
+            attachment_kinds.insert(att.key, kind);
+        }
+        attachments.push(att);
+    }
     let from = input.from.and_then(RecipientInput::into_address);
     let sender = input
         .sender
@@ -1076,6 +1137,7 @@ fn props_from_json(
         flag_status,
         categories: input.categories.unwrap_or_default(),
         attachments,
+        attachment_kinds,
         transport_headers,
         extended,
         inference_other: input
@@ -1105,6 +1167,18 @@ fn props_from_mime(
     })?;
     let p = crate::mime::parse(&mime)
         .map_err(|e| GraphError::new(StatusCode::BAD_REQUEST, "ErrorMimeContentInvalid", e))?;
+    // Attached messages (message/rfc822 parts) become item attachments.
+    let attachment_kinds: BTreeMap<u32, AttachmentKind> = p
+        .attachments
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.content_type
+                .to_ascii_lowercase()
+                .starts_with("message/rfc822")
+        })
+        .map(|(n, _)| (n as u32 + 1, AttachmentKind::Item))
+        .collect();
     let attachments = p
         .attachments
         .into_iter()
@@ -1140,6 +1214,7 @@ fn props_from_mime(
         is_draft: true,
         flag_status: FlagStatus::NotFlagged,
         categories: Vec::new(),
+        attachment_kinds,
         attachments,
         transport_headers: None,
         extended: BTreeMap::new(),
@@ -1400,14 +1475,30 @@ fn find_attachment<'a>(
 pub(crate) async fn get_attachment(
     axum::extract::State(shared): St,
     Path(p): Params,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let ctx = Ctx::new(&headers, None);
+    let ctx = Ctx::new(&headers, raw);
     respond((|| {
         let t = shared.lock();
         let mbx = mailbox(&t, param(&p, "uid"))?;
         let (m, a) = find_attachment(mbx, &p)?;
-        let v = attachment_json(mbx, m, a, ctx.form(), true);
+        let mut v = attachment_json(mbx, m, a, ctx.form(), true);
+        if let Some(expand) = ctx.query.get("$expand") {
+            if !expand.eq_ignore_ascii_case("microsoft.graph.itemattachment/item") {
+                return Err(GraphError::bad_request(format!(
+                    "Parsing OData Select and Expand failed: Could not find a property named '{expand}' on type 'microsoft.graph.attachment'."
+                )));
+            }
+            if m.props.attachment_kind(a.key) == AttachmentKind::Item
+                && let Some(obj) = v.as_object_mut()
+            {
+                obj.insert(
+                    "item".into(),
+                    crate::json::attached_item_json(&a.bytes, &mbx.attachment_id(m, a, ctx.form())),
+                );
+            }
+        }
         let context = format!(
             "{}/$metadata#users('{}')/messages('{}')/attachments/$entity",
             shared.graph_url(),
@@ -1425,7 +1516,12 @@ pub(crate) async fn get_attachment_value(
     respond((|| {
         let t = shared.lock();
         let mbx = mailbox(&t, param(&p, "uid"))?;
-        let (_, a) = find_attachment(mbx, &p)?;
+        let (m, a) = find_attachment(mbx, &p)?;
+        if m.props.attachment_kind(a.key) == AttachmentKind::Reference {
+            return Err(GraphError::bad_request(
+                "A reference attachment is a link: it has no raw content.",
+            ));
+        }
         let ct = HeaderValue::from_str(&a.content_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
         let mut resp = (StatusCode::OK, a.bytes.clone()).into_response();
@@ -1455,8 +1551,13 @@ pub(crate) async fn add_attachment(
                 .get(&k)
                 .map(|m| m.props.attachments.iter().map(|a| a.key).max().unwrap_or(0) + 1)
                 .unwrap_or(1);
-            let att = attachment_from_input(input, next, now)?;
-            mbx.touch(k, now, |m| m.props.attachments.push(att));
+            let (att, kind) = attachment_from_input(input, next, now, mbx)?;
+            mbx.touch(k, now, |m| {
+                if kind != AttachmentKind::File {
+                    m.props.attachment_kinds.insert(att.key, kind);
+                }
+                m.props.attachments.push(att);
+            });
             let m = stored_message(mbx, k)?;
             let a = m
                 .props

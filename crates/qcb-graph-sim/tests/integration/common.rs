@@ -145,6 +145,15 @@ pub async fn json_ok(rb: RequestBuilder) -> Value {
     serde_json::from_str(&text).expect("json")
 }
 
+/// Sends; must answer 201 with JSON.
+pub async fn json_created(rb: RequestBuilder) -> Value {
+    let resp = rb.send().await.expect("send");
+    let status = resp.status();
+    let text = resp.text().await.expect("text");
+    assert_eq!(status, StatusCode::CREATED, "body: {text}");
+    serde_json::from_str(&text).expect("json")
+}
+
 /// Sends and returns (status, JSON body or Null).
 pub async fn send(rb: RequestBuilder) -> (StatusCode, Value) {
     let resp = rb.send().await.expect("send");

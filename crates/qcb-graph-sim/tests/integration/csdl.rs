@@ -1,6 +1,7 @@
 //! Conformance with Microsoft's v1.0 metadata: every property the emulator
-//! emits for user, mailFolder, message, fileAttachment, recipient,
-//! emailAddress, itemBody, followupFlag (and the extended properties) exists
+//! emits for user, mailFolder, message, fileAttachment, itemAttachment,
+//! referenceAttachment, uploadSession, recipient, emailAddress, itemBody,
+//! followupFlag (and the extended properties) exists
 //! on that type (following BaseType chains) with a compatible JSON type;
 //! enum values are members of their enum.
 
@@ -285,6 +286,58 @@ async fn emitted_json_matches_the_v1_metadata() {
     for m in created["value"].as_array().expect("value") {
         check(m, "message", &mut errors);
     }
+
+    // item and reference attachments, an attached item, an upload session
+    let made = common::json_created(
+        h.req(reqwest::Method::POST, &format!("/users/{uid}/messages"))
+            .json(&serde_json::json!({
+                "subject": "attachment kinds",
+                "attachments": [
+                    {"@odata.type": "#microsoft.graph.itemAttachment",
+                     "item": {"@odata.type": "#microsoft.graph.message", "subject": "inner",
+                              "toRecipients": [{"emailAddress": {"address": "bob@contoso.example"}}]}},
+                    {"@odata.type": "#microsoft.graph.referenceAttachment", "name": "Plan.docx"}
+                ]
+            })),
+    )
+    .await;
+    let mid = made["id"].as_str().expect("id");
+    for a in h
+        .get_json(&format!("/users/{uid}/messages/{mid}/attachments"))
+        .await["value"]
+        .as_array()
+        .expect("value")
+    {
+        check(a, "attachment", &mut errors);
+        if a["@odata.type"] == "#microsoft.graph.itemAttachment" {
+            let aid = a["id"].as_str().expect("aid");
+            let mut expanded = h
+                .get_json(&format!(
+                    "/users/{uid}/messages/{mid}/attachments/{aid}?$expand=microsoft.graph.itemattachment/item"
+                ))
+                .await;
+            let item = expanded
+                .as_object_mut()
+                .and_then(|o| o.remove("item"))
+                .expect("item");
+            check(&expanded, "attachment", &mut errors);
+            check(&item, "message", &mut errors);
+        }
+    }
+    let session = common::json_created(
+        h.req(
+            reqwest::Method::POST,
+            &format!("/users/{uid}/messages/{mid}/attachments/createUploadSession"),
+        )
+        .json(&serde_json::json!({"AttachmentItem": {"attachmentType": "file", "name": "big.bin", "size": 4_000_000}})),
+    )
+    .await;
+    check(&session, "uploadSession", &mut errors);
+    assert!(
+        counts.get("attachment").copied().unwrap_or(0) >= 3
+            && counts.get("uploadSession").copied().unwrap_or(0) == 1,
+        "{counts:?}"
+    );
 
     assert!(
         errors.is_empty(),
