@@ -209,4 +209,47 @@ describe('Tauri backend through mockIPC', () => {
     send(channel!, 3, { ...progress, phase: 'done', itemsDone: 20 });
     expect(container.querySelector('#backup-progress')).toBeNull();
   });
+
+  it('reads settings with settings_get at start-up and saves them with settings_set { settings }', async () => {
+    const calls: Call[] = [];
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> });
+      switch (cmd) {
+        case 'app_info':
+          return INFO;
+        case 'snapshots_list':
+          return [SNAP];
+        case 'settings_get':
+          return { theme: 'light', concurrency: 3, logLevel: 'warn' };
+        case 'settings_set':
+          return (args as { settings: unknown }).settings;
+      }
+      return null;
+    });
+    const { container } = await renderApp(new TauriBackend());
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'settings_get')).toBe(true));
+    expect(calls.find((c) => c.cmd === 'settings_get')?.args).toEqual({});
+    await fireEvent.click($(container, '#nav-settings'));
+    await waitFor(() => expect(($(container, '#settings-concurrency') as HTMLInputElement).value).toBe('3'));
+    expect(($(container, '#theme-light') as HTMLInputElement).checked).toBe(true);
+    await type($(container, '#settings-concurrency'), '5');
+    await fireEvent.submit($(container, '#settings-form'));
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'settings_set')).toBe(true));
+    expect(calls.find((c) => c.cmd === 'settings_set')?.args).toEqual({
+      settings: { theme: 'light', concurrency: 5, logLevel: 'warn' },
+    });
+    expect(document.documentElement.dataset.theme).toBe('light');
+  });
+
+  it('invokes item_preview with { snapshotId, path }', async () => {
+    const calls: Call[] = [];
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> });
+      return { subject: 's', from: 'f', to: [], cc: [], date: '2025-01-01T00:00:00Z', text: 't', attachments: [] };
+    });
+    const preview = await new TauriBackend().itemPreview(SNAP.id, '/a@b/Inbox/AAMk%2F1');
+    expect(preview.subject).toBe('s');
+    expect(calls).toEqual([{ cmd: 'item_preview', args: { snapshotId: SNAP.id, path: '/a@b/Inbox/AAMk%2F1' } }]);
+  });
 });
+

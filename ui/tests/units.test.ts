@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toApiError } from '../src/lib/backend/errors';
 import { MockBackend } from '../src/lib/backend/mock';
+import { mockOptionsFromUrl } from '../src/lib/backend/mockConfig';
 import type { Progress, RepoOpenArgs } from '../src/lib/backend/types';
 import { progressPercent, progressText } from '../src/lib/backup/progressText';
 import { formatBytes, formatDuration } from '../src/lib/format';
@@ -60,6 +61,14 @@ const local = (path: string, password: string, create: boolean): RepoOpenArgs =>
   create,
   remember: false,
   s3SecretAccessKey: null,
+});
+
+describe('mock options from the query string', () => {
+  it('reads delay, large folder size and open, with defaults', () => {
+    expect(mockOptionsFromUrl('')).toEqual({ stepDelayMs: 150, largeFolderItems: 100_000, open: false });
+    expect(mockOptionsFromUrl('?mockDelay=5&mockLarge=0&mockOpen=1')).toEqual({ stepDelayMs: 5, largeFolderItems: 0, open: true });
+    expect(mockOptionsFromUrl('?mockDelay=-3&mockLarge=abc')).toEqual({ stepDelayMs: 150, largeFolderItems: 100_000, open: false });
+  });
 });
 
 describe('mock backend', () => {
