@@ -462,6 +462,8 @@ impl Repository {
             pack: PackBuilder::new(),
             pending: HashMap::new(),
             written: Vec::new(),
+            last_index: std::time::Instant::now(),
+            checkpoint: (CHECKPOINT_PACKS, CHECKPOINT_INTERVAL),
             stats: WriterStats::default(),
         }
     }
@@ -505,9 +507,18 @@ pub struct Writer {
     pack: PackBuilder,
     /// Blobs added by this writer and not yet in the shared index: id → pack slot.
     pending: HashMap<BlobId, ()>,
+    /// Packs written but not yet named by an index file.
     written: Vec<PackEntry>,
+    last_index: std::time::Instant,
+    checkpoint: (usize, std::time::Duration),
     stats: WriterStats,
 }
+
+/// A writer names its packs in an index file at least this often (in packs, and in time), so
+/// that a backup killed midway leaves indexed data the next run reuses instead of uploading it
+/// again.
+const CHECKPOINT_PACKS: usize = 4;
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Writer {
     pub fn save_data(&mut self, plaintext: &[u8]) -> Result<BlobId> {
@@ -573,7 +584,43 @@ impl Writer {
             .write(FileKind::Pack, &name, &bytes)?;
         self.stats.packs += 1;
         self.written.push(entry);
+        if self.written.len() >= self.checkpoint.0 || self.last_index.elapsed() >= self.checkpoint.1
+        {
+            self.write_index()?;
+        }
         Ok(())
+    }
+
+    /// Writes one index file naming the packs written since the last one, and adds them to
+    /// the shared in-memory index.
+    fn write_index(&mut self) -> Result<()> {
+        self.last_index = std::time::Instant::now();
+        if self.written.is_empty() {
+            return Ok(());
+        }
+        let file = IndexFile {
+            version: 1,
+            packs: std::mem::take(&mut self.written),
+        };
+        let name = self.repo.write_sealed(FileKind::Index, INDEX_AAD, &file)?;
+        let mut index = self.repo.inner.index.write().expect("index lock");
+        for p in &file.packs {
+            index
+                .add_pack(p)
+                .map_err(|e| Error::corrupt("new index", e))?;
+        }
+        self.repo
+            .inner
+            .index_files
+            .lock()
+            .expect("index files lock")
+            .insert(name);
+        Ok(())
+    }
+
+    /// Changes how often packs are named in an index file (default: every 4 packs or 60 s).
+    pub fn checkpoint_every(&mut self, packs: usize, interval: std::time::Duration) {
+        self.checkpoint = (packs.max(1), interval);
     }
 
     /// Whether the repository has this blob, or this writer holds it for its next commit.
@@ -591,25 +638,7 @@ impl Writer {
             return Err(Error::MissingBlob(meta.tree.to_hex()));
         }
         self.flush_pack()?;
-        if !self.written.is_empty() {
-            let file = IndexFile {
-                version: 1,
-                packs: std::mem::take(&mut self.written),
-            };
-            let name = self.repo.write_sealed(FileKind::Index, INDEX_AAD, &file)?;
-            let mut index = self.repo.inner.index.write().expect("index lock");
-            for p in &file.packs {
-                index
-                    .add_pack(p)
-                    .map_err(|e| Error::corrupt("new index", e))?;
-            }
-            self.repo
-                .inner
-                .index_files
-                .lock()
-                .expect("index files lock")
-                .insert(name);
-        }
+        self.write_index()?;
         let file = SnapshotFile {
             version: 1,
             time: meta.time,

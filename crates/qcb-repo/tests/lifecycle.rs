@@ -29,11 +29,7 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 type Folder<'a> = (&'a str, Vec<(&'a str, Vec<u8>)>);
 
 /// A snapshot of one mailbox: `folders` maps folder names to (item name, content).
-fn commit(
-    repo: &Repository,
-    folders: &[Folder],
-    day: i64,
-) -> qcb_repo::Snapshot {
+fn commit(repo: &Repository, folders: &[Folder], day: i64) -> qcb_repo::Snapshot {
     let mut w = repo.writer();
     let mut dirs = Vec::new();
     for (folder, items) in folders {
@@ -498,4 +494,30 @@ fn walk(p: &std::path::Path) -> Vec<std::fs::DirEntry> {
         }
     }
     out
+}
+
+#[test]
+fn data_uploaded_by_a_writer_that_never_committed_is_reused_after_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    let items: Vec<Vec<u8>> = (0..70).map(|i| noise(500 + i, 300_000)).collect();
+    {
+        let mut w = repo.writer();
+        w.checkpoint_every(1, Duration::from_secs(3600));
+        for it in &items {
+            w.save_content(it).unwrap();
+        }
+        assert!(w.stats().packs >= 1);
+        // Killed here: no commit.
+    }
+    let again = Repository::open_local(dir.path(), b"pw").unwrap();
+    let mut w = again.writer();
+    for it in &items {
+        w.save_content(it).unwrap();
+    }
+    let s = w.stats();
+    assert!(s.blobs_known >= 50, "indexed blobs are reused: {s:?}");
+    assert!(s.bytes_stored < 21 * 300_000 / 2 * 2, "{s:?}");
+    drop(w);
+    assert_clean(&again);
 }
