@@ -1,13 +1,14 @@
 //! `qcb-graph-sim`: serve the emulated tenant on 127.0.0.1 until Ctrl-C.
 //!
-//! Prints one `key: value` line each for base_url, tenant_id, client_id and
-//! client_secret (base_url first), then serves.
+//! Prints one `key: value` line each for base_url, tenant_id, client_id,
+//! client_secret, graph_url, token_url and throttle (base_url first), then
+//! serves.
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use clap::Parser;
-use qcb_graph_sim::{SimServer, TenantSpec};
+use qcb_graph_sim::{FaultConfig, SimOptions, SimServer, TenantSpec, ThrottleConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +29,44 @@ struct Args {
     /// TCP port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Throttling: `off`, `real` (Exchange's limits per app per mailbox:
+    /// 10,000 requests per 10 minutes, 4 concurrent, 150 MB upload per 5
+    /// minutes), or a number N: the same limits with time running N times
+    /// faster (`60` makes the 10-minute window 10 seconds).
+    #[arg(long, default_value = "off")]
+    throttle: Throttle,
+    /// Seeded fault injection: the share (0.0–1.0) of Graph requests that
+    /// answer 503 (with Retry-After: 1) instead.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Seed of the fault draws.
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_lifetime: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Throttle {
+    Off,
+    Scaled(f64),
+}
+
+impl std::str::FromStr for Throttle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" | "none" => Ok(Throttle::Off),
+            "real" | "exchange" => Ok(Throttle::Scaled(1.0)),
+            n => match n.parse::<f64>() {
+                Ok(f) if f.is_finite() && f > 0.0 => Ok(Throttle::Scaled(f)),
+                _ => Err(format!(
+                    "expected off, real or a time-scale factor > 0, not '{n}'"
+                )),
+            },
+        }
+    }
 }
 
 #[tokio::main]
@@ -46,13 +85,33 @@ async fn main() -> anyhow::Result<()> {
         messages_per_user: args.items,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let sim = SimServer::start(spec, addr).await?;
+    let mut options = SimOptions::default();
+    if let Throttle::Scaled(f) = args.throttle {
+        options.throttle = ThrottleConfig::exchange().scaled(f);
+    }
+    if args.fault_rate > 0.0 {
+        options.faults = FaultConfig {
+            seed: args.fault_seed,
+            rate: args.fault_rate.min(1.0),
+            ..FaultConfig::default()
+        };
+    }
+    options.auth.token_lifetime_secs = args.token_lifetime.max(60);
+    let sim = SimServer::start_with(spec, options, addr).await?;
     let creds = sim.credentials();
     let mut out = std::io::stdout().lock();
     writeln!(out, "base_url: {}", sim.base_url())?;
     writeln!(out, "tenant_id: {}", creds.tenant_id)?;
     writeln!(out, "client_id: {}", creds.client_id)?;
     writeln!(out, "client_secret: {}", creds.client_secret)?;
+    writeln!(out, "graph_url: {}", sim.graph_url())?;
+    writeln!(out, "token_url: {}", sim.token_url())?;
+    let throttle = match args.throttle {
+        Throttle::Off => "off".to_string(),
+        Throttle::Scaled(1.0) => "real".to_string(),
+        Throttle::Scaled(f) => format!("real, {f}x faster"),
+    };
+    writeln!(out, "throttle: {throttle}")?;
     out.flush()?;
     drop(out);
     tokio::signal::ctrl_c().await?;

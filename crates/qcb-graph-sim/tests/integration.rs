@@ -8,6 +8,7 @@ mod integration {
     mod attachments;
     mod auth;
     mod batch;
+    mod binary;
     mod create;
     mod csdl;
     mod delta;
