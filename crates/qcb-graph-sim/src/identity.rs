@@ -261,6 +261,8 @@ pub(crate) enum Family {
     Calendars,
     Tasks,
     MailboxSettings,
+    /// `/users/{id}/settings/exchange`: User.Read.All, served by Exchange.
+    UserSettings,
 }
 
 /// What a request needs, from its (normalised) path: the family and
@@ -283,7 +285,8 @@ pub(crate) fn needed(method: &str, path: &str) -> Option<(Family, Option<String>
                     Family::Calendars
                 }
                 "todo" | "outlook" => Family::Tasks,
-                "mailboxsettings" | "settings" => Family::MailboxSettings,
+                "mailboxsettings" => Family::MailboxSettings,
+                "settings" => Family::UserSettings,
                 _ => return None,
             };
             Some((fam, Some(u.to_string()), write))
@@ -323,6 +326,13 @@ pub(crate) fn allowed(
                     .collect(),
             )
         }
+        Family::UserSettings => (
+            vec![
+                "User.Read.All".to_string(),
+                "User.ReadWrite.All".to_string(),
+            ],
+            vec!["User.ReadWrite.All".to_string()],
+        ),
         other => {
             let base = match other {
                 Family::Mail => "Mail",

@@ -249,6 +249,26 @@ async fn permissions_are_per_app_and_per_resource() {
         v["error"]["message"],
         "Access is denied. Check credentials and try again."
     );
+    // only the resource the permission is missing for is refused
+    let (s, v) = send(
+        h.http
+            .get(h.url("/users/alice@contoso.example/contactFolders"))
+            .bearer_auth(&t1),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(graph_error_code(&v), "ErrorAccessDenied");
+    assert_eq!(
+        send(
+            h.http
+                .get(h.url("/users/alice@contoso.example/settings/exchange"))
+                .bearer_auth(&t1)
+        )
+        .await
+        .0,
+        StatusCode::OK,
+        "settings/exchange needs User.Read.All"
+    );
     // consent added: tokens issued from now on carry it
     admin
         .set_app_permissions(&reg.client_id, &["User.Read.All", "Mail.ReadWrite"], &[])
@@ -265,6 +285,21 @@ async fn permissions_are_per_app_and_per_resource() {
         "an old token keeps its roles"
     );
     let t2 = get_token(reg.client_id.clone()).await;
+    let (s, v) = send(
+        h.http
+            .get(h.url("/users/alice@contoso.example/contactFolders"))
+            .bearer_auth(&t2),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "still no Contacts.ReadWrite");
+    assert_eq!(graph_error_code(&v), "ErrorAccessDenied");
+    let (s, _) = send(
+        h.http
+            .get(h.url("/users/alice@contoso.example/calendars"))
+            .bearer_auth(&t2),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(
         send(
             h.http
