@@ -1,77 +1,11 @@
 //! Black-box tests of the `qcbackup` binary against the emulator.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use qcb_graph_sim::{SimServer, TenantSpec};
-
-struct Env {
-    sim: SimServer,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    async fn new() -> Env {
-        let sim = SimServer::start(
-            TenantSpec {
-                seed: 3,
-                users: 2,
-                messages_per_user: 30,
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
-        Env {
-            sim,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn repo(&self) -> std::path::PathBuf {
-        self.dir.path().join("repo")
-    }
-
-    fn cmd(&self, password: &str) -> Command {
-        let c = self.sim.credentials();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_qcbackup"));
-        cmd.env_clear()
-            .env("QCBACKUP_REPO", self.repo())
-            .env("QCBACKUP_PASSWORD", password)
-            .env("QCBACKUP_CACHE_DIR", self.dir.path().join("cache"))
-            .env("QCBACKUP_GRAPH_URL", self.sim.graph_url())
-            .env("QCBACKUP_AUTHORITY", self.sim.base_url())
-            .env("QCBACKUP_TENANT_ID", c.tenant_id)
-            .env("QCBACKUP_CLIENT_ID", c.client_id)
-            .env("QCBACKUP_CLIENT_SECRET", c.client_secret);
-        cmd
-    }
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(
-        o.status.success(),
-        "status {:?}\nstdout {}\nstderr {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs the blocking CLI off the test's async runtime (the emulator lives on it).
-async fn run(env: &Env, password: &str, args: &[&str]) -> Output {
-    let mut cmd = env.cmd(password);
-    cmd.args(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
+use common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn init_backup_list_browse_restore_check() {
@@ -245,18 +179,6 @@ async fn demo_backs_up_and_restores_the_demo_tenant() {
         words[1], words[3],
         "all restored messages verified: {verified}"
     );
-}
-
-/// Runs with extra environment variables.
-async fn run_env(env: &Env, password: &str, vars: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = env.cmd(password);
-    cmd.args(args);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

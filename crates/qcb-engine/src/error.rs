@@ -14,6 +14,9 @@ pub enum EngineError {
     /// A job that could not do any of its work (every mailbox failed, for example).
     #[error("{0}")]
     JobFailed(String),
+    /// The OS keychain could not be used; the message says how to fix it.
+    #[error("{0}")]
+    Keychain(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -39,6 +42,7 @@ impl EngineError {
             EngineError::InvalidInput(_) => "invalid_input",
             EngineError::NotFound(_) => "not_found",
             EngineError::JobFailed(_) => "job_failed",
+            EngineError::Keychain(_) => "keychain",
             EngineError::Internal(_) => "internal",
         }
     }

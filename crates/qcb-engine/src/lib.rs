@@ -12,6 +12,7 @@ mod handle;
 mod mime;
 mod progress;
 mod restore;
+pub mod secrets;
 mod types;
 
 pub use backup::{BackupOptions, backup};

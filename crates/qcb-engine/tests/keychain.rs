@@ -1,0 +1,102 @@
+//! The OS keychain for real: gnome-keyring's Secret Service in a private D-Bus session.
+//!
+//! Each test re-runs itself inside `dbus-run-session` with a freshly unlocked gnome-keyring
+//! (the recipe in shared/recipes.md), so it needs no session from whoever runs the suite and
+//! leaves nothing behind. It fails, rather than skips, when those programs are missing.
+
+use std::process::Command;
+
+use qcb_engine::secrets::{KeychainStore, SecretStore};
+
+const INSIDE: &str = "QCB_KEYCHAIN_TEST_INSIDE";
+
+/// Runs `test` of this binary again inside a private session bus; `keyring` says whether an
+/// unlocked gnome-keyring is started in it.
+fn rerun_inside_session(test: &str, keyring: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let start = if keyring {
+        r#"eval "$(printf qcb-test | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; eval "$(gnome-keyring-daemon --start --components=secrets)" >/dev/null; export GNOME_KEYRING_CONTROL;"#
+    } else {
+        ""
+    };
+    let script = format!(r#"{start} exec "$0" --exact "$1" --nocapture"#);
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", &script])
+        .arg(&exe)
+        .arg(test)
+        .env(INSIDE, "1")
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("dbus-run-session could not start ({e}); run scripts/bootstrap.sh test")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "inside the session:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "the test did not run inside:\n{text}"
+    );
+}
+
+#[test]
+fn secrets_round_trip_through_gnome_keyring() {
+    if std::env::var_os(INSIDE).is_none() {
+        return rerun_inside_session("secrets_round_trip_through_gnome_keyring", true);
+    }
+    let store = KeychainStore::new("com.qcbackup.manager.test");
+    assert_eq!(store.get("repository:/nowhere").unwrap(), None);
+    store
+        .set("repository:/srv/backup", "correct horse ✓")
+        .unwrap();
+    assert_eq!(
+        store.get("repository:/srv/backup").unwrap().as_deref(),
+        Some("correct horse ✓")
+    );
+    store.set("repository:/srv/backup", "rotated").unwrap();
+    assert_eq!(
+        store.get("repository:/srv/backup").unwrap().as_deref(),
+        Some("rotated")
+    );
+    // A refresh token is long.
+    let token = "0.A".repeat(1500);
+    store.set("refresh-token:alice", &token).unwrap();
+    assert_eq!(store.get("refresh-token:alice").unwrap(), Some(token));
+    // Another service's entries are separate.
+    let other = KeychainStore::new("com.qcbackup.other");
+    assert_eq!(other.get("repository:/srv/backup").unwrap(), None);
+    store.delete("repository:/srv/backup").unwrap();
+    store.delete("repository:/srv/backup").unwrap();
+    assert_eq!(store.get("repository:/srv/backup").unwrap(), None);
+}
+
+#[test]
+fn a_session_without_a_keychain_gives_a_clear_error() {
+    if std::env::var_os(INSIDE).is_none() {
+        return rerun_inside_session("a_session_without_a_keychain_gives_a_clear_error", false);
+    }
+    let store = KeychainStore::new("com.qcbackup.manager.test");
+    let e = store.set("repository:/srv/backup", "pw").unwrap_err();
+    assert_eq!(e.code(), "keychain");
+    let text = e.to_string();
+    assert!(
+        text.contains("not available") || text.contains("locked"),
+        "{text}"
+    );
+    assert!(text.contains("QCBACKUP_PASSWORD"), "{text}");
+    assert!(!text.contains("\"pw\""), "{text}");
+}
