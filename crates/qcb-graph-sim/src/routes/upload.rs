@@ -1,4 +1,5 @@
 //! Large attachments: `POST …/messages/{id}/attachments/createUploadSession`
+//! (and `…/events/{id}/attachments/createUploadSession`)
 //! (3 MB to 150 MB, `attachmentType: file`) answers a pre-authenticated
 //! `uploadUrl` shaped like Outlook's
 //! (`{base}/api/v2.0/Users('{uid}@{tid}')/Messages('{mid}')/AttachmentSessions('{sid}')?authtoken=…`);
@@ -36,12 +37,30 @@ pub(crate) const MAX_SIZE: u64 = 150 * 1024 * 1024;
 /// Upload URLs stay valid this long (Exchange: about 6 hours... 15 min shown in docs).
 const SESSION_LIFETIME_SECS: i64 = 6 * 3600;
 
+/// What the attachment goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// A message, by key (it may move while uploading).
+    Message(u64),
+    /// An event (series master or single), by key.
+    Event(u64),
+}
+
+impl Target {
+    fn segment(self) -> &'static str {
+        match self {
+            Target::Message(_) => "Messages",
+            Target::Event(_) => "Events",
+        }
+    }
+}
+
 pub(crate) struct Session {
     authtoken: String,
     app_id: String,
     user_id: String,
-    /// The message's immutable id (it may move while uploading).
-    message_key: u64,
+    target: Target,
+    /// The item id as the client sent it (for URLs).
     message_ref: String,
     name: String,
     content_type: String,
@@ -71,6 +90,14 @@ pub(crate) fn graph_routes() -> Router<Arc<Shared>> {
         )
         .route(
             "/v1.0/users/{uid}/mailFolders/{fid}/messages/{mid}/attachments/createUploadSession",
+            post(create_session),
+        )
+        .route(
+            "/v1.0/users/{uid}/events/{eid}/attachments/createUploadSession",
+            post(create_session),
+        )
+        .route(
+            "/v1.0/users/{uid}/calendars/{cid}/events/{eid}/attachments/createUploadSession",
             post(create_session),
         )
 }
@@ -154,22 +181,43 @@ async fn create_inner(
         .map(|c| c.app_id)
         .unwrap_or_default();
     let uid = super::percent_decode(p.get("uid").map(String::as_str).unwrap_or(""));
-    let mid = p.get("mid").cloned().unwrap_or_default();
-    let (user_id, tenant_id, message_key, now) = {
+    let mid = p
+        .get("mid")
+        .or_else(|| p.get("eid"))
+        .cloned()
+        .unwrap_or_default();
+    let (user_id, tenant_id, target, now) = {
         let t = shared.lock();
         let i = t
             .mailbox_index(&uid)
             .ok_or_else(|| GraphError::invalid_user(&uid))?;
         let mbx = &t.mailboxes[i];
-        let k = mbx.message_key(&mid).map_err(lookup)?;
-        (mbx.user.id.clone(), t.tenant_id.clone(), k, t.now())
+        let target = if p.contains_key("eid") {
+            let r = mbx.event_ref(&mid).map_err(lookup)?;
+            if let Some(c) = p.get("cid") {
+                let ck = mbx.calendar_key(c).map_err(lookup)?;
+                if mbx.pim.events.get(&r.key).is_none_or(|e| e.calendar != ck) {
+                    return Err(GraphError::item_not_found());
+                }
+            }
+            if r.occurrence.is_some() {
+                return Err(GraphError::invalid_request(
+                    "Attach files to the series master or to a single event, not to an occurrence.",
+                ));
+            }
+            Target::Event(r.key)
+        } else {
+            Target::Message(mbx.message_key(&mid).map_err(lookup)?)
+        };
+        (mbx.user.id.clone(), t.tenant_id.clone(), target, t.now())
     };
     let sid = super::auth::opaque_token("AAMkA", 40);
     let authtoken = super::auth::opaque_token("eyJ0eXAiOiJKV1Qi", 160);
     let expires = now + chrono::Duration::seconds(SESSION_LIFETIME_SECS);
     let upload_url = format!(
-        "{}/api/v2.0/Users('{user_id}@{tenant_id}')/Messages('{mid}')/AttachmentSessions('{sid}')?authtoken={authtoken}",
-        shared.base_url
+        "{}/api/v2.0/Users('{user_id}@{tenant_id}')/{}('{mid}')/AttachmentSessions('{sid}')?authtoken={authtoken}",
+        shared.base_url,
+        target.segment()
     );
     shared.proto.uploads.lock().insert(
         sid,
@@ -177,7 +225,7 @@ async fn create_inner(
             authtoken,
             app_id,
             user_id,
-            message_key,
+            target,
             message_ref: mid,
             name,
             content_type: s("contentType").unwrap_or_else(|| "application/octet-stream".into()),
@@ -365,7 +413,7 @@ async fn put_range(
             uploads.remove(&sid)
         } else {
             let body = json!({
-                "@odata.context": format!("{}/api/v2.0/$metadata#Users('{}')/Messages('{}')/AttachmentSessions/$entity", shared.base_url, s.user_id, s.message_ref),
+                "@odata.context": format!("{}/api/v2.0/$metadata#Users('{}')/{}('{}')/AttachmentSessions/$entity", shared.base_url, s.user_id, s.target.segment(), s.message_ref),
                 "ExpirationDateTime": crate::json::ts(&s.expires),
                 "nextExpectedRanges": [s.received.len().to_string()],
             });
@@ -380,7 +428,7 @@ async fn put_range(
     finish(&shared, s)
 }
 
-/// The last range arrived: the attachment joins the message.
+/// The last range arrived: the attachment joins the message or event.
 fn finish(shared: &Shared, s: Session) -> Response {
     let mut t = shared.lock();
     let now = t.now();
@@ -389,10 +437,14 @@ fn finish(shared: &Shared, s: Session) -> Response {
         return GraphError::item_not_found().into_response();
     };
     let mbx = &mut t.mailboxes[i];
-    let Some(m) = mbx.messages.get(&s.message_key) else {
+    let existing = match s.target {
+        Target::Message(k) => mbx.messages.get(&k).map(|m| &m.props.attachments),
+        Target::Event(k) => mbx.pim.events.get(&k).map(|e| &e.attachments),
+    };
+    let Some(existing) = existing else {
         return GraphError::item_not_found().into_response();
     };
-    let key = m.props.attachments.iter().map(|a| a.key).max().unwrap_or(0) + 1;
+    let key = existing.iter().map(|a| a.key).max().unwrap_or(0) + 1;
     let att = Attachment {
         key,
         name: s.name,
@@ -402,17 +454,31 @@ fn finish(shared: &Shared, s: Session) -> Response {
         content_id: s.content_id,
         last_modified: now,
     };
-    mbx.touch(s.message_key, now, |m| m.props.attachments.push(att));
-    let Some(m) = mbx.messages.get(&s.message_key) else {
-        return GraphError::item_not_found().into_response();
+    let aid = match s.target {
+        Target::Message(k) => {
+            mbx.touch(k, now, |m| m.props.attachments.push(att));
+            let Some(m) = mbx.messages.get(&k) else {
+                return GraphError::item_not_found().into_response();
+            };
+            let Some(a) = m.props.attachments.iter().find(|a| a.key == key) else {
+                return GraphError::item_not_found().into_response();
+            };
+            mbx.attachment_id(m, a, IdForm::Regular)
+        }
+        Target::Event(k) => {
+            mbx.touch_event(k, now, |e, _| e.attachments.push(att));
+            let Some(e) = mbx.pim.events.get(&k) else {
+                return GraphError::item_not_found().into_response();
+            };
+            crate::ids::attachment_id(mbx.guid(), IdForm::Regular, e.key, e.calendar, 0, key)
+        }
     };
-    let Some(a) = m.props.attachments.iter().find(|a| a.key == key) else {
-        return GraphError::item_not_found().into_response();
-    };
-    let aid = mbx.attachment_id(m, a, IdForm::Regular);
     let location = format!(
-        "{}/api/v2.0/Users('{}@{tenant_id}')/Messages('{}')/Attachments('{aid}')",
-        shared.base_url, s.user_id, s.message_ref
+        "{}/api/v2.0/Users('{}@{tenant_id}')/{}('{}')/Attachments('{aid}')",
+        shared.base_url,
+        s.user_id,
+        s.target.segment(),
+        s.message_ref
     );
     let mut resp = StatusCode::CREATED.into_response();
     if let Ok(v) = location.parse() {

@@ -273,3 +273,55 @@ async fn upload_ranges_count_against_the_upload_limit() {
     }
     h.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_event_attachment_uploads_too() {
+    let h = common::start(common::small()).await;
+    let events = h
+        .get_json("/users/alice@contoso.example/events?$top=1&$select=subject")
+        .await;
+    let eid = events["value"][0]["id"]
+        .as_str()
+        .expect("an event")
+        .to_string();
+    let size = 3 * MB + 10;
+    let (s, v) = send(
+        h.req(
+            Method::POST,
+            &format!("/users/alice@contoso.example/events/{eid}/attachments/createUploadSession"),
+        )
+        .json(
+            &json!({"AttachmentItem": {"attachmentType": "file", "name": "agenda.pdf",
+                                         "size": size, "contentType": "application/pdf"}}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let url = v["uploadUrl"].as_str().expect("url").to_string();
+    assert!(url.contains("/Events('"), "{url}");
+    let bytes = data(size);
+    let done = put(
+        &h.http,
+        &url,
+        &format!("bytes 0-{}/{size}", size - 1),
+        bytes.clone(),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::CREATED);
+    let location = done.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let aid = location
+        .rsplit_once("Attachments('")
+        .and_then(|(_, r)| r.strip_suffix("')"))
+        .expect("attachment id")
+        .to_string();
+    let got = h
+        .get_bytes(&format!(
+            "/users/alice@contoso.example/events/{eid}/attachments/{aid}/$value"
+        ))
+        .await;
+    assert!(got == bytes);
+    h.sim.shutdown().await;
+}
