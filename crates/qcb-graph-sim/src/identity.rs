@@ -38,8 +38,9 @@ pub const DEFAULT_DELEGATED: &[&str] = &[
     "email",
 ];
 
-/// An app registration as the admin API shows and takes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// An app registration as the admin API shows and takes it. `Debug`
+/// leaves the secret out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct AppRegistration {
     /// Generated (a GUID) when empty on registration.
@@ -56,6 +57,22 @@ pub struct AppRegistration {
     pub delegated_permissions: Vec<String>,
     /// SHA-1 thumbprints (`x5t`, base64url) of registered certificates.
     pub certificate_thumbprints: Vec<String>,
+}
+
+impl std::fmt::Debug for AppRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppRegistration")
+            .field("client_id", &self.client_id)
+            .field("display_name", &self.display_name)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("application_permissions", &self.application_permissions)
+            .field("delegated_permissions", &self.delegated_permissions)
+            .field("certificate_thumbprints", &self.certificate_thumbprints)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
