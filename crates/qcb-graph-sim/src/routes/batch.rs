@@ -83,7 +83,7 @@ fn parse(v: &Value, base: &str) -> Result<Vec<Sub>, String> {
         if rel.starts_with("$batch") || rel.starts_with("%24batch") {
             return Err(format!("Request '{id}': a batch cannot contain a batch."));
         }
-        let url = format!("/v1.0/{rel}");
+        let url = loose_uri(&format!("/v1.0/{rel}"));
         let headers: Vec<(String, String)> = r
             .get("headers")
             .and_then(Value::as_object)
@@ -144,6 +144,23 @@ fn parse(v: &Value, base: &str) -> Result<Vec<Sub>, String> {
         }
     }
     Ok(out)
+}
+
+/// Batch URLs are written as people type them (`$filter=city eq null`):
+/// percent-encode what a URI cannot hold (spaces, quotes, non-ASCII…).
+fn loose_uri(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_graphic() && !"\"<>\\^`{|}".contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// The mailbox (user id) a sub-request's URL names, for the per-mailbox limit.

@@ -37,12 +37,17 @@ async fn batch_answers_each_request_and_fails_dependents_with_424() {
              "headers": {"Content-Type": "application/json"},
              "body": {"displayName": "Made in a batch"}},
             {"id": "5", "dependsOn": ["3"], "method": "GET", "url": "/users"},
-            {"id": "6", "method": "GET", "url": "users?$top=1"}
+            {"id": "6", "method": "GET", "url": "users?$top=1"},
+            {"id": "7", "method": "GET",
+             "url": "/users/alice@contoso.example/mailFolders/inbox/messages?$filter=receivedDateTime ge 2020-01-01T00:00:00Z&$select=subject&$top=2"}
         ]}),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(v["responses"].as_array().map(Vec::len), Some(6));
+    assert_eq!(v["responses"].as_array().map(Vec::len), Some(7));
+    let r7 = by_id(&v, "7");
+    assert_eq!(r7["status"], 200, "{r7}");
+    assert_eq!(r7["body"]["value"].as_array().map(Vec::len), Some(2));
     let r1 = by_id(&v, "1");
     assert_eq!(r1["status"], 200);
     assert_eq!(r1["body"]["displayName"], "Inbox");
@@ -71,7 +76,7 @@ async fn batch_answers_each_request_and_fails_dependents_with_424() {
     // sub-requests are logged one by one, with their batch id, then the batch
     let log = h.sim.admin().request_log();
     let subs: Vec<_> = log.iter().filter(|r| r.batch_id.is_some()).collect();
-    assert_eq!(subs.len(), 4, "{log:#?}");
+    assert_eq!(subs.len(), 5, "{log:#?}");
     assert!(
         subs.iter()
             .any(|r| r.batch_id.as_deref() == Some("4") && r.method == "POST" && r.status == 201)
