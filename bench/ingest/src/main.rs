@@ -1,0 +1,700 @@
+//! `qcb-bench`: the ingest half of the repository benchmark (`bench/run-ingest.sh`).
+//!
+//! ```text
+//! qcb-bench ingest --repo DIR --source DIR [--workers N] [--budget-mib M] [--write-behind]
+//!                  [--password-env VAR]
+//! qcb-bench verify --repo DIR --source DIR [--password-env VAR]
+//! ```
+//!
+//! `verify` (not timed) reads the newest snapshot back and compares every item with its file:
+//! same names, same bytes, nothing missing and nothing extra.
+//!
+//! Stores a directory of files as one snapshot, the way the engine stores a mailbox: one
+//! `Node::item` per file (content through `Writer::save_content`'s chunking), one tree per
+//! directory, saved bottom-up, then `commit`. Creates the repository when the folder is missing
+//! or empty (default Argon2id parameters), otherwise opens it and uses the newest snapshot as
+//! parent: a file whose size and mtime equal its node's `attrs` in the parent is carried over
+//! without being read (restic's rule), every other file is read and hashed.
+//!
+//! Threads, all through qcb-repo's public API:
+//! * a walker lists directories, loads the parent's trees and decides per file "reuse" or
+//!   "read", sending read jobs to the workers and an ordered event stream to the writer;
+//! * `--workers` readers read each file, cut it with [`qcb_repo::chunk_boundaries`] and compute
+//!   each chunk's [`Repository::blob_id`];
+//! * the writer (main thread) skips chunks the repository already has
+//!   ([`qcb_repo::Writer::contains`]) and passes new ones to `Writer::save_data`, which hashes
+//!   again, compresses, encrypts and packs on this one thread: the public API offers no way to
+//!   hand it a blob that was compressed elsewhere.
+//!
+//! With `--write-behind`, the repository's `LocalBackend` is wrapped in a [`Backend`] that
+//! writes pack files on a background thread, in order, and makes every other write (index,
+//! snapshot, lock) wait until the packs before it are on disk, so the write order packs → index
+//! → snapshot is kept. Without it, packs are written (and fsynced) on the writer thread, as the
+//! engine does today.
+//!
+//! Bytes read but not yet stored are bounded by `--budget-mib` and the number of files in
+//! flight by a fixed pool of read buffers that the workers reuse, so memory does not grow with
+//! the corpus. Prints one JSON object (counts and a timing breakdown) on stdout.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use std::io::Read;
+
+use qcb_repo::{
+    Backend, BlobId, FileKind, KdfParams, LocalBackend, LockKind, Node, NodeKind, Repository,
+    SnapshotMeta, Tree, chunk_boundaries,
+};
+use serde_json::json;
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const TAG: &str = "qcb-bench";
+
+struct Args {
+    verify: bool,
+    repo: PathBuf,
+    source: PathBuf,
+    password_env: String,
+    workers: usize,
+    budget: u64,
+    write_behind: bool,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: qcb-bench ingest|verify --repo DIR --source DIR [--workers N] [--budget-mib M] \
+         [--write-behind] [--password-env VAR (default QCB_PASSWORD)]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut it = std::env::args().skip(1);
+    let verify = match it.next().as_deref() {
+        Some("ingest") => false,
+        Some("verify") => true,
+        _ => usage(),
+    };
+    let mut repo = None;
+    let mut source = None;
+    let mut password_env = "QCB_PASSWORD".to_string();
+    let mut workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut budget_mib = 16u64;
+    let mut write_behind = false;
+    while let Some(flag) = it.next() {
+        if flag == "--write-behind" {
+            write_behind = true;
+            continue;
+        }
+        let value = it.next().unwrap_or_else(|| usage());
+        match flag.as_str() {
+            "--repo" => repo = Some(PathBuf::from(value)),
+            "--source" => source = Some(PathBuf::from(value)),
+            "--password-env" => password_env = value,
+            "--workers" => workers = value.parse().unwrap_or_else(|_| usage()),
+            "--budget-mib" => budget_mib = value.parse().unwrap_or_else(|_| usage()),
+            _ => usage(),
+        }
+    }
+    Args {
+        verify,
+        repo: repo.unwrap_or_else(|| usage()),
+        source: source.unwrap_or_else(|| usage()),
+        password_env,
+        workers: workers.max(1),
+        budget: budget_mib.max(1) * 1024 * 1024,
+        write_behind,
+    }
+}
+
+/// What the walker tells the writer, in tree order.
+enum Event {
+    Enter(String),
+    File {
+        name: String,
+        size: u64,
+        mtime_ns: i64,
+        how: How,
+    },
+    Exit,
+    Failed(String),
+}
+
+enum How {
+    /// Unchanged since the parent snapshot: its node, carried over unread.
+    Reuse(Node),
+    /// Being read by a worker under this sequence number.
+    Read(u64),
+}
+
+struct Job {
+    seq: u64,
+    path: PathBuf,
+    size: u64,
+    buffer: Vec<u8>,
+}
+
+/// A file read and hashed by a worker: its bytes and, per chunk, `(start, end, id)`.
+struct Done {
+    seq: u64,
+    data: Vec<u8>,
+    result: Result<Vec<(usize, usize, BlobId)>, String>,
+    read: Duration,
+    hash: Duration,
+}
+
+/// Bytes read by workers and not yet stored by the writer, and the read buffers.
+///
+/// A file is read into one of a fixed set of buffers that go round walker → worker → writer →
+/// back here: their number bounds the files in flight, and reusing them keeps large buffers
+/// from being allocated on one thread and freed on another, which makes the allocator's heap
+/// (and so the peak RSS) grow with the corpus.
+struct Budget {
+    state: Mutex<(u64, Vec<Vec<u8>>)>,
+    freed: Condvar,
+    cap: u64,
+}
+
+impl Budget {
+    fn new(cap: u64, buffers: usize) -> Self {
+        Budget {
+            state: Mutex::new((0, (0..buffers).map(|_| Vec::new()).collect())),
+            freed: Condvar::new(),
+            cap,
+        }
+    }
+
+    fn acquire(&self, n: u64) -> Vec<u8> {
+        let mut s = self.state.lock().expect("budget lock");
+        // One file larger than the whole budget still goes through, alone.
+        while s.1.is_empty() || (s.0 > 0 && s.0 + n > self.cap) {
+            s = self.freed.wait(s).expect("budget lock");
+        }
+        s.0 += n;
+        s.1.pop().expect("a free buffer")
+    }
+
+    fn release(&self, n: u64, buffer: Vec<u8>) {
+        let mut s = self.state.lock().expect("budget lock");
+        s.0 -= n;
+        s.1.push(buffer);
+        self.freed.notify_all();
+    }
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn unchanged(node: &Node, size: u64, mtime_ns: i64) -> bool {
+    node.kind == NodeKind::Item
+        && node.attrs.get("size").and_then(|v| v.as_u64()) == Some(size)
+        && node.attrs.get("mtime").and_then(|v| v.as_i64()) == Some(mtime_ns)
+}
+
+struct Walker {
+    repo: Repository,
+    events: SyncSender<Event>,
+    jobs: Sender<Job>,
+    budget: Arc<Budget>,
+    next_seq: u64,
+}
+
+impl Walker {
+    fn walk(&mut self, dir: &Path, name: String, parent: Option<Tree>) -> Res<()> {
+        self.events.send(Event::Enter(name))?;
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            entries.push((name, entry.path(), entry.file_type()?));
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, path, ft) in entries {
+            let old = parent.as_ref().and_then(|t| t.get(&name));
+            if ft.is_dir() {
+                let subtree = match old {
+                    Some(n) if n.kind == NodeKind::Dir => match &n.subtree {
+                        Some(id) => Some(self.repo.load_tree(id)?),
+                        None => None,
+                    },
+                    _ => None,
+                };
+                self.walk(&path, name, subtree)?;
+            } else if ft.is_file() {
+                let meta = std::fs::metadata(&path)?;
+                let (size, mtime_ns) = (meta.len(), mtime_ns(&meta));
+                let how = match old {
+                    Some(n) if unchanged(n, size, mtime_ns) => How::Reuse(n.clone()),
+                    _ => {
+                        let buffer = self.budget.acquire(size);
+                        let seq = self.next_seq;
+                        self.next_seq += 1;
+                        self.jobs.send(Job {
+                            seq,
+                            path,
+                            size,
+                            buffer,
+                        })?;
+                        How::Read(seq)
+                    }
+                };
+                self.events.send(Event::File {
+                    name,
+                    size,
+                    mtime_ns,
+                    how,
+                })?;
+            }
+        }
+        self.events.send(Event::Exit)?;
+        Ok(())
+    }
+}
+
+fn worker(repo: Repository, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Done>) {
+    loop {
+        let job = match jobs.lock().expect("job queue lock").recv() {
+            Ok(j) => j,
+            Err(_) => return,
+        };
+        let t0 = Instant::now();
+        let mut data = job.buffer;
+        data.clear();
+        let read = std::fs::File::open(&job.path).and_then(|mut f| {
+            data.reserve(job.size as usize);
+            f.read_to_end(&mut data)
+        });
+        let read_time = t0.elapsed();
+        let t1 = Instant::now();
+        let result = read
+            .map(|_| {
+                chunk_boundaries(&data)
+                    .map(|(s, e)| (s, e, repo.blob_id(&data[s..e])))
+                    .collect()
+            })
+            .map_err(|e| format!("{}: {e}", job.path.display()));
+        let hash = t1.elapsed();
+        if done
+            .send(Done {
+                seq: job.seq,
+                data,
+                result,
+                read: read_time,
+                hash,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// A [`Backend`] that writes pack files on a background thread, in order, and lets every other
+/// write (index, snapshot, lock) and every pack read through only once the packs queued before
+/// it are on disk. The first failed pack write fails every later call.
+struct WriteBehind {
+    inner: Arc<LocalBackend>,
+    queue: Mutex<Option<SyncSender<PackWrite>>>,
+    state: Arc<(Mutex<Pending>, Condvar)>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// A pack file waiting to be written: its name and bytes.
+type PackWrite = (String, Vec<u8>);
+
+#[derive(Default)]
+struct Pending {
+    queued: usize,
+    failed: Option<String>,
+}
+
+impl WriteBehind {
+    fn new(inner: LocalBackend) -> Self {
+        let inner = Arc::new(inner);
+        // Two packs (32 MiB) queued at most.
+        let (tx, rx) = sync_channel::<PackWrite>(2);
+        let state = Arc::new((Mutex::new(Pending::default()), Condvar::new()));
+        let thread = {
+            let (inner, state) = (inner.clone(), state.clone());
+            std::thread::Builder::new()
+                .name("qcb-pack-write".into())
+                .spawn(move || {
+                    for (name, bytes) in rx {
+                        let result = inner.write(FileKind::Pack, &name, &bytes);
+                        let mut p = state.0.lock().expect("write-behind lock");
+                        p.queued -= 1;
+                        if let Err(e) = result {
+                            p.failed.get_or_insert_with(|| format!("data/{name}: {e}"));
+                        }
+                        state.1.notify_all();
+                    }
+                })
+                .expect("spawn the pack writer thread")
+        };
+        WriteBehind {
+            inner,
+            queue: Mutex::new(Some(tx)),
+            state,
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Waits until every queued pack is written; fails if one could not be.
+    fn barrier(&self) -> qcb_repo::Result<()> {
+        let mut p = self.state.0.lock().expect("write-behind lock");
+        while p.queued > 0 {
+            p = self.state.1.wait(p).expect("write-behind lock");
+        }
+        match &p.failed {
+            Some(e) => Err(qcb_repo::Error::InvalidArgument(format!(
+                "an earlier pack write failed: {e}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn settle(&self, kind: FileKind) -> qcb_repo::Result<()> {
+        match kind {
+            FileKind::Pack => {
+                if let Some(e) = &self.state.0.lock().expect("write-behind lock").failed {
+                    return Err(qcb_repo::Error::InvalidArgument(format!(
+                        "an earlier pack write failed: {e}"
+                    )));
+                }
+                Ok(())
+            }
+            _ => self.barrier(),
+        }
+    }
+}
+
+impl Drop for WriteBehind {
+    fn drop(&mut self) {
+        drop(self.queue.lock().expect("write-behind lock").take());
+        if let Some(t) = self.thread.lock().expect("write-behind lock").take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Backend for WriteBehind {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn create_layout(&self) -> qcb_repo::Result<()> {
+        self.inner.create_layout()
+    }
+    fn write(&self, kind: FileKind, name: &str, bytes: &[u8]) -> qcb_repo::Result<()> {
+        self.settle(kind)?;
+        if kind != FileKind::Pack {
+            return self.inner.write(kind, name, bytes);
+        }
+        self.state.0.lock().expect("write-behind lock").queued += 1;
+        let queue = self.queue.lock().expect("write-behind lock");
+        let sent = queue
+            .as_ref()
+            .map(|q| q.send((name.to_string(), bytes.to_vec())));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(qcb_repo::Error::InvalidArgument(
+                "the pack writer thread stopped".into(),
+            ));
+        }
+        Ok(())
+    }
+    fn read(&self, kind: FileKind, name: &str) -> qcb_repo::Result<Vec<u8>> {
+        self.barrier_for(kind)?;
+        self.inner.read(kind, name)
+    }
+    fn read_range(
+        &self,
+        kind: FileKind,
+        name: &str,
+        offset: u64,
+        len: usize,
+    ) -> qcb_repo::Result<Vec<u8>> {
+        self.barrier_for(kind)?;
+        self.inner.read_range(kind, name, offset, len)
+    }
+    fn size(&self, kind: FileKind, name: &str) -> qcb_repo::Result<u64> {
+        self.barrier_for(kind)?;
+        self.inner.size(kind, name)
+    }
+    fn list(&self, kind: FileKind) -> qcb_repo::Result<Vec<String>> {
+        self.barrier_for(kind)?;
+        self.inner.list(kind)
+    }
+    fn exists(&self, kind: FileKind, name: &str) -> qcb_repo::Result<bool> {
+        self.barrier_for(kind)?;
+        self.inner.exists(kind, name)
+    }
+    fn delete(&self, kind: FileKind, name: &str) -> qcb_repo::Result<()> {
+        self.barrier_for(kind)?;
+        self.inner.delete(kind, name)
+    }
+}
+
+impl WriteBehind {
+    /// Reads of packs wait for queued pack writes; other files are never queued.
+    fn barrier_for(&self, kind: FileKind) -> qcb_repo::Result<()> {
+        if kind == FileKind::Pack {
+            self.barrier()
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    files: u64,
+    files_read: u64,
+    files_reused: u64,
+    dirs: u64,
+    bytes_read: u64,
+    chunks_known: u64,
+    chunks_new: u64,
+    wait: Duration,
+    save: Duration,
+    trees: Duration,
+    read: Duration,
+    hash: Duration,
+}
+
+fn run(args: Args) -> Res<serde_json::Value> {
+    let started = Instant::now();
+    let password = std::env::var(&args.password_env)
+        .map_err(|_| format!("set the repository password in ${}", args.password_env))?;
+    let fresh = !args.repo.exists() || std::fs::read_dir(&args.repo)?.next().is_none();
+    let backend: Box<dyn Backend> = if args.write_behind {
+        Box::new(WriteBehind::new(LocalBackend::new(&args.repo)))
+    } else {
+        Box::new(LocalBackend::new(&args.repo))
+    };
+    let repo = if fresh {
+        Repository::init(backend, password.as_bytes(), KdfParams::default())?
+    } else {
+        Repository::open(backend, password.as_bytes())?
+    };
+    let lock = repo.lock(LockKind::Shared)?;
+    let parent = repo
+        .list_snapshots()?
+        .into_iter()
+        .rev()
+        .find(|s| s.tags.iter().any(|t| t == TAG));
+    let parent_tree = match &parent {
+        Some(s) => Some(repo.load_tree(&s.tree)?),
+        None => None,
+    };
+    let opened = started.elapsed();
+
+    let (ev_tx, ev_rx) = sync_channel::<Event>(4096);
+    let (job_tx, job_rx) = channel::<Job>();
+    let (done_tx, done_rx) = channel::<Done>();
+    let budget = Arc::new(Budget::new(args.budget, 2 * args.workers + 2));
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let workers: Vec<std::thread::JoinHandle<()>> = (0..args.workers)
+        .map(|i| {
+            let (repo, jobs, done) = (repo.clone(), job_rx.clone(), done_tx.clone());
+            std::thread::Builder::new()
+                .name(format!("qcb-reader-{i}"))
+                .spawn(move || worker(repo, jobs, done))
+        })
+        .collect::<Result<_, _>>()?;
+    drop(done_tx);
+    let walker = {
+        let mut w = Walker {
+            repo: repo.clone(),
+            events: ev_tx,
+            jobs: job_tx,
+            budget: budget.clone(),
+            next_seq: 0,
+        };
+        let source = args.source.clone();
+        std::thread::Builder::new()
+            .name("qcb-walker".into())
+            .spawn(move || {
+                if let Err(e) = w.walk(&source, String::new(), parent_tree) {
+                    let _ = w.events.send(Event::Failed(e.to_string()));
+                }
+            })?
+    };
+
+    let mut writer = repo.writer();
+    let mut c = Counts::default();
+    let mut stack: Vec<(String, Vec<Node>)> = Vec::new();
+    let mut ready: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut root = None;
+    for ev in ev_rx {
+        match ev {
+            Event::Enter(name) => stack.push((name, Vec::new())),
+            Event::File {
+                name,
+                size,
+                mtime_ns,
+                how,
+            } => {
+                c.files += 1;
+                let node = match how {
+                    How::Reuse(node) => {
+                        c.files_reused += 1;
+                        node
+                    }
+                    How::Read(seq) => {
+                        let t = Instant::now();
+                        let done = loop {
+                            if let Some(d) = ready.remove(&seq) {
+                                break d;
+                            }
+                            let d = done_rx.recv().map_err(|_| "workers stopped")?;
+                            ready.insert(d.seq, d);
+                        };
+                        c.wait += t.elapsed();
+                        c.read += done.read;
+                        c.hash += done.hash;
+                        let (data, chunks) = (done.data, done.result?);
+                        let t = Instant::now();
+                        let mut ids = Vec::with_capacity(chunks.len());
+                        for (s, e, id) in chunks {
+                            if writer.contains(&id) {
+                                c.chunks_known += 1;
+                            } else {
+                                let stored = writer.save_data(&data[s..e])?;
+                                debug_assert_eq!(stored, id);
+                                c.chunks_new += 1;
+                            }
+                            ids.push(id);
+                        }
+                        c.save += t.elapsed();
+                        c.files_read += 1;
+                        let len = data.len() as u64;
+                        c.bytes_read += len;
+                        budget.release(size, data);
+                        Node::item(
+                            name,
+                            ids,
+                            len,
+                            None,
+                            json!({ "size": size, "mtime": mtime_ns }),
+                        )
+                    }
+                };
+                stack
+                    .last_mut()
+                    .ok_or("file outside a directory")?
+                    .1
+                    .push(node);
+            }
+            Event::Exit => {
+                let (name, nodes) = stack.pop().ok_or("unbalanced walk")?;
+                let t = Instant::now();
+                let id = writer.save_tree(&Tree { nodes })?;
+                c.trees += t.elapsed();
+                c.dirs += 1;
+                match stack.last_mut() {
+                    Some(parent) => parent.1.push(Node::dir(name, id, json!({}))),
+                    None => root = Some(id),
+                }
+            }
+            Event::Failed(e) => return Err(e.into()),
+        }
+    }
+    walker.join().map_err(|_| "walker panicked")?;
+    for w in workers {
+        w.join().map_err(|_| "worker panicked")?;
+    }
+    let root = root.ok_or("the walk produced no root")?;
+    let stats = writer.stats();
+    let t = Instant::now();
+    let mut meta = SnapshotMeta::new(root, "qcb-bench", chrono::Utc::now());
+    meta.parent = parent.as_ref().map(|s| s.id.clone());
+    meta.tags = vec![TAG.to_string()];
+    meta.summary = json!({ "files": c.files, "files_read": c.files_read });
+    let snap = writer.commit(meta)?;
+    let commit = t.elapsed();
+    lock.release()?;
+    let secs = |d: Duration| (d.as_secs_f64() * 1000.0).round() / 1000.0;
+    Ok(json!({
+        "snapshot": snap.id.0,
+        "parent": parent.map(|s| s.id.0),
+        "fresh_repository": fresh,
+        "workers": args.workers,
+        "write_behind": args.write_behind,
+        "files": c.files,
+        "files_read": c.files_read,
+        "files_reused": c.files_reused,
+        "dirs": c.dirs,
+        "bytes_read": c.bytes_read,
+        "chunks_new": c.chunks_new,
+        "chunks_known": c.chunks_known,
+        "blobs_new": stats.blobs_new,
+        "bytes_stored": stats.bytes_stored,
+        "packs": stats.packs,
+        "seconds": {
+            "total": secs(started.elapsed()),
+            "open_and_lock": secs(opened),
+            "writer_waiting_for_workers": secs(c.wait),
+            "writer_save_data": secs(c.save),
+            "writer_save_tree": secs(c.trees),
+            "commit": secs(commit),
+            "workers_read": secs(c.read),
+            "workers_chunk_and_hash": secs(c.hash),
+        },
+    }))
+}
+
+/// Compares the newest snapshot with the folder: every file is an item with the same bytes.
+fn verify(args: Args) -> Res<serde_json::Value> {
+    let password = std::env::var(&args.password_env)
+        .map_err(|_| format!("set the repository password in ${}", args.password_env))?;
+    let repo = Repository::open_local(&args.repo, password.as_bytes())?;
+    let snap = repo.find_snapshot("latest")?;
+    let (mut files, mut bytes) = (0u64, 0u64);
+    let mut stack = vec![(args.source.clone(), snap.tree)];
+    while let Some((dir, tree_id)) = stack.pop() {
+        let tree = repo.load_tree(&tree_id)?;
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<Result<_, _>>()?;
+        on_disk.sort();
+        let in_tree: Vec<&str> = tree.nodes.iter().map(|n| n.name.as_str()).collect();
+        if on_disk != in_tree {
+            return Err(format!("{}: names differ from the snapshot", dir.display()).into());
+        }
+        for node in tree.nodes {
+            let path = dir.join(&node.name);
+            match (node.kind, node.subtree) {
+                (NodeKind::Dir, Some(sub)) => stack.push((path, sub)),
+                (NodeKind::Item, _) => {
+                    let stored = repo.read_content(&node.content)?;
+                    if stored != std::fs::read(&path)? {
+                        return Err(format!("{}: content differs", path.display()).into());
+                    }
+                    files += 1;
+                    bytes += stored.len() as u64;
+                }
+                _ => return Err(format!("{}: bad node", path.display()).into()),
+            }
+        }
+    }
+    Ok(json!({ "snapshot": snap.id.0, "files_verified": files, "bytes_verified": bytes }))
+}
+
+fn main() {
+    let args = parse_args();
+    let result = if args.verify { verify(args) } else { run(args) };
+    match result {
+        Ok(report) => println!("{report}"),
+        Err(e) => {
+            eprintln!("qcb-bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
