@@ -75,7 +75,7 @@ impl LocalBackend {
     }
 }
 
-fn check_name(kind: FileKind, name: &str) -> Result<()> {
+pub(crate) fn check_name(kind: FileKind, name: &str) -> Result<()> {
     if is_valid_name(kind, name) {
         Ok(())
     } else {
@@ -91,7 +91,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(Error::io("sync folder", dir))
 }
 
-fn is_valid_name(kind: FileKind, name: &str) -> bool {
+pub(crate) fn is_valid_name(kind: FileKind, name: &str) -> bool {
     match kind {
         FileKind::Config => name == "config",
         _ => {

@@ -29,7 +29,9 @@ mod ids;
 mod index;
 mod keyfile;
 mod keys;
+mod location;
 mod lock;
+mod opendal_backend;
 mod pack;
 mod prune;
 mod repository;
@@ -44,7 +46,9 @@ pub use crypto::KdfParams;
 pub use error::{Error, Result};
 pub use ids::{BlobId, BlobType, SnapshotId};
 pub use keys::KeyInfo;
+pub use location::{DEFAULT_S3_REGION, Location, S3Location, Secret};
 pub use lock::{LockInfo, LockKind, LockOptions, RepoLock};
+pub use opendal_backend::OpendalBackend;
 pub use prune::{PruneOptions, PruneReport};
 pub use repository::{
     CHUNK_AVG, CHUNK_MAX, CHUNK_MIN, CHUNK_THRESHOLD, Repository, Writer, WriterStats,
