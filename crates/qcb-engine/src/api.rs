@@ -16,23 +16,41 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f).await?
 }
 
-/// Opens a repository, or creates one when `create` is set (with the default Argon2id cost).
+/// Opens a repository in a folder, or creates one when `create` is set (with the default
+/// Argon2id cost).
 pub async fn open_repository(
     path: PathBuf,
     password: String,
     cache_root: PathBuf,
     create: bool,
 ) -> Result<Arc<RepoHandle>> {
+    open_repository_at(
+        qcb_repo::Location::Local(path),
+        password,
+        cache_root,
+        create,
+    )
+    .await
+}
+
+/// Opens (or, with `create`, creates) a repository at any location: a folder or an S3 bucket
+/// prefix (`qcb_repo::Location`, e.g. parsed from `s3:http://host:port/bucket/prefix`).
+pub async fn open_repository_at(
+    location: qcb_repo::Location,
+    password: String,
+    cache_root: PathBuf,
+    create: bool,
+) -> Result<Arc<RepoHandle>> {
     blocking(move || {
         let h = if create {
-            RepoHandle::create(
-                &path,
+            RepoHandle::create_at(
+                &location,
                 &password,
                 qcb_repo::KdfParams::default(),
                 &cache_root,
             )?
         } else {
-            RepoHandle::open(&path, &password, &cache_root)?
+            RepoHandle::open_at(&location, &password, &cache_root)?
         };
         Ok(Arc::new(h))
     })

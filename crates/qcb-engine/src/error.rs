@@ -34,6 +34,12 @@ impl EngineError {
                 R::AlreadyExists { .. } | R::InvalidArgument(_) | R::AmbiguousSnapshot(_),
             ) => "invalid_input",
             EngineError::Repo(R::Locked { .. }) => "locked",
+            // Refused keys (S3 403) or file permissions.
+            EngineError::Repo(R::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                "access_denied"
+            }
             EngineError::Repo(_) => "repository",
             EngineError::Graph(GraphError::SignIn { .. }) => "sign_in",
             EngineError::Graph(e) if e.status() == Some(401) => "sign_in",

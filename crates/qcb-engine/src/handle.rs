@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use qcb_repo::{Catalog, KdfParams, NodeKind, Repository, SnapshotId};
+use qcb_repo::{Catalog, KdfParams, Location, NodeKind, Repository, SnapshotId};
 
 use crate::error::{EngineError, Result};
 use crate::types::{Browse, FolderEntry, ItemEntry, SnapshotInfo};
@@ -29,12 +29,33 @@ impl RepoHandle {
         kdf: KdfParams,
         cache_root: &Path,
     ) -> Result<RepoHandle> {
-        let repo = Repository::init_local(path, password.as_bytes(), kdf)?;
+        Self::create_at(
+            &Location::Local(path.to_path_buf()),
+            password,
+            kdf,
+            cache_root,
+        )
+    }
+
+    /// Creates a repository at a location: an empty or missing folder, or an S3 bucket prefix
+    /// holding nothing yet.
+    pub fn create_at(
+        location: &Location,
+        password: &str,
+        kdf: KdfParams,
+        cache_root: &Path,
+    ) -> Result<RepoHandle> {
+        let repo = Repository::init_at(location, password.as_bytes(), kdf)?;
         Self::with_catalog(repo, cache_root)
     }
 
     pub fn open(path: &Path, password: &str, cache_root: &Path) -> Result<RepoHandle> {
-        let repo = Repository::open_local(path, password.as_bytes())?;
+        Self::open_at(&Location::Local(path.to_path_buf()), password, cache_root)
+    }
+
+    /// Opens the repository at a location (a folder or an S3 bucket prefix).
+    pub fn open_at(location: &Location, password: &str, cache_root: &Path) -> Result<RepoHandle> {
+        let repo = Repository::open_at(location, password.as_bytes())?;
         Self::with_catalog(repo, cache_root)
     }
 
