@@ -7,7 +7,10 @@ fn main() {
             "repo_open",
             "snapshots_list",
             "snapshot_browse",
+            "item_preview",
             "backup_run",
+            "settings_get",
+            "settings_set",
         ]),
     ))
     .expect("tauri-build failed");

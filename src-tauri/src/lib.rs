@@ -35,7 +35,11 @@ pub fn run() {
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
             let cache_dir = app.path().app_cache_dir()?;
-            let state = tauri::async_runtime::block_on(state::AppState::new(data_dir, cache_dir))?;
+            let config_dir = app.path().app_config_dir()?;
+            let identifier = app.config().identifier.clone();
+            let state = tauri::async_runtime::block_on(state::AppState::new(
+                data_dir, cache_dir, config_dir, identifier,
+            ))?;
             tracing::info!(demo = state.demo, graph = %state.connection.graph_url, "tenant connection ready");
             app.manage(state);
             Ok(())
@@ -45,7 +49,10 @@ pub fn run() {
             commands::repo::repo_open,
             commands::snapshots::snapshots_list,
             commands::snapshots::snapshot_browse,
+            commands::snapshots::item_preview,
             commands::backup::backup_run,
+            commands::settings::settings_get,
+            commands::settings::settings_set,
         ])
         .run(tauri::generate_context!())
         .expect("error while running QCBackup Manager");

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
+use qcb_engine::secrets::{KeychainStore, SecretStore};
 use qcb_engine::{Connection, RepoHandle};
 use qcb_graph_sim::{SimServer, TenantSpec};
 
@@ -16,6 +17,10 @@ pub struct AppState {
     pub demo: bool,
     pub cache_root: PathBuf,
     pub default_repo_path: PathBuf,
+    /// The app settings file (appearance, concurrency, log level; nothing secret).
+    pub settings_path: PathBuf,
+    /// Repository passwords the user asked to remember: the OS keychain.
+    pub secrets: Arc<dyn SecretStore>,
     /// Read once at start-up: the host name recorded in snapshots.
     pub hostname: String,
     backup_running: AtomicBool,
@@ -36,7 +41,12 @@ impl AppState {
     /// Uses the tenant named by QCBACKUP_GRAPH_URL / QCBACKUP_AUTHORITY / QCBACKUP_TENANT_ID /
     /// QCBACKUP_CLIENT_ID / QCBACKUP_CLIENT_SECRET when QCBACKUP_TENANT_ID is set, else starts
     /// the demo tenant on 127.0.0.1.
-    pub async fn new(data_dir: PathBuf, cache_root: PathBuf) -> std::io::Result<AppState> {
+    pub async fn new(
+        data_dir: PathBuf,
+        cache_root: PathBuf,
+        config_dir: PathBuf,
+        identifier: String,
+    ) -> std::io::Result<AppState> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let (connection, demo_tenant) = match env("QCBACKUP_TENANT_ID") {
             Some(tenant_id) => (
@@ -70,6 +80,8 @@ impl AppState {
             connection,
             cache_root,
             default_repo_path: data_dir.join("repository"),
+            settings_path: config_dir.join("settings.json"),
+            secrets: Arc::new(KeychainStore::new(identifier)),
             hostname: crate::hostname(),
             backup_running: AtomicBool::new(false),
             _demo_tenant: demo_tenant,

@@ -10,7 +10,9 @@ use qcb_repo::{
     KdfParams, KeyInfo, LockInfo, LockKind, PruneOptions, PruneReport, ReadData, RetentionPolicy,
 };
 
-use crate::types::{Browse, CheckReport, ForgetEntry, ForgetReport, ItemVersionInfo, SnapshotInfo};
+use crate::types::{
+    Browse, CheckReport, ForgetEntry, ForgetReport, ItemPreview, ItemVersionInfo, SnapshotInfo,
+};
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await?
@@ -166,6 +168,15 @@ pub async fn item_versions(repo: Arc<RepoHandle>, item_id: String) -> Result<Vec
     .await
 }
 
+/// One message of a snapshot as the preview pane shows it (MIME parsing off the async workers).
+pub async fn item_preview(
+    repo: Arc<RepoHandle>,
+    snapshot: String,
+    path: String,
+) -> Result<ItemPreview> {
+    blocking(move || repo.item_preview(&snapshot, &path)).await
+}
+
 /// Rebuilds the local catalog from the repository alone.
 pub async fn rebuild_catalog(repo: Arc<RepoHandle>) -> Result<usize> {
     blocking(move || repo.rebuild_catalog()).await
@@ -206,4 +217,75 @@ pub async fn list_locks(repo: Arc<RepoHandle>) -> Result<Vec<LockInfo>> {
 /// Removes stale locks (every lock with `all`). Returns how many.
 pub async fn unlock(repo: Arc<RepoHandle>, all: bool) -> Result<usize> {
     blocking(move || Ok(repo.repository().unlock(all)?)).await
+}
+
+/// Saved app settings (defaults when none were saved).
+pub async fn settings_get(path: PathBuf) -> Result<crate::AppSettings> {
+    blocking(move || crate::AppSettings::load(&path)).await
+}
+
+/// Validates and saves app settings; returns what was saved.
+pub async fn settings_set(
+    path: PathBuf,
+    settings: crate::AppSettings,
+) -> Result<crate::AppSettings> {
+    blocking(move || {
+        settings.save(&path)?;
+        Ok(settings)
+    })
+    .await
+}
+
+/// What opening a repository for a person (rather than a server) returns: the handle, and a
+/// warning when the password could not be remembered (the repository is open regardless).
+pub struct Opened {
+    pub handle: Arc<RepoHandle>,
+    pub keychain_warning: Option<String>,
+}
+
+/// Opens or creates a local repository like [`open_repository`], taking the password from
+/// `secrets` when `password` is empty, and afterwards remembering it there (`remember`) or
+/// forgetting it (`!remember`). A keychain that cannot be used never stops the repository
+/// from opening; it is reported in [`Opened::keychain_warning`].
+pub async fn open_repository_for_user(
+    path: PathBuf,
+    password: String,
+    cache_root: PathBuf,
+    create: bool,
+    remember: bool,
+    secrets: Arc<dyn crate::secrets::SecretStore>,
+) -> Result<Opened> {
+    let entry = crate::secrets::repository_password_entry(&path.display().to_string());
+    let (password, mut warning) = if password.is_empty() && !create {
+        let (s, e) = (secrets.clone(), entry.clone());
+        match blocking(move || s.get(&e)).await {
+            Ok(Some(p)) => (p, None),
+            Ok(None) => {
+                return Err(crate::EngineError::InvalidInput(
+                    "Enter the repository password (none is remembered for this repository)."
+                        .into(),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        (password, None)
+    };
+    let handle = open_repository(path, password.clone(), cache_root, create).await?;
+    let result = blocking(move || {
+        if remember {
+            secrets.set(&entry, &password)
+        } else {
+            secrets.delete(&entry)
+        }
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(code = e.code(), "the keychain could not be used");
+        warning = Some(e.to_string());
+    }
+    Ok(Opened {
+        handle,
+        keychain_warning: warning,
+    })
 }

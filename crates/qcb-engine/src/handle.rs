@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use qcb_repo::{Catalog, KdfParams, Location, NodeKind, Repository, SnapshotId};
 
 use crate::error::{EngineError, Result};
-use crate::types::{Browse, FolderEntry, ItemEntry, SnapshotInfo};
+use crate::types::{AttachmentInfo, Browse, FolderEntry, ItemEntry, ItemPreview, SnapshotInfo};
 
 /// An open repository with its local catalog. Its methods block (disk, SQLite, crypto): call
 /// them from `spawn_blocking` in async code.
@@ -117,6 +117,88 @@ impl RepoHandle {
         let mut cat = self.catalog()?;
         cat.clear()?;
         Ok(cat.sync(&self.repo)?)
+    }
+
+    /// A message as the preview pane shows it. `path` is the item's browse path: its folder's
+    /// path, then the item id (`/mailbox/Inbox/<id>`).
+    pub fn item_preview(&self, snapshot: &str, path: &str) -> Result<ItemPreview> {
+        let snap = self.repo.find_snapshot(snapshot.trim())?;
+        let names = qcb_repo::split_path(path);
+        let not_found = || {
+            EngineError::Repo(qcb_repo::Error::PathNotFound {
+                snapshot: snap.id.short().to_string(),
+                path: path.to_string(),
+                what: "message",
+            })
+        };
+        let Some((item, dirs)) = names.split_last() else {
+            return Err(not_found());
+        };
+        let mut tree = self.repo.load_tree(&snap.tree)?;
+        for d in dirs {
+            let sub = tree
+                .get(d)
+                .filter(|n| n.kind == NodeKind::Dir)
+                .and_then(|n| n.subtree)
+                .ok_or_else(not_found)?;
+            tree = self.repo.load_tree(&sub)?;
+        }
+        let node = tree
+            .get(item)
+            .filter(|n| n.kind == NodeKind::Item)
+            .ok_or_else(not_found)?;
+        let props: serde_json::Value = match node.meta {
+            Some(m) => serde_json::from_slice(&self.repo.read_data(&m)?).unwrap_or_default(),
+            None => serde_json::Value::Null,
+        };
+        let raw = self.repo.read_content(&node.content)?;
+        let parts = crate::mime::split(&raw).map_err(EngineError::InvalidInput)?;
+        let address = |v: &serde_json::Value| {
+            let a = &v["emailAddress"];
+            match (a["name"].as_str(), a["address"].as_str()) {
+                (Some(n), Some(addr)) if !n.is_empty() && n != addr => format!("{n} <{addr}>"),
+                (_, Some(addr)) => addr.to_string(),
+                (Some(n), None) => n.to_string(),
+                _ => String::new(),
+            }
+        };
+        let list = |key: &str| -> Vec<String> {
+            props[key]
+                .as_array()
+                .map(|a| a.iter().map(address).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default()
+        };
+        let (html, text) = match parts.body_type {
+            "html" => (Some(parts.body), None),
+            _ => (None, Some(parts.body)),
+        };
+        Ok(ItemPreview {
+            subject: props["subject"]
+                .as_str()
+                .or(node.attrs["subject"].as_str())
+                .unwrap_or("")
+                .to_string(),
+            from: address(&props["from"]),
+            to: list("toRecipients"),
+            cc: list("ccRecipients"),
+            date: props["receivedDateTime"]
+                .as_str()
+                .or(node.attrs["receivedDateTime"].as_str())
+                .unwrap_or("")
+                .to_string(),
+            html,
+            text,
+            attachments: parts
+                .attachments
+                .into_iter()
+                .filter(|a| !a.is_inline)
+                .map(|a| AttachmentInfo {
+                    name: a.name,
+                    size: a.bytes.len() as u64,
+                    content_type: a.content_type,
+                })
+                .collect(),
+        })
     }
 
     /// Resolves `latest`, an id or a unique id prefix to a full snapshot id.

@@ -13,6 +13,7 @@ mod mime;
 mod progress;
 mod restore;
 pub mod secrets;
+mod settings;
 mod types;
 
 pub use backup::{BackupOptions, backup};
@@ -20,9 +21,11 @@ pub use error::{EngineError, Result};
 pub use handle::RepoHandle;
 pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
 pub use restore::{RestoreOptions, restore};
+pub use settings::{AppSettings, LogLevel, Theme};
 pub use types::{
-    BackupReport, Browse, CheckReport, Connection, FailedItem, FolderEntry, ForgetEntry,
-    ForgetReport, ItemEntry, ItemVersionInfo, RestoreReport, SnapshotInfo,
+    AttachmentInfo, BackupReport, Browse, CheckReport, Connection, FailedItem, FolderEntry,
+    ForgetEntry, ForgetReport, ItemEntry, ItemPreview, ItemVersionInfo, RestoreReport,
+    SnapshotInfo,
 };
 
 /// Re-exported so front ends need not depend on the lower crates for these.

@@ -170,3 +170,28 @@ pub struct ItemVersionInfo {
     /// Differs from the previous version listed.
     pub changed: bool,
 }
+
+/// An attachment as the preview lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentInfo {
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// One message as the preview pane shows it. `html` is the stored HTML body, unsanitised: the
+/// UI must sanitise it and show it in a sandboxed frame.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPreview {
+    pub subject: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// RFC 3339, UTC (the received time).
+    pub date: String,
+    pub html: Option<String>,
+    pub text: Option<String>,
+    pub attachments: Vec<AttachmentInfo>,
+}

@@ -68,7 +68,7 @@ impl Repository {
             .list(FileKind::Pack)?
             .into_iter()
             .collect();
-        let mut problems = Vec::new();
+        let mut problems = self.damaged_index_files();
         // Index entries whose pack is gone, reported once per pack.
         let mut missing_packs = BTreeMap::<String, usize>::new();
         let mut seen_trees = HashSet::new();

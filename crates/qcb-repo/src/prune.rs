@@ -111,6 +111,13 @@ impl Repository {
             ));
         }
         self.reload_index()?;
+        if let Some(first) = self.damaged_index_files().into_iter().next() {
+            // Its packs would look unindexed and be deleted.
+            return Err(Error::InvalidArgument(format!(
+                "prune stopped before changing anything: {first}. Restore the file from a \
+                 copy, or run `qcbackup check` to see which snapshots it affects"
+            )));
+        }
         let used = self.blobs_in_use()?;
         let (old_index_files, packs) = self.read_all_index_files()?;
         let stored: HashSet<String> = self

@@ -42,6 +42,10 @@ pub(crate) struct Inner {
     pub(crate) index_files: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The key file this process opened the repository with.
     pub(crate) key_name: std::sync::Mutex<String>,
+    /// Index files that could not be read: name → what is wrong. Skipped (their blobs count as
+    /// missing) so that one damaged file does not lock everyone out; `check` reports them and
+    /// `prune` refuses to run while there are any.
+    pub(crate) damaged_index: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -128,6 +132,7 @@ impl Repository {
                 index: RwLock::new(Index::default()),
                 index_files: Default::default(),
                 key_name: std::sync::Mutex::new(key_name),
+                damaged_index: Default::default(),
             }),
         })
     }
@@ -205,6 +210,7 @@ impl Repository {
                 index: RwLock::new(Index::default()),
                 index_files: Default::default(),
                 key_name: std::sync::Mutex::new(key_name),
+                damaged_index: Default::default(),
             }),
         };
         repo.load_index()?;
@@ -221,13 +227,44 @@ impl Repository {
         let mut known = self.inner.index_files.lock().expect("index files lock");
         let mut fresh = Index::default();
         let mut names = std::collections::HashSet::new();
+        let mut damaged = std::collections::BTreeMap::new();
         for name in self.inner.backend.list(FileKind::Index)? {
-            self.merge_index_file(&mut fresh, &name)?;
+            if let Err(e) = self.merge_index_file(&mut fresh, &name) {
+                Self::index_damaged(&mut damaged, &name, e)?;
+            }
             names.insert(name);
         }
         *self.inner.index.write().expect("index lock") = fresh;
         *known = names;
+        *self.inner.damaged_index.lock().expect("damaged index lock") = damaged;
         Ok(())
+    }
+
+    /// Records a damaged index file, or passes on an error that is not damage (I/O).
+    fn index_damaged(
+        damaged: &mut std::collections::BTreeMap<String, String>,
+        name: &str,
+        e: Error,
+    ) -> Result<()> {
+        match e {
+            Error::Corrupt { .. } => {
+                tracing::warn!(error = %e, "damaged index file skipped");
+                damaged.insert(name.to_string(), e.to_string());
+                Ok(())
+            }
+            e => Err(e),
+        }
+    }
+
+    /// Index files that could not be read, with what is wrong with each.
+    pub fn damaged_index_files(&self) -> Vec<String> {
+        self.inner
+            .damaged_index
+            .lock()
+            .expect("damaged index lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn merge_index_file(&self, index: &mut Index, name: &str) -> Result<()> {
@@ -256,9 +293,15 @@ impl Repository {
                 continue;
             }
             let mut index = self.inner.index.write().expect("index lock");
-            self.merge_index_file(&mut index, &name)?;
+            match self.merge_index_file(&mut index, &name) {
+                Ok(()) => added += 1,
+                Err(e) => Self::index_damaged(
+                    &mut self.inner.damaged_index.lock().expect("damaged index lock"),
+                    &name,
+                    e,
+                )?,
+            }
             known.insert(name);
-            added += 1;
         }
         Ok(added)
     }

@@ -521,3 +521,51 @@ fn data_uploaded_by_a_writer_that_never_committed_is_reused_after_a_checkpoint()
     drop(w);
     assert_clean(&again);
 }
+
+#[test]
+fn a_damaged_index_file_is_named_does_not_lock_anyone_out_and_stops_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    commit(&repo, &[("Inbox", vec![("m1", b"one".to_vec())])], 0);
+    commit(&repo, &[("Inbox", vec![("m2", b"two".to_vec())])], 1);
+    let index_dir = dir.path().join("index");
+    let mut names: Vec<_> = std::fs::read_dir(&index_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    // Truncate one index file, and plant a foreign file with a valid-looking name.
+    let victim = names[0].clone();
+    let bytes = std::fs::read(index_dir.join(&victim)).unwrap();
+    std::fs::write(index_dir.join(&victim), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(index_dir.join("cd".repeat(32)), b"{\"not\": \"ours\"}").unwrap();
+
+    let reopened = Repository::open_local(dir.path(), b"pw").unwrap();
+    let problems = reopened.check_structure().unwrap();
+    assert!(problems.iter().any(|p| p.contains(&victim)), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains(&"cd".repeat(32))),
+        "{problems:?}"
+    );
+    // The snapshot whose data only the damaged index listed is named too.
+    let snaps: Vec<_> = reopened.list_snapshots().unwrap();
+    assert!(
+        problems.iter().any(|p| {
+            snaps
+                .iter()
+                .any(|s| p.contains(&format!("snapshot {}", s.id.short())))
+                && p.contains("index")
+        }),
+        "{problems:?}"
+    );
+    assert_eq!(snaps.len(), 2);
+    let err = reopened
+        .prune(PruneOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&victim) || err.contains(&"cd".repeat(32)),
+        "{err}"
+    );
+    assert!(index_dir.join(&victim).exists(), "prune changed nothing");
+}

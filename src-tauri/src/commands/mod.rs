@@ -3,4 +3,5 @@
 pub mod app;
 pub mod backup;
 pub mod repo;
+pub mod settings;
 pub mod snapshots;

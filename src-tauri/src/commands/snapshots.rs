@@ -1,4 +1,4 @@
-use qcb_engine::{Browse, SnapshotInfo};
+use qcb_engine::{Browse, ItemPreview, SnapshotInfo};
 use tauri::State;
 
 use crate::error::ApiResult;
@@ -16,4 +16,13 @@ pub async fn snapshot_browse(
     path: String,
 ) -> ApiResult<Browse> {
     Ok(qcb_engine::api::browse(state.repo()?, snapshot_id, path).await?)
+}
+
+#[tauri::command]
+pub async fn item_preview(
+    state: State<'_, AppState>,
+    snapshot_id: String,
+    path: String,
+) -> ApiResult<ItemPreview> {
+    Ok(qcb_engine::api::item_preview(state.repo()?, snapshot_id, path).await?)
 }

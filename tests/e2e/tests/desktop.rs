@@ -183,8 +183,37 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
         .await
         .expect("Inbox row");
     inbox.click().await.expect("open inbox");
-    element(&c, "#browser .item-row").await;
+    let row = element(&c, "#browser .item-row").await;
+    let row_subject = row
+        .find(Locator::Css(".subject"))
+        .await
+        .expect("row subject")
+        .prop("textContent")
+        .await
+        .expect("textContent")
+        .unwrap_or_default();
     shot(&c, "03-snapshot-browser").await;
+
+    // Preview a message: the engine parses it from the repository; HTML goes into a frame
+    // that may run nothing.
+    row.click().await.expect("select message");
+    let subject = text(&c, "#preview-subject").await;
+    assert!(!subject.is_empty(), "preview shows a subject");
+    assert_eq!(
+        subject.trim(),
+        row_subject.trim(),
+        "the preview shows the selected message"
+    );
+    let from = text(&c, "#preview-from").await;
+    assert!(from.contains('@'), "sender shown: {from:?}");
+    if let Ok(frame) = c.find(Locator::Css("#preview iframe")).await {
+        assert_eq!(
+            frame.attr("sandbox").await.expect("attr").as_deref(),
+            Some(""),
+            "mail HTML is shown in a fully sandboxed frame"
+        );
+    }
+    shot(&c, "04-message-preview").await;
     c.close().await.expect("close session");
 }
 

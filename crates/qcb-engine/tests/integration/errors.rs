@@ -140,3 +140,63 @@ async fn browsing_an_unknown_snapshot_or_path_is_not_found() {
     let listing = w.repo.browse("latest", "").unwrap();
     assert_eq!(listing.folders.len(), 2);
 }
+
+/// A keychain that is never available.
+struct BrokenKeychain;
+
+impl qcb_engine::secrets::SecretStore for BrokenKeychain {
+    fn get(&self, _: &str) -> qcb_engine::Result<Option<String>> {
+        Err(qcb_engine::EngineError::Keychain(
+            "the OS keychain is not available".into(),
+        ))
+    }
+    fn set(&self, name: &str, _: &str) -> qcb_engine::Result<()> {
+        self.get(name).map(|_| ())
+    }
+    fn delete(&self, name: &str) -> qcb_engine::Result<()> {
+        self.get(name).map(|_| ())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remembered_password_opens_the_repository_and_a_broken_keychain_only_warns() {
+    use qcb_engine::secrets::{MemoryStore, SecretStore};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let cache = dir.path().join("cache");
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
+    let open = |password: &str, create: bool, remember: bool, store: Arc<dyn SecretStore>| {
+        qcb_engine::api::open_repository_for_user(
+            path.clone(),
+            password.into(),
+            cache.clone(),
+            create,
+            remember,
+            store,
+        )
+    };
+    let o = open("pw-1", true, true, store.clone()).await.unwrap();
+    assert!(o.keychain_warning.is_none());
+    let entry = qcb_engine::secrets::repository_password_entry(&path.display().to_string());
+    assert_eq!(store.get(&entry).unwrap().as_deref(), Some("pw-1"));
+    // An empty password uses the remembered one.
+    open("", false, true, store.clone()).await.unwrap();
+    // Not remembering forgets it; then an empty password is a clear error.
+    open("pw-1", false, false, store.clone()).await.unwrap();
+    assert_eq!(store.get(&entry).unwrap(), None);
+    let e = open("", false, false, store.clone()).await.err().unwrap();
+    assert_eq!(e.code(), "invalid_input");
+    // A wrong password is still wrong, and nothing is remembered for it.
+    let e = open("nope", false, true, store.clone())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "wrong_password");
+    assert_eq!(store.get(&entry).unwrap(), None);
+    // A broken keychain does not stop the repository from opening.
+    let o = open("pw-1", false, true, Arc::new(BrokenKeychain))
+        .await
+        .unwrap();
+    assert!(o.keychain_warning.unwrap().contains("not available"));
+}

@@ -170,3 +170,42 @@ async fn restore_into_another_mailbox() {
         w.sim.admin().messages(&alice.id, &inbox.id).len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_backed_up_message_previews_with_its_subject_sender_body_and_attachments() {
+    let w = world(40).await;
+    w.backup(0).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let inbox = w.folder(&alice.id, "Inbox");
+    let base = format!("/{}/Inbox", alice.user_principal_name);
+    let mut with_attachments = 0;
+    for m in admin.messages(&alice.id, &inbox.id) {
+        let path = format!(
+            "{base}/{}",
+            qcb_repo::join_path(&[&m.id]).trim_start_matches('/')
+        );
+        let p = w.repo.item_preview("latest", &path).unwrap();
+        assert_eq!(p.subject, m.subject);
+        assert_eq!(p.date, m.received_date_time);
+        let from = m.from.as_ref().unwrap();
+        assert!(p.from.contains(&from.address), "{} vs {:?}", p.from, from);
+        assert!(p.html.is_some() || p.text.is_some());
+        let named: Vec<_> = p.attachments.iter().map(|a| a.name.clone()).collect();
+        for n in &named {
+            assert!(
+                m.attachment_names.contains(n),
+                "{n} not in {:?}",
+                m.attachment_names
+            );
+        }
+        assert!(p.attachments.iter().all(|a| a.size > 0));
+        with_attachments += usize::from(!named.is_empty());
+    }
+    assert!(
+        with_attachments > 0,
+        "the corpus has messages with attachments"
+    );
+    let missing = w.repo.item_preview("latest", &format!("{base}/no-such-id"));
+    assert_eq!(missing.unwrap_err().code(), "not_found");
+}
