@@ -32,9 +32,9 @@
 //! → snapshot is kept. Without it, packs are written (and fsynced) on the writer thread, as the
 //! engine does today.
 //!
-//! Bytes read but not yet stored are bounded by `--budget-mib` and the number of files in
-//! flight by a fixed pool of read buffers that the workers reuse, so memory does not grow with
-//! the corpus. Prints one JSON object (counts and a timing breakdown) on stdout.
+//! Bytes read but not yet stored are bounded by `--budget-mib` (default 16) and the number of
+//! files in flight by a fixed pool of `--buffers` read buffers (default 16) that the workers
+//! reuse (up to 1 MiB each), so memory does not grow with the corpus. Prints one JSON object (counts and a timing breakdown) on stdout.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +53,8 @@ use serde_json::json;
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const TAG: &str = "qcb-bench";
+/// Read buffers up to this capacity are reused; larger ones are freed after use.
+const KEEP_BUFFER: usize = 1024 * 1024;
 
 struct Args {
     verify: bool,
@@ -61,13 +63,14 @@ struct Args {
     password_env: String,
     workers: usize,
     budget: u64,
+    buffers: usize,
     write_behind: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: qcb-bench ingest|verify --repo DIR --source DIR [--workers N] [--budget-mib M] \
-         [--write-behind] [--password-env VAR (default QCB_PASSWORD)]"
+         [--buffers B] [--write-behind] [--password-env VAR (default QCB_PASSWORD)]"
     );
     std::process::exit(2)
 }
@@ -84,6 +87,7 @@ fn parse_args() -> Args {
     let mut password_env = "QCB_PASSWORD".to_string();
     let mut workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut budget_mib = 16u64;
+    let mut buffers = 0usize;
     let mut write_behind = false;
     while let Some(flag) = it.next() {
         if flag == "--write-behind" {
@@ -97,6 +101,7 @@ fn parse_args() -> Args {
             "--password-env" => password_env = value,
             "--workers" => workers = value.parse().unwrap_or_else(|_| usage()),
             "--budget-mib" => budget_mib = value.parse().unwrap_or_else(|_| usage()),
+            "--buffers" => buffers = value.parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
     }
@@ -107,6 +112,11 @@ fn parse_args() -> Args {
         password_env,
         workers: workers.max(1),
         budget: budget_mib.max(1) * 1024 * 1024,
+        buffers: if buffers == 0 {
+            2 * workers + 2
+        } else {
+            buffers
+        },
         write_behind,
     }
 }
@@ -178,7 +188,11 @@ impl Budget {
         s.1.pop().expect("a free buffer")
     }
 
-    fn release(&self, n: u64, buffer: Vec<u8>) {
+    fn release(&self, n: u64, mut buffer: Vec<u8>) {
+        // A buffer that held a large file is not kept: buffers × largest file would be retained.
+        if buffer.capacity() > KEEP_BUFFER {
+            buffer = Vec::new();
+        }
         let mut s = self.state.lock().expect("budget lock");
         s.0 -= n;
         s.1.push(buffer);
@@ -462,6 +476,7 @@ struct Counts {
     chunks_known: u64,
     chunks_new: u64,
     wait: Duration,
+    wait_walker: Duration,
     save: Duration,
     trees: Duration,
     read: Duration,
@@ -498,7 +513,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
     let (ev_tx, ev_rx) = sync_channel::<Event>(4096);
     let (job_tx, job_rx) = channel::<Job>();
     let (done_tx, done_rx) = channel::<Done>();
-    let budget = Arc::new(Budget::new(args.budget, 2 * args.workers + 2));
+    let budget = Arc::new(Budget::new(args.budget, args.buffers));
     let job_rx = Arc::new(Mutex::new(job_rx));
     let workers: Vec<std::thread::JoinHandle<()>> = (0..args.workers)
         .map(|i| {
@@ -532,7 +547,10 @@ fn run(args: Args) -> Res<serde_json::Value> {
     let mut stack: Vec<(String, Vec<Node>)> = Vec::new();
     let mut ready: BTreeMap<u64, Done> = BTreeMap::new();
     let mut root = None;
-    for ev in ev_rx {
+    loop {
+        let t = Instant::now();
+        let Ok(ev) = ev_rx.recv() else { break };
+        c.wait_walker += t.elapsed();
         match ev {
             Event::Enter(name) => stack.push((name, Vec::new())),
             Event::File {
@@ -626,6 +644,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
         "parent": parent.map(|s| s.id.0),
         "fresh_repository": fresh,
         "workers": args.workers,
+        "buffers": args.buffers,
         "write_behind": args.write_behind,
         "files": c.files,
         "files_read": c.files_read,
@@ -641,6 +660,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
             "total": secs(started.elapsed()),
             "open_and_lock": secs(opened),
             "writer_waiting_for_workers": secs(c.wait),
+            "writer_waiting_for_walker": secs(c.wait_walker),
             "writer_save_data": secs(c.save),
             "writer_save_tree": secs(c.trees),
             "commit": secs(commit),
