@@ -112,11 +112,7 @@ fn parse_args() -> Args {
         password_env,
         workers: workers.max(1),
         budget: budget_mib.max(1) * 1024 * 1024,
-        buffers: if buffers == 0 {
-            2 * workers + 2
-        } else {
-            buffers
-        },
+        buffers: if buffers == 0 { 16 } else { buffers },
         write_behind,
     }
 }
