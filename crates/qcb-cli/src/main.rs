@@ -36,9 +36,11 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct RepoArgs {
-    /// Repository folder.
+    /// Repository: a folder, or an S3 bucket as s3:http[s]://host[:port]/bucket[/prefix] with
+    /// keys in QCBACKUP_S3_ACCESS_KEY_ID and QCBACKUP_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID
+    /// and AWS_SECRET_ACCESS_KEY) and the region in QCBACKUP_S3_REGION (default us-east-1).
     #[arg(long, short = 'r', env = "QCBACKUP_REPO")]
-    repo: PathBuf,
+    repo: qcb_repo::Location,
     /// Read the repository password from this file (first line). Otherwise QCBACKUP_PASSWORD.
     #[arg(long, env = "QCBACKUP_PASSWORD_FILE")]
     password_file: Option<PathBuf>,
@@ -378,7 +380,7 @@ impl RepoArgs {
     }
 
     async fn open(&self) -> anyhow::Result<Arc<qcb_engine::RepoHandle>> {
-        Ok(qcb_engine::api::open_repository(
+        Ok(qcb_engine::api::open_repository_at(
             self.repo.clone(),
             self.password_async().await?,
             self.cache_dir(),
@@ -423,7 +425,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
         Command::Repo {
             command: RepoCommand::Init { repo },
         } => {
-            let handle = qcb_engine::api::open_repository(
+            let handle = qcb_engine::api::open_repository_at(
                 repo.repo.clone(),
                 repo.password_async().await?,
                 repo.cache_dir(),

@@ -76,9 +76,17 @@ impl S3Location {
         secret_access_key: Secret,
         region: impl Into<String>,
     ) -> Result<S3Location> {
+        // Whatever sits before an '@' in the authority may be a key: never echo it.
+        let shown = match url.split_once("://") {
+            Some((scheme, rest)) => match rest.split('/').next().and_then(|a| a.rsplit_once('@')) {
+                Some((_, host)) => format!("{scheme}://***@{host}/…"),
+                None => url.to_string(),
+            },
+            None => url.to_string(),
+        };
         let bad = |why: String| {
             Error::InvalidArgument(format!(
-                "bad S3 location s3:{url}: {why} (expected s3:http[s]://host[:port]/bucket[/prefix])"
+                "bad S3 location s3:{shown}: {why} (expected s3:http[s]://host[:port]/bucket[/prefix])"
             ))
         };
         let with_scheme = if url.contains("://") {
@@ -384,7 +392,10 @@ mod tests {
             ("s3:http://127.0.0.1:8333", "no bucket"),
             ("s3:http://127.0.0.1:8333/", "no bucket"),
             ("s3:ftp://host/bucket", "scheme"),
-            ("s3:http://key:secret@host/bucket", "keys do not belong"),
+            (
+                "s3:http://key:very-secret@host/bucket",
+                "keys do not belong",
+            ),
             ("s3:http://host/Bucket", "lowercase"),
             ("s3:http://host/ab", "3 to 63"),
             ("s3:http://host/bucket/a//b", "empty"),

@@ -32,7 +32,7 @@ use opendal::{ErrorKind as DalKind, Operator};
 
 use crate::backend::{Backend, FileKind, check_name, is_valid_name};
 use crate::error::{Error, Result};
-use crate::location::S3Location;
+use crate::location::{S3Location, Secret};
 
 /// How many times a transient failure is retried before it is reported.
 pub const RETRIES: usize = 4;
@@ -82,8 +82,10 @@ impl OpendalBackend {
             .bucket(&location.bucket)
             .region(&location.region)
             .root(&root)
-            .access_key_id(&location.access_key_id)
-            .secret_access_key(location.secret_access_key.expose())
+            .credential_provider_chain(reqsign_core::ProvideCredentialChain::new().push(Keys {
+                access_key_id: location.access_key_id.clone(),
+                secret_access_key: location.secret_access_key.clone(),
+            }))
             .disable_config_load()
             .disable_ec2_metadata();
         let target = format!("S3 bucket {:?} at {}", location.bucket, location.endpoint);
@@ -233,6 +235,38 @@ impl OpendalBackend {
             path,
             source: std::io::Error::new(kind, detail),
         }
+    }
+}
+
+/// The keys of an S3 location, for signing. reqsign logs its credential providers with
+/// `Debug` (at debug level), and its own static provider shows the secret: this one does not.
+struct Keys {
+    access_key_id: String,
+    secret_access_key: Secret,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key)
+            .finish()
+    }
+}
+
+impl reqsign_core::ProvideCredential for Keys {
+    type Credential = reqsign_aws_v4::Credential;
+
+    async fn provide_credential(
+        &self,
+        _: &reqsign_core::Context,
+    ) -> reqsign_core::Result<Option<Self::Credential>> {
+        Ok(Some(reqsign_aws_v4::Credential {
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.expose().to_string(),
+            session_token: None,
+            expires_in: None,
+        }))
     }
 }
 
