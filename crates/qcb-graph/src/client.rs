@@ -121,7 +121,7 @@ fn path_of(url: &str) -> String {
         .unwrap_or_else(|_| url.to_string())
 }
 
-fn enc(segment: &str) -> String {
+pub(crate) fn enc(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
@@ -229,7 +229,7 @@ impl GraphClient {
     }
 
     /// Sends one request with Graph's retry rules. `url` is absolute or relative to the graph URL.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         url: &str,
@@ -323,7 +323,7 @@ impl GraphClient {
         }
     }
 
-    async fn get_json(&self, url: &str, prefer: &[&str]) -> Result<Value> {
+    pub(crate) async fn get_json(&self, url: &str, prefer: &[&str]) -> Result<Value> {
         let resp = self.send(Method::GET, url, None, prefer).await?;
         let path = path_of(resp.url().as_str());
         let bytes = resp.bytes().await.map_err(|e| GraphError::Unreachable {
@@ -336,7 +336,7 @@ impl GraphClient {
         })
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T> {
+    pub(crate) fn parse<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T> {
         serde_json::from_value(v).map_err(|e| GraphError::Malformed {
             what: what.into(),
             detail: e.to_string(),
@@ -344,7 +344,7 @@ impl GraphClient {
     }
 
     /// Follows `@odata.nextLink` to the end of a collection.
-    async fn collect_pages(&self, first: &str) -> Result<Vec<Value>> {
+    pub(crate) async fn collect_pages(&self, first: &str) -> Result<Vec<Value>> {
         let mut out = Vec::new();
         let mut next = Some(first.to_string());
         while let Some(url) = next {
@@ -435,9 +435,24 @@ impl GraphClient {
                 enc(folder_id)
             ),
         };
+        self.delta_page(
+            &url,
+            page_size,
+            &format!("messages delta of folder {folder_id}"),
+        )
+        .await
+    }
+
+    /// Fetches one page of any delta query and splits it into items and removals.
+    pub(crate) async fn delta_page(
+        &self,
+        url: &str,
+        page_size: u32,
+        what: &str,
+    ) -> Result<DeltaPage> {
         let pref = format!("odata.maxpagesize={page_size}");
-        let page = self.get_json(&url, &[&pref]).await?;
-        let what = || format!("messages delta of folder {folder_id}");
+        let page = self.get_json(url, &[&pref]).await?;
+        let what = || what.to_string();
         let Some(Value::Array(values)) = page.get("value") else {
             return Err(GraphError::Malformed {
                 what: what(),

@@ -8,6 +8,7 @@
 mod client;
 mod error;
 mod model;
+mod pim;
 
 pub use client::{ClientSecret, GraphClient, GraphConfig, RetryPolicy};
 pub use error::{GraphError, Result};
