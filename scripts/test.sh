@@ -7,6 +7,9 @@ export CARGO_TERM_COLOR=never NO_COLOR=1 FORCE_COLOR=0
 # Every cargo command below selects the same packages and features, so each crate is
 # compiled once for clippy and once for the tests, the desktop app and its WebDriver suite.
 ALL=(--workspace --features qcbackup-desktop/custom-protocol)
+# SeaweedFS's `weed` (the S3 server the S3 tests start) from the venv scripts/bootstrap.sh makes.
+weed_venv=${XDG_CACHE_HOME:-$HOME/.cache}/qcbackup/seaweedfs-venv
+if [ -x "$weed_venv/bin/weed" ]; then export PATH="$weed_venv/bin:$PATH"; fi
 passed=0; failed=0
 log=$(mktemp)
 
