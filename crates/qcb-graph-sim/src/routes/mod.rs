@@ -265,7 +265,11 @@ fn normalize_path(path: &str) -> Option<String> {
             if let Some(k) = KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(name)) {
                 let key = decoded[open + 1..decoded.len() - 1].trim_matches('\'');
                 out.push((*k).to_string());
-                out.push(key.to_string());
+                // `delta()`: a function call without parameters, as the
+                // Kiota-generated SDKs write it, is the bare name.
+                if !key.is_empty() {
+                    out.push(key.to_string());
+                }
                 changed = true;
                 continue;
             }
@@ -476,6 +480,10 @@ mod tests {
         assert_eq!(
             normalize_path("/v1.0/users/u/mailfolders('AQMk=')/messages/%24value").as_deref(),
             Some("/v1.0/users/u/mailFolders/AQMk=/messages/$value")
+        );
+        assert_eq!(
+            normalize_path("/v1.0/users/u/mailFolders/inbox/messages/delta()").as_deref(),
+            Some("/v1.0/users/u/mailFolders/inbox/messages/delta")
         );
     }
 }
