@@ -1,30 +1,10 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use reqwest::{Method, StatusCode, header};
-use serde_json::Value;
-use tokio::sync::Mutex;
-
+use crate::auth::{ClientSecret, Credentials, TokenSource};
 use crate::error::{GraphError, Result};
 use crate::model::{DeltaPage, MESSAGE_SELECT, MailFolder, User};
-
-/// An Entra app's client secret. Its `Debug` never shows the value.
-#[derive(Clone)]
-pub struct ClientSecret(String);
-
-impl ClientSecret {
-    pub fn new(s: impl Into<String>) -> Self {
-        ClientSecret(s.into())
-    }
-    fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ClientSecret(***)")
-    }
-}
+use reqwest::{Method, StatusCode, header};
+use serde_json::Value;
 
 /// Where Graph and the identity platform are, and which app signs in.
 #[derive(Debug, Clone)]
@@ -33,8 +13,11 @@ pub struct GraphConfig {
     pub graph_url: String,
     /// `https://login.microsoftonline.com`, or the emulator's base URL.
     pub authority: String,
+    /// The tenant's id or domain; for delegated sign-in also `organizations`.
     pub tenant_id: String,
     pub client_id: String,
+    /// The app's secret for [`GraphClient::new`]; empty (and unused) with
+    /// [`GraphClient::with_credentials`].
     pub client_secret: ClientSecret,
     pub retry: RetryPolicy,
 }
@@ -48,6 +31,19 @@ impl GraphConfig {
             tenant_id: tenant_id.into(),
             client_id: client_id.into(),
             client_secret,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Endpoints and app without a client secret, for [`GraphClient::with_credentials`] and
+    /// [`crate::SignIn::new`].
+    pub fn endpoints(graph_url: &str, authority: &str, tenant_id: &str, client_id: &str) -> Self {
+        GraphConfig {
+            graph_url: graph_url.trim_end_matches('/').into(),
+            authority: authority.trim_end_matches('/').into(),
+            tenant_id: tenant_id.into(),
+            client_id: client_id.into(),
+            client_secret: ClientSecret::new(""),
             retry: RetryPolicy::default(),
         }
     }
@@ -71,16 +67,23 @@ impl Default for RetryPolicy {
     }
 }
 
-struct Token {
-    value: String,
-    expires: Instant,
-}
-
 /// A signed-in Graph client. Cheap to share behind an `Arc`; requests may run concurrently.
 pub struct GraphClient {
     http: reqwest::Client,
     cfg: GraphConfig,
-    token: Mutex<Option<Token>>,
+    token_url: String,
+    tokens: TokenSource,
+}
+
+impl std::fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("graph_url", &self.cfg.graph_url)
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.cfg.client_id)
+            .field("delegated", &self.tokens.is_delegated())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Graph's error body: `{"error":{"code":"...","message":"..."}}`.
@@ -128,7 +131,15 @@ pub(crate) fn enc(segment: &str) -> String {
 }
 
 impl GraphClient {
+    /// App-only sign-in with `cfg.client_secret`.
     pub fn new(cfg: GraphConfig) -> Result<GraphClient> {
+        let secret = cfg.client_secret.clone();
+        GraphClient::with_credentials(cfg, Credentials::ClientSecret(secret))
+    }
+
+    /// Signs in with `credentials` (app-only with a secret or a certificate, or a user's
+    /// delegated sign-in); `cfg.client_secret` is not used.
+    pub fn with_credentials(cfg: GraphConfig, credentials: Credentials) -> Result<GraphClient> {
         for (name, v) in [("graph URL", &cfg.graph_url), ("authority", &cfg.authority)] {
             let u =
                 url::Url::parse(v).map_err(|e| GraphError::Config(format!("{name} {v:?}: {e}")))?;
@@ -149,83 +160,35 @@ impl GraphClient {
             .timeout(Duration::from_secs(300))
             .build()
             .map_err(|e| GraphError::Config(e.to_string()))?;
+        let token_url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            cfg.authority.trim_end_matches('/'),
+            enc(&cfg.tenant_id)
+        );
         Ok(GraphClient {
             http,
             cfg,
-            token: Mutex::new(None),
+            token_url,
+            tokens: TokenSource::new(credentials),
         })
+    }
+
+    /// Whether this client acts for a signed-in user (delegated) rather than as the app.
+    /// A delegated client reaches the user's own mailbox ([`Self::me`]), not `/users`.
+    pub fn is_delegated(&self) -> bool {
+        self.tokens.is_delegated()
     }
 
     pub fn graph_url(&self) -> &str {
         &self.cfg.graph_url
     }
 
-    /// Client-credentials sign-in; the token is cached until five minutes before it expires.
-    async fn access_token(&self, force: bool) -> Result<String> {
-        let mut guard = self.token.lock().await;
-        if let Some(t) = guard
-            .as_ref()
-            .filter(|t| !force && t.expires > Instant::now() + Duration::from_secs(300))
-        {
-            return Ok(t.value.clone());
-        }
-        let url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.cfg.authority.trim_end_matches('/'),
-            enc(&self.cfg.tenant_id)
-        );
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.cfg.client_id.as_str()),
-            ("client_secret", self.cfg.client_secret.expose()),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ];
-        let resp =
-            self.http
-                .post(&url)
-                .form(&form)
-                .send()
-                .await
-                .map_err(|e| GraphError::Unreachable {
-                    url: url.clone(),
-                    detail: error_chain(&e),
-                })?;
-        let status = resp.status();
-        let body = resp.text().await.map_err(|e| GraphError::Unreachable {
-            url: url.clone(),
-            detail: error_chain(&e),
-        })?;
-        let v: Value = serde_json::from_str(&body).map_err(|e| GraphError::Malformed {
-            what: format!("token response from {url}"),
-            detail: e.to_string(),
-        })?;
-        if !status.is_success() {
-            return Err(GraphError::SignIn {
-                url,
-                code: v["error"].as_str().unwrap_or("unknown").into(),
-                message: v["error_description"]
-                    .as_str()
-                    .unwrap_or("")
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .into(),
-            });
-        }
-        let value = v["access_token"]
-            .as_str()
-            .ok_or_else(|| GraphError::Malformed {
-                what: format!("token response from {url}"),
-                detail: "no access_token".into(),
-            })?
-            .to_string();
-        let secs = v["expires_in"].as_u64().unwrap_or(3599);
-        *guard = Some(Token {
-            value: value.clone(),
-            expires: Instant::now() + Duration::from_secs(secs),
-        });
-        tracing::debug!(expires_in = secs, "signed in");
-        Ok(value)
+    /// A valid access token (cached until shortly before it expires); a new one when
+    /// `rejected` is the cached one.
+    async fn access_token(&self, rejected: Option<&str>) -> Result<String> {
+        self.tokens
+            .access_token(&self.http, &self.token_url, &self.cfg.client_id, rejected)
+            .await
     }
 
     /// Sends one request with Graph's retry rules. `url` is absolute or relative to the graph URL.
@@ -254,11 +217,11 @@ impl GraphClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let token = self.access_token(false).await?;
+            let token = self.access_token(None).await?;
             let mut req = self
                 .http
                 .request(method.clone(), &url)
-                .bearer_auth(token)
+                .bearer_auth(&token)
                 .header("Prefer", "IdType=\"ImmutableId\"");
             for p in prefer {
                 req = req.header("Prefer", *p);
@@ -289,7 +252,7 @@ impl GraphClient {
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 refreshed = true;
                 tracing::info!(%path, "access token rejected; signing in again");
-                self.access_token(true).await?;
+                self.access_token(Some(&token)).await?;
                 continue;
             }
             if status.as_u16() == 429 || (repeatable && matches!(status.as_u16(), 503 | 504)) {
@@ -372,6 +335,14 @@ impl GraphClient {
             .collect_pages("/users?$select=id,userPrincipalName,displayName,mail&$top=100")
             .await?;
         raw.into_iter().map(|v| Self::parse("user", v)).collect()
+    }
+
+    /// The signed-in user (delegated sign-in only; app-only tokens get a 400).
+    pub async fn me(&self) -> Result<User> {
+        let v = self
+            .get_json("/me?$select=id,userPrincipalName,displayName,mail", &[])
+            .await?;
+        Self::parse("user", v)
     }
 
     /// One user, by id or user principal name.
@@ -586,7 +557,7 @@ impl GraphClient {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(inner) = src {

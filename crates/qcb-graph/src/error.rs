@@ -50,6 +50,13 @@ impl GraphError {
         self.status() == Some(404)
     }
 
+    /// Only the user can repair this: there is no saved delegated sign-in, or its refresh
+    /// token expired or was revoked. The front end should offer to sign in again.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, GraphError::SignIn { code, .. }
+            if matches!(code.as_str(), "invalid_grant" | "interaction_required" | "not_signed_in"))
+    }
+
     /// Errors that stop a whole job: nobody can sign in, or the service is unreachable.
     pub fn is_fatal(&self) -> bool {
         matches!(
