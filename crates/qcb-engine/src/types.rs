@@ -38,6 +38,32 @@ impl Connection {
         };
         Ok(qcb_graph::GraphClient::new(cfg)?)
     }
+
+    /// A client that signs in with `credentials` (a certificate, or a user's delegated
+    /// sign-in from [`Connection::sign_in`]) instead of `client_secret`.
+    pub fn client_with(
+        &self,
+        credentials: qcb_graph::Credentials,
+    ) -> crate::Result<qcb_graph::GraphClient> {
+        let cfg = qcb_graph::GraphConfig::endpoints(
+            &self.graph_url,
+            &self.authority,
+            &self.tenant_id,
+            &self.client_id,
+        );
+        Ok(qcb_graph::GraphClient::with_credentials(cfg, credentials)?)
+    }
+
+    /// Delegated sign-in of a user for this app (`tenant_id` may be `organizations`).
+    pub fn sign_in(&self) -> crate::Result<qcb_graph::SignIn> {
+        let cfg = qcb_graph::GraphConfig::endpoints(
+            &self.graph_url,
+            &self.authority,
+            &self.tenant_id,
+            &self.client_id,
+        );
+        Ok(qcb_graph::SignIn::new(&cfg)?)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
