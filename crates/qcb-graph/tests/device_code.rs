@@ -75,12 +75,12 @@ async fn slow_down_adds_five_seconds() {
     let shown: Arc<Mutex<Option<String>>> = Arc::default();
     let shown2 = shown.clone();
     let sign_in = SignIn::new(&config(&sim)).expect("sign-in");
-    // The code was issued with a 1 s interval; the server then wants 2 s, so the client's
+    // The code was issued with a 1 s interval; the server then wants 3 s, so the client's
     // second poll (1 s after the first) is answered `slow_down`.
     let flow = sign_in.device_code(Arc::new(MemoryTokenStore::new()), move |p| {
         *shown2.lock().expect("lock") = Some(p.user_code.clone());
         admin.set_auth_config(AuthConfig {
-            device_code_interval_secs: 2,
+            device_code_interval_secs: 3,
             ..admin.auth_config()
         });
     });
