@@ -22,6 +22,9 @@ pub const DEFAULT_APP_ROLES: &[&str] = &[
     "Contacts.ReadWrite",
     "Calendars.ReadWrite",
     "Tasks.ReadWrite.All",
+    "MailboxFolder.Read.All",
+    "MailboxItem.Read.All",
+    "MailboxItem.ImportExport.All",
 ];
 
 /// Delegated permissions the tenant's own app registration may be granted.
@@ -280,6 +283,14 @@ pub(crate) enum Family {
     MailboxSettings,
     /// `/users/{id}/settings/exchange`: User.Read.All, served by Exchange.
     UserSettings,
+    /// `/admin/exchange/mailboxes/{id}/folders/…/delta`: MailboxFolder.*.
+    MailboxFolders,
+    /// `…/folders/{id}/items/delta`: MailboxItem.Read(.All).
+    MailboxItems,
+    /// `…/exportItems`: MailboxItem.Export(.All) or ImportExport(.All).
+    MailboxExport,
+    /// `…/createImportSession`: MailboxItem.ImportExport(.All).
+    MailboxImport,
 }
 
 /// What a request needs, from its (normalised) path: the family and
@@ -307,6 +318,15 @@ pub(crate) fn needed(method: &str, path: &str) -> Option<(Family, Option<String>
                 _ => return None,
             };
             Some((fam, Some(u.to_string()), write))
+        }
+        ["admin", "exchange", "mailboxes", m, tail @ ..] => {
+            let fam = match tail {
+                ["exportItems"] => Family::MailboxExport,
+                ["createImportSession"] => Family::MailboxImport,
+                [.., "items", _] | [.., "items"] => Family::MailboxItems,
+                _ => Family::MailboxFolders,
+            };
+            Some((fam, Some(m.to_string()), write))
         }
         _ => None,
     }
@@ -350,6 +370,24 @@ pub(crate) fn allowed(
             ],
             vec!["User.ReadWrite.All".to_string()],
         ),
+        Family::MailboxFolders
+        | Family::MailboxItems
+        | Family::MailboxExport
+        | Family::MailboxImport => {
+            // These are reads and actions alike: `write` does not matter.
+            let names: &[&str] = match fam {
+                Family::MailboxFolders => &["MailboxFolder.Read", "MailboxFolder.ReadWrite"],
+                Family::MailboxItems => &["MailboxItem.Read", "MailboxItem.ImportExport"],
+                Family::MailboxExport => &["MailboxItem.Export", "MailboxItem.ImportExport"],
+                _ => &["MailboxItem.ImportExport"],
+            };
+            let suffix = if delegated { "" } else { ".All" };
+            if delegated && !own {
+                return false;
+            }
+            let v: Vec<String> = names.iter().map(|n| format!("{n}{suffix}")).collect();
+            (v.clone(), v)
+        }
         other => {
             let base = match other {
                 Family::Mail => "Mail",

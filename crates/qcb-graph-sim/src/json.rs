@@ -108,7 +108,10 @@ fn keep(select: Option<&[String]>, name: &str) -> bool {
     }
 }
 
-fn filter_map(full: Vec<(&'static str, Value)>, select: Option<&[String]>) -> Map<String, Value> {
+pub(crate) fn filter_map(
+    full: Vec<(&'static str, Value)>,
+    select: Option<&[String]>,
+) -> Map<String, Value> {
     full.into_iter()
         .filter(|(k, _)| keep(select, k))
         .map(|(k, v)| (k.to_string(), v))

@@ -30,6 +30,7 @@ mod conn;
 mod data;
 mod delta;
 mod error;
+mod export;
 mod faults;
 mod identity;
 mod ids;

@@ -55,6 +55,8 @@ pub(crate) struct Protocol {
     pub faults: Faults,
     /// Open attachment upload sessions (`routes/upload.rs`).
     pub uploads: crate::routes::upload::Uploads,
+    /// Open mailbox import sessions (`routes/mailbox.rs`).
+    pub imports: crate::routes::mailbox::Imports,
     auth: Mutex<AuthConfig>,
     identity: Mutex<Identity>,
 }
@@ -65,6 +67,7 @@ impl Protocol {
             throttle: Throttle::new(options.throttle),
             faults: Faults::new(options.faults),
             uploads: Default::default(),
+            imports: Default::default(),
             auth: Mutex::new(options.auth),
             identity: Mutex::new(identity),
         }

@@ -78,6 +78,15 @@ impl Tenant {
                 || m.user.mail.eq_ignore_ascii_case(u)
         })
     }
+
+    /// Resolves a mailbox by its `primaryMailboxId` (`MBX:…@domain`, from
+    /// `settings/exchange`), as the `/admin/exchange/mailboxes` API names it.
+    pub fn mailbox_by_primary_id(&self, id: &str) -> Option<usize> {
+        let id = id.trim();
+        self.mailboxes
+            .iter()
+            .position(|m| m.primary_mailbox_id().eq_ignore_ascii_case(id))
+    }
 }
 
 impl Mailbox {
@@ -106,6 +115,15 @@ impl Mailbox {
 
     pub fn guid(&self) -> &[u8; 16] {
         &self.user.guid
+    }
+
+    /// `primaryMailboxId` (`MBX:{mailbox guid}@{domain}`).
+    pub fn primary_mailbox_id(&self) -> String {
+        format!(
+            "MBX:{}@{}",
+            crate::rng::guid_from_bytes(self.user.guid),
+            crate::data::DOMAIN
+        )
     }
 
     pub fn add_folder(

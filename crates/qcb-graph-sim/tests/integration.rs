@@ -16,6 +16,7 @@ mod integration {
     mod faults;
     mod folders;
     mod identity;
+    mod mailbox_export;
     mod mime_roundtrip;
     pub mod pim_calendar;
     pub mod pim_contacts;

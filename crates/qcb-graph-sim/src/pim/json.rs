@@ -680,9 +680,8 @@ pub(crate) fn mailbox_settings_json(mbx: &Mailbox) -> Value {
 
 /// `primaryMailboxId` like Exchange's (`MBX:` + a GUID-derived id).
 pub(crate) fn exchange_settings_json(mbx: &Mailbox) -> Value {
-    let g = crate::rng::guid_from_bytes(*mbx.guid());
     json!({
         "id": mbx.user.id,
-        "primaryMailboxId": format!("MBX:{g}@{}", crate::data::DOMAIN),
+        "primaryMailboxId": mbx.primary_mailbox_id(),
     })
 }

@@ -1059,7 +1059,9 @@ pub(crate) async fn require_token(State(shared): St, req: Request, next: Next) -
         let user_id = user.as_deref().and_then(|u| {
             let u = super::percent_decode(u);
             let t = shared.lock();
-            t.mailbox_index(&u).map(|i| t.mailboxes[i].user.id.clone())
+            t.mailbox_index(&u)
+                .or_else(|| t.mailbox_by_primary_id(&u))
+                .map(|i| t.mailboxes[i].user.id.clone())
         });
         let delegated = claims.user.is_some();
         let own = match (&claims.user, &user_id) {

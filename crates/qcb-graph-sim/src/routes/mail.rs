@@ -40,22 +40,22 @@ pub(crate) const MAX_PAGE: usize = 1000;
 type Params = Path<BTreeMap<String, String>>;
 
 /// Everything a handler needs from the request besides the path.
-struct Ctx {
-    query: Query,
-    prefer: Prefer,
+pub(crate) struct Ctx {
+    pub(crate) query: Query,
+    pub(crate) prefer: Prefer,
 }
 
 impl Ctx {
-    fn new(headers: &HeaderMap, raw: Option<String>) -> Self {
+    pub(crate) fn new(headers: &HeaderMap, raw: Option<String>) -> Self {
         Ctx {
             query: Query::parse(raw.as_deref()),
             prefer: Prefer::from_headers(headers),
         }
     }
-    fn form(&self) -> IdForm {
+    pub(crate) fn form(&self) -> IdForm {
         self.prefer.id_form()
     }
-    fn applied(&self) -> Vec<String> {
+    pub(crate) fn applied(&self) -> Vec<String> {
         let mut v = Vec::new();
         if self.prefer.immutable_ids {
             v.push("IdType=\"ImmutableId\"".to_string());
@@ -68,7 +68,7 @@ fn param<'a>(p: &'a BTreeMap<String, String>, name: &str) -> &'a str {
     p.get(name).map(String::as_str).unwrap_or("")
 }
 
-fn mailbox_index(t: &Tenant, uid: &str) -> Result<usize, GraphError> {
+pub(crate) fn mailbox_index(t: &Tenant, uid: &str) -> Result<usize, GraphError> {
     t.mailbox_index(uid)
         .ok_or_else(|| GraphError::invalid_user(uid))
 }
@@ -82,7 +82,7 @@ fn mailbox_mut<'a>(t: &'a mut Tenant, uid: &str) -> Result<&'a mut Mailbox, Grap
     Ok(&mut t.mailboxes[i])
 }
 
-fn lookup_err(l: Lookup) -> GraphError {
+pub(crate) fn lookup_err(l: Lookup) -> GraphError {
     match l {
         Lookup::Malformed => GraphError::malformed_id(),
         Lookup::NotFound => GraphError::item_not_found(),
@@ -144,7 +144,7 @@ fn page_size(ctx: &Ctx) -> Result<usize, GraphError> {
         .min(MAX_PAGE))
 }
 
-fn respond(result: Result<Response, GraphError>) -> Response {
+pub(crate) fn respond(result: Result<Response, GraphError>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -530,7 +530,7 @@ fn sync_state_not_found(status: StatusCode, message: &str) -> GraphError {
 /// issued for `collection` (a folder key, or [`HIERARCHY`]) of mailbox `i`,
 /// else a 400 with `mismatch`; `base` is the delta URL a client restarts
 /// from when the token is from an earlier server run (410).
-fn resume(
+pub(crate) fn resume(
     t: &Tenant,
     ctx: &Ctx,
     i: usize,
@@ -566,24 +566,24 @@ fn resume(
 }
 
 /// One page of a delta round, message or folder delta alike.
-struct DeltaPage {
+pub(crate) struct DeltaPage {
     /// Entity type of the collection (`message`, `mailFolder`).
-    entity: &'static str,
+    pub(crate) entity: &'static str,
     /// The delta URL, without query.
-    base: String,
-    state: DeltaState,
+    pub(crate) base: String,
+    pub(crate) state: DeltaState,
     /// Upper bound of the round.
-    to_seq: u64,
+    pub(crate) to_seq: u64,
     /// The cursor after the page's last entry while the round has more.
-    next: Option<(u64, u64, bool)>,
-    value: Vec<Value>,
+    pub(crate) next: Option<(u64, u64, bool)>,
+    pub(crate) value: Vec<Value>,
 }
 
 /// Answers a delta page: `@odata.nextLink` with a `$skiptoken` while the
 /// round has more, else `@odata.deltaLink` with a `$deltatoken` for the
 /// changes after it. `Preference-Applied` names `odata.maxpagesize` (when
 /// asked for) before the other honoured preferences in `applied`.
-fn delta_response(
+pub(crate) fn delta_response(
     shared: &Shared,
     key: &[u8; 32],
     ctx: &Ctx,

@@ -12,6 +12,7 @@ pub(crate) mod calendar;
 pub(crate) mod contacts;
 mod inject;
 pub(crate) mod mail;
+pub(crate) mod mailbox;
 pub(crate) mod pim;
 mod signin;
 pub(crate) mod sim;
@@ -162,6 +163,7 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
         )
         .merge(pim::router())
         .merge(upload::graph_routes())
+        .merge(mailbox::graph_routes())
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             auth::require_token,
@@ -179,6 +181,7 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
             get(signin::devicelogin_page).post(signin::devicelogin_submit),
         )
         .merge(upload::router())
+        .merge(mailbox::import_routes())
         .merge(graph)
         .merge(sim::router())
         .merge(sim_pim::router())
@@ -250,6 +253,12 @@ const KEYWORDS: &[&str] = &[
     "mailboxSettings",
     "settings",
     "exchange",
+    "admin",
+    "mailboxes",
+    "folders",
+    "items",
+    "exportItems",
+    "createImportSession",
 ];
 
 /// Rewrites keyword segments to their canonical case and OData key syntax
@@ -296,6 +305,17 @@ fn path_mailbox(shared: &Shared, path: &str) -> Option<String> {
                 && users.eq_ignore_ascii_case("users") =>
         {
             *u
+        }
+        [root, admin, exchange, mailboxes, m, ..]
+            if (root.eq_ignore_ascii_case("v1.0") || root.eq_ignore_ascii_case("beta"))
+                && admin.eq_ignore_ascii_case("admin")
+                && exchange.eq_ignore_ascii_case("exchange")
+                && mailboxes.eq_ignore_ascii_case("mailboxes") =>
+        {
+            let t = shared.lock();
+            return t
+                .mailbox_by_primary_id(&percent_decode(m))
+                .map(|i| t.mailboxes[i].user.id.clone());
         }
         _ => return None,
     };

@@ -1,7 +1,8 @@
 //! Conformance with Microsoft's v1.0 metadata: every property the emulator
 //! emits for user, mailFolder, message, fileAttachment, itemAttachment,
 //! referenceAttachment, uploadSession, recipient, emailAddress, itemBody,
-//! followupFlag (and the extended properties) exists
+//! followupFlag (and the extended properties), and the mailbox export API's
+//! mailboxFolder, mailboxItem, exportItemResponse, mailboxItemImportSession exists
 //! on that type (following BaseType chains) with a compatible JSON type;
 //! enum values are members of their enum.
 
@@ -115,8 +116,9 @@ impl Model {
             return;
         }
         let ok = match ty {
+            // Edm.Stream: inline base64 (exportItemResponse.data)
             "Edm.String" | "Edm.DateTimeOffset" | "Edm.Binary" | "Edm.Guid" | "Edm.Date"
-            | "Edm.Duration" | "Edm.TimeOfDay" => v.is_string(),
+            | "Edm.Duration" | "Edm.TimeOfDay" | "Edm.Stream" => v.is_string(),
             "Edm.Boolean" => v.is_boolean(),
             "Edm.Int16" | "Edm.Int32" | "Edm.Int64" | "Edm.Double" | "Edm.Single"
             | "Edm.Decimal" | "Edm.Byte" => v.is_number(),
@@ -497,5 +499,57 @@ async fn pim_json_matches_the_v1_metadata() {
             "{ty}: {counts:?}"
         );
     }
+    h.sim.shutdown().await;
+}
+
+/// The full-fidelity export API's entities against the v1.0 metadata.
+#[tokio::test]
+async fn mailbox_export_json_matches_the_v1_metadata() {
+    let model = load();
+    let h = common::start(common::small()).await;
+    let mut errors = Vec::new();
+    let ex = h
+        .get_json("/users/alice@contoso.example/settings/exchange")
+        .await;
+    let mbx = ex["primaryMailboxId"].as_str().expect("mbx").to_string();
+    let base = format!("/admin/exchange/mailboxes/{mbx}");
+    let folders = h.get_all(&format!("{base}/folders/delta")).await;
+    assert!(folders.len() > 10);
+    for f in &folders {
+        model.check_object(f, "mailboxFolder", "mailboxFolder", &mut errors);
+    }
+    let items = h
+        .get_all(&format!("{base}/folders/inbox/items/delta"))
+        .await;
+    assert!(items.len() > 5);
+    for i in &items {
+        model.check_object(i, "mailboxItem", "mailboxItem", &mut errors);
+    }
+    let ids: Vec<&Value> = items.iter().take(3).map(|i| &i["id"]).collect();
+    let exported = common::json_ok(
+        h.req(reqwest::Method::POST, &format!("{base}/exportItems"))
+            .json(&serde_json::json!({"itemIds": ids})),
+    )
+    .await;
+    for e in exported["value"].as_array().expect("value") {
+        model.check_object(e, "exportItemResponse", "exportItemResponse", &mut errors);
+    }
+    let session = common::json_ok(h.req(
+        reqwest::Method::POST,
+        &format!("{base}/createImportSession"),
+    ))
+    .await;
+    model.check_object(
+        &session,
+        "mailboxItemImportSession",
+        "mailboxItemImportSession",
+        &mut errors,
+    );
+    assert!(
+        errors.is_empty(),
+        "{} problems:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
     h.sim.shutdown().await;
 }
