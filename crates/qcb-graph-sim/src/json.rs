@@ -118,7 +118,8 @@ pub(crate) fn filter_map(
         .collect()
 }
 
-pub(crate) fn user_json(u: &User, select: Option<&[String]>) -> Value {
+/// `enabled`: false for a shared mailbox (a disabled account, as Exchange).
+pub(crate) fn user_json(u: &User, enabled: bool, select: Option<&[String]>) -> Value {
     let default_only = [
         "id",
         "businessPhones",
@@ -144,7 +145,7 @@ pub(crate) fn user_json(u: &User, select: Option<&[String]>) -> Value {
         ("surname", json!(u.surname)),
         ("userPrincipalName", json!(u.upn)),
         ("id", json!(u.id)),
-        ("accountEnabled", json!(true)),
+        ("accountEnabled", json!(enabled)),
         (
             "mailNickname",
             json!(u.mail.split('@').next().unwrap_or("")),

@@ -89,3 +89,69 @@ async fn users_paging_select_and_lookup() {
     assert_eq!(graph_error_code(&v), "BadRequest");
     h.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn users_filter_on_user_type_mail_and_account_enabled() {
+    let h = common::start(common::small()).await;
+    let admin = h.sim.admin();
+    admin
+        .add_shared_mailbox("Support", "support")
+        .expect("shared");
+    admin
+        .add_shared_mailbox("Buchhaltung", "buchhaltung")
+        .expect("shared");
+    let mails = |v: &[Value]| -> Vec<String> {
+        v.iter()
+            .map(|u| u["mail"].as_str().expect("mail").to_string())
+            .collect()
+    };
+    let all = h.get_all("/users").await;
+    assert_eq!(all.len(), 5);
+    let members = h.get_all("/users?$filter=userType%20eq%20'Member'").await;
+    assert_eq!(members.len(), 5);
+    assert!(
+        h.get_all("/users?$filter=userType eq 'Guest'")
+            .await
+            .is_empty()
+    );
+    let alice = h
+        .get_all("/users?$filter=mail eq 'ALICE@contoso.example'")
+        .await;
+    assert_eq!(mails(&alice), ["alice@contoso.example"]);
+    let s = h
+        .get_all("/users?$filter=startswith(mail,'su') or startswith(mail,'bu')&$select=mail,accountEnabled")
+        .await;
+    assert_eq!(
+        mails(&s),
+        ["support@contoso.example", "buchhaltung@contoso.example"]
+    );
+    assert!(s.iter().all(|u| u["accountEnabled"] == false));
+    // shared mailboxes are the disabled accounts
+    let shared = h.get_all("/users?$filter=accountEnabled eq false").await;
+    assert_eq!(shared.len(), 2);
+    // paging goes on through the filtered list
+    let v = h
+        .get_json("/users?$filter=userType eq 'Member' and accountEnabled eq true&$top=2")
+        .await;
+    assert_eq!(v["value"].as_array().expect("value").len(), 2);
+    let next = v["@odata.nextLink"].as_str().expect("nextLink");
+    assert!(
+        next.contains("%24filter=") || next.contains("$filter="),
+        "{next}"
+    );
+    let v = h.get_json(next).await;
+    assert_eq!(v["value"].as_array().expect("value").len(), 1);
+    assert!(v.get("@odata.nextLink").is_none());
+    // what the directory does not support without advanced queries
+    for bad in [
+        "mail ne 'x@contoso.example'",
+        "endswith(mail,'example')",
+        "jobTitle eq 'x'",
+        "startswith(userType,'M')",
+    ] {
+        let (s, v) = send(h.get(&format!("/users?$filter={bad}"))).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(graph_error_code(&v), "Request_UnsupportedQuery", "{bad}");
+    }
+    h.sim.shutdown().await;
+}
