@@ -132,3 +132,67 @@ async fn patch_delete_move_and_attachments() {
     assert!(admin.message(uid, &received.id).is_none());
     h.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn immutable_id_preference_changes_the_ids_returned() {
+    let h = common::start(common::small()).await;
+    let list =
+        "/users/alice@contoso.example/mailFolders/inbox/messages?$top=50&$expand=attachments";
+    let regular = common::json_ok(h.get(list)).await;
+    let resp = h
+        .get(list)
+        .header("prefer", IMMUTABLE)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        resp.headers()
+            .get("preference-applied")
+            .and_then(|v| v.to_str().ok()),
+        Some(IMMUTABLE)
+    );
+    let immutable: serde_json::Value = resp.json().await.expect("json");
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .map(|m| m["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let (r, i) = (ids(&regular), ids(&immutable));
+    assert_eq!(r.len(), i.len());
+    for (r, i) in r.iter().zip(&i) {
+        assert_ne!(r, i);
+        assert!(r.starts_with("AAMkA") && i.starts_with("AAkALg"), "{r} {i}");
+        assert!(r.len() >= 140 && i.len() >= 140);
+    }
+    let all: String = r.iter().chain(&i).cloned().collect();
+    for c in ['-', '_', '='] {
+        assert!(all.contains(c), "ids contain {c}");
+    }
+    // both forms address the same message; attachment ids follow the form
+    let one = |v: &serde_json::Value, k: usize| v["value"][k].clone();
+    let k = (0..r.len())
+        .find(|&k| {
+            one(&regular, k)["attachments"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        })
+        .expect("a message with attachments");
+    let a = one(&regular, k)["attachments"][0]["id"].clone();
+    let b = one(&immutable, k)["attachments"][0]["id"].clone();
+    assert_ne!(a, b);
+    let by_regular = h
+        .get_json(&format!("/users/alice@contoso.example/messages/{}", r[k]))
+        .await;
+    let by_immutable = common::json_ok(
+        h.get(&format!("/users/alice@contoso.example/messages/{}", i[k]))
+            .header("prefer", IMMUTABLE),
+    )
+    .await;
+    assert_eq!(by_regular["id"], r[k].as_str());
+    assert_eq!(by_immutable["id"], i[k].as_str());
+    assert_eq!(by_regular["subject"], by_immutable["subject"]);
+    h.sim.shutdown().await;
+}
