@@ -100,7 +100,7 @@ pub async fn run(dir: Option<PathBuf>, out: &Output) -> anyhow::Result<ExitCode>
     let snapshots = qcb_engine::api::list_snapshots(handle.clone()).await?;
     out.snapshots(&snapshots);
 
-    let path = format!("/{}/Inbox", alice.user_principal_name);
+    let path = format!("/{}/Mail/Inbox", alice.user_principal_name);
     let browse = qcb_engine::api::browse(handle.clone(), "latest".into(), path.clone()).await?;
     if !out_is_json(out) {
         println!(

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use qcb_engine::{
-    BackupOptions, Connection, EngineError, ProgressEvent, PruneOptions, ReadData, RestoreOptions,
-    RetentionPolicy, Span,
+    BackupOptions, Categories, Connection, EngineError, ProgressEvent, PruneOptions, ReadData,
+    RestoreOptions, RetentionPolicy, Span,
 };
 
 mod demo;
@@ -93,6 +93,10 @@ enum Command {
         /// of tags on its own. Repeat for several.
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// What to back up: any of mail, contacts, calendars, tasks, settings (comma separated),
+        /// or all.
+        #[arg(long, default_value = "all", value_parser = Categories::parse)]
+        categories: Categories,
     },
     /// List snapshots, oldest first.
     Snapshots {
@@ -472,6 +476,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             tenant,
             mailboxes,
             tags,
+            categories,
         } => {
             let handle = repo.open().await?;
             let graph = Arc::new(tenant.connection()?.client()?);
@@ -479,6 +484,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             let mut opts = BackupOptions::new(chrono::Utc::now(), host);
             opts.mailboxes = mailboxes;
             opts.tags = tags;
+            opts.categories = categories;
             let progress = out.progress_sink();
             let report =
                 qcb_engine::backup(graph, handle.repository().clone(), opts, progress).await?;

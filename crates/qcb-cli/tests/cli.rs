@@ -46,14 +46,19 @@ async fn init_backup_list_browse_restore_check() {
         &run(
             &env,
             "pw",
-            &["--json", "ls", "latest", "/alice@contoso.example/Inbox"],
+            &[
+                "--json",
+                "ls",
+                "latest",
+                "/alice@contoso.example/Mail/Inbox",
+            ],
         )
         .await,
     );
     assert!(!inbox["items"].as_array().unwrap().is_empty());
 
-    let human = run(&env, "pw", &["ls", "latest", "/alice@contoso.example"]).await;
-    assert!(String::from_utf8_lossy(&human.stdout).contains("/alice@contoso.example/Inbox/"));
+    let human = run(&env, "pw", &["ls", "latest", "/alice@contoso.example/Mail"]).await;
+    assert!(String::from_utf8_lossy(&human.stdout).contains("/alice@contoso.example/Mail/Inbox/"));
 
     let restored = json(
         &run(
@@ -63,7 +68,7 @@ async fn init_backup_list_browse_restore_check() {
                 "--json",
                 "restore",
                 "latest",
-                "/alice@contoso.example/Inbox",
+                "/alice@contoso.example/Mail/Inbox",
                 "--to-folder",
                 "CLI restore",
             ],
@@ -206,7 +211,12 @@ async fn versions_retention_prune_keys_and_catalog_through_the_cli() {
 
     let versions = json(&run(&env, "pw", &["--json", "versions", &victim]).await);
     assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
-    assert!(versions[0]["path"].as_str().unwrap().contains("/Inbox/"));
+    assert!(
+        versions[0]["path"]
+            .as_str()
+            .unwrap()
+            .contains("/Mail/Inbox/")
+    );
 
     // A dry run says what would go and why, and changes nothing.
     let dry = json(

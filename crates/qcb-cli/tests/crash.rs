@@ -22,18 +22,35 @@ fn snapshot_ids(v: &serde_json::Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// Every message the emulator holds, over all users and folders.
+/// Every item the emulator holds, over all users and categories (each mailbox's settings and
+/// inbox rules count as two items).
 fn ground_truth(env: &Env) -> u64 {
     let admin = env.sim.admin();
     admin
         .users()
         .iter()
         .map(|u| {
-            admin
+            let mail: usize = admin
                 .folders(&u.id)
                 .iter()
-                .map(|f| admin.messages(&u.id, &f.id).len() as u64)
-                .sum::<u64>()
+                .map(|f| admin.messages(&u.id, &f.id).len())
+                .sum();
+            let contacts: usize = admin
+                .contact_folders(&u.id)
+                .iter()
+                .map(|f| admin.contacts(&u.id, &f.id).len())
+                .sum();
+            let events: usize = admin
+                .calendars(&u.id)
+                .iter()
+                .map(|c| admin.events(&u.id, &c.id).len())
+                .sum();
+            let tasks: usize = admin
+                .todo_lists(&u.id)
+                .iter()
+                .map(|l| admin.tasks(&u.id, &l.id).len())
+                .sum();
+            (mail + contacts + events + tasks + 2) as u64
         })
         .sum()
 }

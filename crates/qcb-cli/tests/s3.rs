@@ -49,7 +49,12 @@ async fn init_backup_snapshots_and_check_read_data_on_s3() {
             &env,
             "pw",
             &vars,
-            &["--json", "ls", "latest", "/alice@contoso.example/Inbox"],
+            &[
+                "--json",
+                "ls",
+                "latest",
+                "/alice@contoso.example/Mail/Inbox",
+            ],
         )
         .await,
     );

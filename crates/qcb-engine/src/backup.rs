@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::categories::{self, Categories, PrevCategory};
 use crate::error::{EngineError, Result};
 use crate::progress::{Phase, Progress, ProgressEvent};
 use crate::types::{BackupReport, FailedItem};
@@ -39,6 +40,8 @@ pub struct BackupOptions {
     pub tags: Vec<String>,
     /// How long to wait for a `prune` that holds the repository before giving up.
     pub lock_wait: std::time::Duration,
+    /// Which kinds of item to back up (all by default).
+    pub categories: Categories,
 }
 
 impl BackupOptions {
@@ -52,6 +55,7 @@ impl BackupOptions {
             time,
             tags: vec![],
             lock_wait: std::time::Duration::from_secs(60),
+            categories: Categories::default(),
         }
     }
 }
@@ -70,14 +74,17 @@ struct PrevMailbox {
     folders: HashMap<String, PrevFolder>,
     /// Every item of the mailbox by id, to recognise items that moved between folders.
     by_id: HashMap<String, Node>,
+    /// The other categories (contacts, calendars ...), by category dir name.
+    categories: HashMap<String, PrevCategory>,
 }
 
-struct Shared {
-    graph: Arc<GraphClient>,
-    writer: Arc<Mutex<Writer>>,
-    tracker: Tracker,
-    page_size: u32,
+pub(crate) struct Shared {
+    pub(crate) graph: Arc<GraphClient>,
+    pub(crate) writer: Arc<Mutex<Writer>>,
+    pub(crate) tracker: Tracker,
+    pub(crate) page_size: u32,
     requests_per_mailbox: usize,
+    categories: Categories,
 }
 
 struct FolderResult {
@@ -139,6 +146,7 @@ pub async fn backup(
         tracker,
         page_size: opts.page_size.clamp(1, 1000),
         requests_per_mailbox: opts.requests_per_mailbox.clamp(1, 4),
+        categories: opts.categories,
     });
     let limit = Arc::new(Semaphore::new(opts.mailbox_concurrency.max(1)));
     let mut jobs = JoinSet::new();
@@ -313,7 +321,7 @@ fn load_previous(
                     node: Some(mbx.clone()),
                     ..Default::default()
                 };
-                match collect_folders(repo, &mbx.subtree.expect("filtered"), &mut prev) {
+                match read_mailbox(repo, &mbx.subtree.expect("filtered"), &mut prev) {
                     Ok(()) => {
                         out.insert(upn.clone(), prev);
                     }
@@ -328,6 +336,31 @@ fn load_previous(
         }
     }
     Ok((out, parent))
+}
+
+/// Reads a mailbox of an earlier snapshot: category dirs (`Mail`, `Contacts` ...), or, in
+/// snapshots from before categories, mail folders directly under the mailbox.
+fn read_mailbox(
+    repo: &Repository,
+    tree_id: &qcb_repo::BlobId,
+    prev: &mut PrevMailbox,
+) -> Result<()> {
+    let tree = repo.load_tree(tree_id)?;
+    let is_category = |n: &Node| n.kind == NodeKind::Dir && n.attrs["category"].is_string();
+    if !tree.nodes.iter().any(is_category) {
+        return collect_folders(repo, tree_id, prev);
+    }
+    for n in tree.nodes.iter().filter(|n| is_category(n)) {
+        if n.name == categories::MAIL {
+            if let Some(sub) = n.subtree {
+                collect_folders(repo, &sub, prev)?;
+            }
+        } else {
+            prev.categories
+                .insert(n.name.clone(), categories::load_category(repo, n)?);
+        }
+    }
+    Ok(())
 }
 
 fn collect_folders(
@@ -365,10 +398,72 @@ fn collect_folders(
 async fn backup_mailbox(
     shared: &Arc<Shared>,
     user: User,
-    prev: PrevMailbox,
+    mut prev: PrevMailbox,
 ) -> Result<MailboxResult> {
     let upn = user.user_principal_name.clone();
     shared.tracker.phase(Phase::Mailbox, Some(&upn), None);
+    let mut prev_categories = std::mem::take(&mut prev.categories);
+    let mut category_nodes = Vec::new();
+    let mut result = MailboxResult {
+        node: Node::dir(upn.clone(), qcb_repo::BlobId([0; 32]), Value::Null),
+        items: 0,
+        bytes: 0,
+        folders: 0,
+        fetched: 0,
+        failed: Vec::new(),
+    };
+    if shared.categories.mail {
+        let mail = backup_mail(shared, &user, prev).await?;
+        result.items += mail.items;
+        result.bytes += mail.bytes;
+        result.folders += mail.folders;
+        result.fetched += mail.fetched;
+        result.failed.extend(mail.failed);
+        category_nodes.push(mail.node);
+    }
+    let c = shared.categories;
+    for (on, name) in [
+        (c.contacts, categories::CONTACTS),
+        (c.calendars, categories::CALENDARS),
+        (c.tasks, categories::TASKS),
+        (c.settings, categories::SETTINGS),
+    ] {
+        if !on {
+            continue;
+        }
+        shared.tracker.phase(Phase::Folder, Some(&upn), Some(name));
+        let r =
+            categories::backup_category(shared, &user, name, prev_categories.remove(name).as_ref())
+                .await?;
+        result.items += r.items;
+        result.bytes += r.bytes;
+        result.fetched += r.fetched;
+        result.failed.extend(r.failed);
+        category_nodes.extend(r.node);
+    }
+    let writer = shared.writer.clone();
+    let user_attrs =
+        json!({ "userId": user.id, "displayName": user.display_name, "mail": user.mail });
+    result.node = tokio::task::spawn_blocking(move || -> Result<Node> {
+        let mut w = writer
+            .lock()
+            .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+        let tree = w.save_tree(&Tree {
+            nodes: category_nodes,
+        })?;
+        Ok(Node::dir(upn, tree, user_attrs))
+    })
+    .await??;
+    Ok(result)
+}
+
+/// Backs up the mail folders of a mailbox into its `Mail` category dir.
+async fn backup_mail(
+    shared: &Arc<Shared>,
+    user: &User,
+    prev: PrevMailbox,
+) -> Result<MailboxResult> {
+    let upn = user.user_principal_name.clone();
     let folders = shared.graph.mail_folders(&user.id).await?;
     shared
         .tracker
@@ -380,7 +475,7 @@ async fn backup_mailbox(
         shared
             .tracker
             .phase(Phase::Folder, Some(&upn), Some(&folder.display_name));
-        results.push(backup_folder(shared, &user, folder, &prev, &limit).await?);
+        results.push(backup_folder(shared, user, folder, &prev, &limit).await?);
     }
     let (mut fetched, mut failed) = (0, Vec::new());
     for r in &mut results {
@@ -388,10 +483,16 @@ async fn backup_mailbox(
         failed.append(&mut r.failed);
     }
     let writer = shared.writer.clone();
-    let user_attrs =
-        json!({ "userId": user.id, "displayName": user.display_name, "mail": user.mail });
+    let attrs = json!({ "category": "mail" });
     tokio::task::spawn_blocking(move || {
-        build_mailbox_tree(&writer, upn, user_attrs, results, fetched, failed)
+        build_mailbox_tree(
+            &writer,
+            categories::MAIL.to_string(),
+            attrs,
+            results,
+            fetched,
+            failed,
+        )
     })
     .await?
 }
@@ -574,11 +675,11 @@ async fn backup_folder(
 /// else (a missing item, a forbidden folder, throttling that did not clear) fails only that item
 /// or folder.
 /// (`GraphError::is_fatal` less a 403: one mailbox or folder may be out of the app's scope.)
-fn aborts_job(e: &GraphError) -> bool {
+pub(crate) fn aborts_job(e: &GraphError) -> bool {
     e.is_fatal() && e.status() != Some(403)
 }
 
-fn is_expired_sync_state(e: &GraphError) -> bool {
+pub(crate) fn is_expired_sync_state(e: &GraphError) -> bool {
     e.status() == Some(410)
         || matches!(
             e.code(),
@@ -716,7 +817,7 @@ fn build_level(
 }
 
 /// Throttled progress reporting with shared counters.
-struct Tracker {
+pub(crate) struct Tracker {
     sink: Arc<dyn Progress>,
     state: Mutex<TrackerState>,
 }
@@ -782,11 +883,11 @@ impl Tracker {
         });
     }
 
-    fn add_total(&self, n: u64) {
+    pub(crate) fn add_total(&self, n: u64) {
         self.emit(false, |s| s.total += n);
     }
 
-    fn done(&self, items: u64, bytes: u64) {
+    pub(crate) fn done(&self, items: u64, bytes: u64) {
         self.emit(false, |s| {
             s.phase = Phase::Items;
             s.done += items;

@@ -152,6 +152,23 @@ impl RepoHandle {
             None => serde_json::Value::Null,
         };
         let raw = self.repo.read_content(&node.content)?;
+        if let Some(kind) = node.attrs["kind"].as_str() {
+            // Contacts, events, tasks and settings are stored as Graph JSON: shown as text.
+            let value: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
+            return Ok(ItemPreview {
+                subject: node.attrs["subject"].as_str().unwrap_or(kind).to_string(),
+                from: node.attrs["from"].as_str().unwrap_or("").to_string(),
+                to: vec![],
+                cc: vec![],
+                date: node.attrs["receivedDateTime"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                html: None,
+                text: Some(serde_json::to_string_pretty(&value).unwrap_or_default()),
+                attachments: vec![],
+            });
+        }
         let parts = crate::mime::split(&raw).map_err(EngineError::InvalidInput)?;
         let address = |v: &serde_json::Value| {
             let a = &v["emailAddress"];

@@ -7,6 +7,7 @@
 
 pub mod api;
 mod backup;
+mod categories;
 mod error;
 mod handle;
 mod mime;
@@ -17,6 +18,7 @@ mod settings;
 mod types;
 
 pub use backup::{BackupOptions, backup};
+pub use categories::Categories;
 pub use error::{EngineError, Result};
 pub use handle::RepoHandle;
 pub use progress::{NoProgress, Phase, Progress, ProgressEvent};

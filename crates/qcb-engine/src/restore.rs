@@ -68,6 +68,33 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
         .ok_or_else(|| not_found("mailbox"))?;
     let user_id = mbx.attrs["userId"].as_str().map(str::to_string);
     let mut tree = repo.load_tree(&mbx.subtree.ok_or_else(|| not_found("mailbox"))?)?;
+    // Snapshots with item categories keep mail under `Mail`; older ones have the mail folders
+    // right under the mailbox.
+    let mut rest: &[String] = rest;
+    let categories: Vec<&Node> = tree
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Dir && n.attrs["category"].is_string())
+        .collect();
+    if !categories.is_empty() {
+        let wanted = rest
+            .first()
+            .map(String::as_str)
+            .unwrap_or(crate::categories::MAIL);
+        if wanted != crate::categories::MAIL {
+            return Err(EngineError::InvalidInput(format!(
+                "restoring {wanted:?} is not supported yet: only mail folders can be restored \
+                 (give a path such as /{mailbox}/Mail/Inbox)"
+            )));
+        }
+        let mail = categories
+            .iter()
+            .find(|n| n.name == crate::categories::MAIL)
+            .and_then(|n| n.subtree)
+            .ok_or_else(|| not_found("mail category"))?;
+        tree = repo.load_tree(&mail)?;
+        rest = rest.get(1..).unwrap_or(&[]);
+    }
     let mut node: Option<Node> = None;
     for name in rest {
         let n = tree

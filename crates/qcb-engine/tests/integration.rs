@@ -1,6 +1,7 @@
 //! Engine tests against the Graph emulator on 127.0.0.1 and a real repository on disk.
 
 mod integration {
+    pub mod categories;
     pub mod errors;
     pub mod faults;
     pub mod incremental;

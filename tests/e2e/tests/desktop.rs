@@ -16,11 +16,26 @@ async fn session(driver: &Driver) -> fantoccini::Client {
         "tauri:options".into(),
         serde_json::json!({ "application": app_binary() }),
     );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url())
-        .await
-        .expect("WebDriver session")
+    // tauri-driver accepts connections before its WebKitWebDriver is ready; on a busy machine
+    // the first session request can be dropped. Retry that (and only that) a few times.
+    let mut last = None;
+    for attempt in 0..5 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&driver.url())
+            .await
+        {
+            Ok(c) => return c,
+            Err(e @ fantoccini::error::NewSessionError::Lost(_))
+            | Err(e @ fantoccini::error::NewSessionError::Failed(_)) => {
+                eprintln!("WebDriver session attempt {attempt} failed: {e}; retrying");
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(500 * (attempt + 1))).await;
+            }
+            Err(e) => panic!("WebDriver session: {e:?}"),
+        }
+    }
+    panic!("WebDriver session: {last:?}")
 }
 
 async fn text(c: &fantoccini::Client, css: &str) -> String {
@@ -174,11 +189,28 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
         "mailboxes listed: {names:?}"
     );
     first.click().await.expect("open mailbox");
+    // A mailbox holds one folder per kind of item: Mail, Contacts, Calendars, Tasks, Settings.
+    let mail = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "#browser .folder-row[data-path='/alice@contoso.example/Mail']",
+        ))
+        .await
+        .expect("Mail row");
+    for kind in ["Contacts", "Calendars", "Tasks", "Settings"] {
+        c.find(Locator::Css(&format!(
+            "#browser .folder-row[data-path='/alice@contoso.example/{kind}']"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("{kind} row: {e}"));
+    }
+    mail.click().await.expect("open mail");
     let inbox = c
         .wait()
         .at_most(WAIT)
         .for_element(Locator::Css(
-            "#browser .folder-row[data-path='/alice@contoso.example/Inbox']",
+            "#browser .folder-row[data-path='/alice@contoso.example/Mail/Inbox']",
         ))
         .await
         .expect("Inbox row");

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use qcb_engine::{BackupOptions, Connection, EngineError, NoProgress};
+use qcb_engine::{Connection, EngineError, NoProgress};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::support::{at, connection, world};
@@ -13,7 +13,7 @@ async fn backup_with(
     qcb_engine::backup(
         graph,
         repo.repository().clone(),
-        BackupOptions::new(at(0), "t"),
+        super::support::mail_opts(at(0), "t"),
         Arc::new(NoProgress),
     )
     .await
@@ -62,7 +62,7 @@ async fn a_wrong_client_secret_is_a_sign_in_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_mailbox_is_reported_by_name() {
     let w = world(10).await;
-    let mut opts = BackupOptions::new(at(0), "t");
+    let mut opts = super::support::mail_opts(at(0), "t");
     opts.mailboxes = vec!["nobody@contoso.example".into()];
     let err = qcb_engine::backup(
         w.graph.clone(),

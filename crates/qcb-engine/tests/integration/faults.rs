@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use qcb_engine::{BackupOptions, NoProgress};
+use qcb_engine::NoProgress;
 
 use super::support::{at, connection, world};
 
@@ -153,7 +153,10 @@ async fn a_failed_item_is_reported_the_run_goes_on_and_the_next_run_retries_it()
     );
     let inbox_now = w
         .repo
-        .browse("latest", &format!("/{}/Inbox", alice.user_principal_name))
+        .browse(
+            "latest",
+            &format!("/{}/Mail/Inbox", alice.user_principal_name),
+        )
         .unwrap();
     assert!(inbox_now.items.iter().any(|i| i.id == victim.id));
 }
@@ -166,7 +169,7 @@ async fn a_folder_that_cannot_be_read_keeps_its_previous_version_and_the_mailbox
     let (proxy, graph) = start_proxy(&w).await;
     let first = w.backup_via(&graph, 0).await.unwrap();
     assert!(first.failed.is_empty());
-    let path = format!("/{}/Inbox", alice.user_principal_name);
+    let path = format!("/{}/Mail/Inbox", alice.user_principal_name);
     let before = w.repo.browse("latest", &path).unwrap().items;
 
     // Every delta request of the Inbox now fails with an item-not-found error.
@@ -245,7 +248,7 @@ async fn a_mailbox_that_cannot_be_read_is_carried_forward_and_reported() {
         "{:?}",
         third.failed
     );
-    let path = format!("/{}/Inbox", alice.user_principal_name);
+    let path = format!("/{}/Mail/Inbox", alice.user_principal_name);
     assert_eq!(
         w.repo.browse("latest", &path).unwrap().items.len(),
         w.sim
@@ -261,7 +264,7 @@ async fn a_mailbox_that_cannot_be_read_is_carried_forward_and_reported() {
     let err = qcb_engine::backup(
         graph,
         fresh.repo.repository().clone(),
-        BackupOptions::new(at(0), "t"),
+        super::support::mail_opts(at(0), "t"),
         Arc::new(NoProgress),
     )
     .await
@@ -283,7 +286,7 @@ async fn reopen_and_backup(
     let report = qcb_engine::backup(
         w.graph.clone(),
         repo.repository().clone(),
-        BackupOptions::new(at(minutes), "t"),
+        super::support::mail_opts(at(minutes), "t"),
         Arc::new(NoProgress),
     )
     .await
@@ -377,7 +380,7 @@ async fn a_create_that_may_have_happened_is_never_sent_twice() {
     proxy.fail.lock().unwrap().push("POST /messages".into());
     let opts = qcb_engine::RestoreOptions {
         snapshot: "latest".into(),
-        path: format!("/{}/Inbox/Receipts", alice.user_principal_name),
+        path: format!("/{}/Mail/Inbox/Receipts", alice.user_principal_name),
         target_mailbox: None,
         to_folder: "Retry test".into(),
         requests_per_mailbox: 4,
@@ -416,7 +419,7 @@ async fn a_create_that_may_have_happened_is_never_sent_twice() {
 async fn a_mailbox_named_twice_is_backed_up_once() {
     let w = world(10).await;
     let alice = w.alice();
-    let mut opts = BackupOptions::new(at(0), "t");
+    let mut opts = super::support::mail_opts(at(0), "t");
     opts.mailboxes = vec![alice.user_principal_name.clone(), alice.id.clone()];
     let r = qcb_engine::backup(
         w.graph.clone(),

@@ -54,7 +54,7 @@ async fn second_backup_downloads_only_what_changed_and_old_snapshots_keep_old_ve
 
     let snaps = w.repo.snapshots().unwrap();
     assert_eq!(snaps.len(), 2);
-    let path = format!("/{}/Inbox", alice.user_principal_name);
+    let path = format!("/{}/Mail/Inbox", alice.user_principal_name);
     let old = w.repo.browse(&snaps[0].id, &path).unwrap();
     let new = w.repo.browse(&snaps[1].id, &path).unwrap();
     assert!(
@@ -123,7 +123,7 @@ async fn a_message_moved_between_folders_is_not_downloaded_again() {
         .repo
         .browse(
             &snaps[1].id,
-            &format!("/{}/Archive", alice.user_principal_name),
+            &format!("/{}/Mail/Archive", alice.user_principal_name),
         )
         .unwrap();
     assert!(
@@ -134,7 +134,7 @@ async fn a_message_moved_between_folders_is_not_downloaded_again() {
         .repo
         .browse(
             &snaps[1].id,
-            &format!("/{}/Inbox", alice.user_principal_name),
+            &format!("/{}/Mail/Inbox", alice.user_principal_name),
         )
         .unwrap();
     assert!(!inb.items.iter().any(|i| i.id == m.id));
@@ -152,7 +152,7 @@ async fn progress_counts_up_to_the_total_and_never_steps_back() {
         let report = qcb_engine::backup(
             w.graph.clone(),
             w.repo.repository().clone(),
-            qcb_engine::BackupOptions::new(super::support::at(0), "t"),
+            super::support::mail_opts(super::support::at(0), "t"),
             progress,
         )
         .await

@@ -24,7 +24,7 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
 
     let opts = RestoreOptions {
         snapshot: snap.short_id.clone(),
-        path: format!("/{}/Inbox", alice.user_principal_name),
+        path: format!("/{}/Mail/Inbox", alice.user_principal_name),
         target_mailbox: None,
         to_folder: "Restored 2026-11-27 14:03".into(),
         requests_per_mailbox: 4,
@@ -92,7 +92,7 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
     // Running the same restore again creates nothing twice: every message is already there.
     let again = w
         .restore(
-            &format!("/{}/Inbox", alice.user_principal_name),
+            &format!("/{}/Mail/Inbox", alice.user_principal_name),
             "Restored 2026-11-27 14:03",
             None,
         )
@@ -111,7 +111,7 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
     // Restoring again into the same top folder reuses it instead of making a second one.
     let r2 = w
         .restore(
-            &format!("/{}/Inbox/Projects", alice.user_principal_name),
+            &format!("/{}/Mail/Inbox/Projects", alice.user_principal_name),
             "Restored 2026-11-27 14:03",
             None,
         )
@@ -157,7 +157,7 @@ async fn restore_into_another_mailbox() {
         .unwrap();
     let r = w
         .restore(
-            &format!("/{}/Inbox", alice.user_principal_name),
+            &format!("/{}/Mail/Inbox", alice.user_principal_name),
             "From Alice",
             Some(&bob.user_principal_name),
         )
@@ -178,7 +178,7 @@ async fn every_backed_up_message_previews_with_its_subject_sender_body_and_attac
     let alice = w.alice();
     let admin = w.sim.admin();
     let inbox = w.folder(&alice.id, "Inbox");
-    let base = format!("/{}/Inbox", alice.user_principal_name);
+    let base = format!("/{}/Mail/Inbox", alice.user_principal_name);
     let mut with_attachments = 0;
     for m in admin.messages(&alice.id, &inbox.id) {
         let path = format!(

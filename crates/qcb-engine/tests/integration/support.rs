@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use qcb_engine::{BackupOptions, BackupReport, Connection, NoProgress, RepoHandle};
+use qcb_engine::{BackupReport, Connection, NoProgress, RepoHandle};
 use qcb_graph_sim::{SimServer, TenantSpec};
 
 pub struct World {
@@ -66,7 +66,7 @@ impl World {
         qcb_engine::backup(
             graph.clone(),
             self.repo.repository().clone(),
-            BackupOptions::new(at(minutes), "test"),
+            super::support::mail_opts(at(minutes), "test"),
             Arc::new(NoProgress),
         )
         .await
@@ -100,7 +100,7 @@ impl World {
         qcb_engine::backup(
             self.graph.clone(),
             self.repo.repository().clone(),
-            BackupOptions::new(at(minutes), "test"),
+            super::support::mail_opts(at(minutes), "test"),
             Arc::new(NoProgress),
         )
         .await
@@ -142,4 +142,11 @@ impl World {
             })
             .collect()
     }
+}
+
+/// Backup options for the mail-only tests (the other categories have their own tests).
+pub fn mail_opts(time: chrono::DateTime<chrono::Utc>, host: &str) -> qcb_engine::BackupOptions {
+    let mut o = qcb_engine::BackupOptions::new(time, host);
+    o.categories = qcb_engine::Categories::parse("mail").unwrap();
+    o
 }

@@ -1,0 +1,167 @@
+//! Contacts, calendars, tasks and settings: backed up completely, incrementally, and reported
+//! by name when a permission is missing.
+
+use std::sync::Arc;
+
+use qcb_engine::{BackupOptions, BackupReport, NoProgress};
+
+use super::support::{World, at, world};
+
+async fn backup_all(w: &World, minutes: i64) -> BackupReport {
+    qcb_engine::backup(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        BackupOptions::new(at(minutes), "t"),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap()
+}
+
+/// Items under a browse path, recursively.
+fn count_items(w: &World, path: &str) -> usize {
+    let b = w.repo.browse("latest", path).unwrap();
+    b.items.len()
+        + b.folders
+            .iter()
+            .map(|f| count_items(w, &f.path))
+            .sum::<usize>()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_category_is_backed_up_completely_then_incrementally() {
+    let w = world(20).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let upn = &alice.user_principal_name;
+    let first = backup_all(&w, 0).await;
+    assert!(first.failed.is_empty(), "{:?}", first.failed);
+
+    let top: Vec<String> = w
+        .repo
+        .browse("latest", &format!("/{upn}"))
+        .unwrap()
+        .folders
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(top, ["Calendars", "Contacts", "Mail", "Settings", "Tasks"]);
+
+    let contacts: usize = admin
+        .contact_folders(&alice.id)
+        .iter()
+        .map(|f| admin.contacts(&alice.id, &f.id).len())
+        .sum();
+    assert!(contacts > 0);
+    assert_eq!(count_items(&w, &format!("/{upn}/Contacts")), contacts);
+    let events: usize = admin
+        .calendars(&alice.id)
+        .iter()
+        .map(|c| admin.events(&alice.id, &c.id).len())
+        .sum();
+    assert_eq!(count_items(&w, &format!("/{upn}/Calendars")), events);
+    let tasks: usize = admin
+        .todo_lists(&alice.id)
+        .iter()
+        .map(|l| admin.tasks(&alice.id, &l.id).len())
+        .sum();
+    assert_eq!(count_items(&w, &format!("/{upn}/Tasks")), tasks);
+    assert_eq!(count_items(&w, &format!("/{upn}/Settings")), 2);
+
+    // A series master keeps its recurrence, exceptions and cancelled occurrences.
+    let cal = w
+        .repo
+        .browse("latest", &format!("/{upn}/Calendars"))
+        .unwrap();
+    let mut found_series = false;
+    for c in &cal.folders {
+        for item in w.repo.browse("latest", &c.path).unwrap().items {
+            let p = w
+                .repo
+                .item_preview("latest", &format!("{}/{}", c.path, item.id))
+                .unwrap();
+            let json: serde_json::Value = serde_json::from_str(p.text.as_deref().unwrap()).unwrap();
+            if json["type"] == "seriesMaster" {
+                found_series = true;
+                assert!(json["recurrence"].is_object());
+                assert!(json.get("cancelledOccurrences").is_some());
+                assert!(json.get("exceptionOccurrences").is_some());
+            }
+        }
+    }
+    assert!(found_series);
+
+    // Change one contact, delete one task, add nothing else: only those are fetched again.
+    let folder = &admin.contact_folders(&alice.id)[0];
+    let contact = admin.contacts(&alice.id, &folder.id)[0].clone();
+    assert!(admin.update_contact(
+        &alice.id,
+        &contact.id,
+        qcb_graph_sim::ContactPatch {
+            job_title: Some("Chief Restorer".into()),
+            ..Default::default()
+        }
+    ));
+    let list = &admin.todo_lists(&alice.id)[0];
+    let task = admin.tasks(&alice.id, &list.id)[0].clone();
+    assert!(admin.delete_task(&alice.id, &task.id));
+    let second = backup_all(&w, 10).await;
+    assert!(second.failed.is_empty(), "{:?}", second.failed);
+    // Only the changed contact is new (settings are read whole but did not change).
+    assert_eq!(second.items_fetched, 1, "{second:?}");
+    assert_eq!(count_items(&w, &format!("/{upn}/Tasks")), tasks - 1);
+    let path = format!("/{upn}/Contacts/{}/{}", folder.display_name, contact.id);
+    let now = w.repo.item_preview("latest", &path).unwrap();
+    assert!(now.text.unwrap().contains("Chief Restorer"));
+    let before = w.repo.item_preview(&first.snapshot_id, &path).unwrap();
+    assert!(!before.text.unwrap().contains("Chief Restorer"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_permission_is_reported_by_name_and_the_rest_is_backed_up() {
+    let w = world(10).await;
+    let admin = w.sim.admin();
+    let app = w.sim.credentials().client_id;
+    backup_all(&w, 0).await;
+    // The app loses Contacts.ReadWrite (as an admin might revoke it).
+    admin
+        .set_app_permissions(
+            &app,
+            &[
+                "Mail.ReadWrite",
+                "User.Read.All",
+                "MailboxSettings.Read",
+                "Calendars.ReadWrite",
+                "Tasks.ReadWrite.All",
+            ],
+            &[],
+        )
+        .unwrap();
+    let graph = Arc::new(super::support::connection(&w.sim).client().unwrap());
+    let r = qcb_engine::backup(
+        graph,
+        w.repo.repository().clone(),
+        BackupOptions::new(at(5), "t"),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    let contacts: Vec<_> = r.failed.iter().filter(|f| f.folder == "Contacts").collect();
+    assert_eq!(contacts.len(), r.mailboxes as usize, "{:?}", r.failed);
+    assert!(
+        contacts[0].reason.contains("Contacts.Read"),
+        "{}",
+        contacts[0].reason
+    );
+    assert!(contacts[0].reason.contains("previous version is kept"));
+    assert_eq!(
+        r.failed.len(),
+        contacts.len(),
+        "nothing else failed: {:?}",
+        r.failed
+    );
+    // The contacts of the last snapshot are still in this one.
+    let upn = w.alice().user_principal_name;
+    assert!(count_items(&w, &format!("/{upn}/Contacts")) > 0);
+    assert!(count_items(&w, &format!("/{upn}/Mail")) > 0);
+}
