@@ -45,8 +45,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use std::io::Read;
 
 use qcb_repo::{
-    Backend, BlobId, FileKind, KdfParams, LocalBackend, LockKind, Node, NodeKind, Repository,
-    SnapshotMeta, Tree, chunk_boundaries,
+    Backend, BlobId, BlobType, FileKind, KdfParams, LocalBackend, LockKind, Node, NodeKind,
+    PreparedBlob, Repository, SnapshotMeta, Tree, chunk_boundaries,
 };
 use serde_json::json;
 
@@ -132,7 +132,7 @@ enum Event {
 
 enum How {
     /// Unchanged since the parent snapshot: its node, carried over unread.
-    Reuse(Node),
+    Reuse(Box<Node>),
     /// Being read by a worker under this sequence number.
     Read(u64),
 }
@@ -145,10 +145,14 @@ struct Job {
 }
 
 /// A file read and hashed by a worker: its bytes and, per chunk, `(start, end, id)`.
+/// A chunk of a file: its byte range, its blob id, and its blob prepared for the writer when
+/// the repository does not have it yet.
+type Chunk = (usize, usize, BlobId, Option<PreparedBlob>);
+
 struct Done {
     seq: u64,
     data: Vec<u8>,
-    result: Result<Vec<(usize, usize, BlobId)>, String>,
+    result: Result<Vec<Chunk>, String>,
     read: Duration,
     hash: Duration,
 }
@@ -242,7 +246,7 @@ impl Walker {
                 let meta = std::fs::metadata(&path)?;
                 let (size, mtime_ns) = (meta.len(), mtime_ns(&meta));
                 let how = match old {
-                    Some(n) if unchanged(n, size, mtime_ns) => How::Reuse(n.clone()),
+                    Some(n) if unchanged(n, size, mtime_ns) => How::Reuse(Box::new(n.clone())),
                     _ => {
                         let buffer = self.budget.acquire(size);
                         let seq = self.next_seq;
@@ -269,7 +273,7 @@ impl Walker {
     }
 }
 
-fn worker(repo: Repository, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Done>) {
+fn worker(repo: Repository, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Done>, prepare: bool) {
     loop {
         let job = match jobs.lock().expect("job queue lock").recv() {
             Ok(j) => j,
@@ -287,7 +291,12 @@ fn worker(repo: Repository, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Done>)
         let result = read
             .map(|_| {
                 chunk_boundaries(&data)
-                    .map(|(s, e)| (s, e, repo.blob_id(&data[s..e])))
+                    .map(|(s, e)| {
+                        let id = repo.blob_id(&data[s..e]);
+                        let p = (prepare && !repo.has_blob(&id))
+                            .then(|| repo.prepare_blob(BlobType::Data, &data[s..e]));
+                        (s, e, id, p)
+                    })
                     .collect()
             })
             .map_err(|e| format!("{}: {e}", job.path.display()));
@@ -514,9 +523,11 @@ fn run(args: Args) -> Res<serde_json::Value> {
     let workers: Vec<std::thread::JoinHandle<()>> = (0..args.workers)
         .map(|i| {
             let (repo, jobs, done) = (repo.clone(), job_rx.clone(), done_tx.clone());
+            // Hash and compress on the reader threads (QCB_BENCH_NO_PREPARE=1: on the writer).
+            let prepare = std::env::var_os("QCB_BENCH_NO_PREPARE").is_none();
             std::thread::Builder::new()
                 .name(format!("qcb-reader-{i}"))
-                .spawn(move || worker(repo, jobs, done))
+                .spawn(move || worker(repo, jobs, done, prepare))
         })
         .collect::<Result<_, _>>()?;
     drop(done_tx);
@@ -559,7 +570,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
                 let node = match how {
                     How::Reuse(node) => {
                         c.files_reused += 1;
-                        node
+                        *node
                     }
                     How::Read(seq) => {
                         let t = Instant::now();
@@ -576,9 +587,12 @@ fn run(args: Args) -> Res<serde_json::Value> {
                         let (data, chunks) = (done.data, done.result?);
                         let t = Instant::now();
                         let mut ids = Vec::with_capacity(chunks.len());
-                        for (s, e, id) in chunks {
+                        for (s, e, id, prepared) in chunks {
                             if writer.contains(&id) {
                                 c.chunks_known += 1;
+                            } else if let Some(p) = prepared {
+                                writer.save_prepared(p)?;
+                                c.chunks_new += 1;
                             } else {
                                 let stored = writer.save_data(&data[s..e])?;
                                 debug_assert_eq!(stored, id);

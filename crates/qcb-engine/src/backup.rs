@@ -80,6 +80,8 @@ struct PrevMailbox {
 
 pub(crate) struct Shared {
     pub(crate) graph: Arc<GraphClient>,
+    /// For hashing and compressing outside the writer's lock, in parallel.
+    pub(crate) repo: Repository,
     pub(crate) writer: Arc<Mutex<Writer>>,
     pub(crate) tracker: Tracker,
     pub(crate) page_size: u32,
@@ -143,6 +145,7 @@ pub async fn backup(
     let shared = Arc::new(Shared {
         graph,
         writer: Arc::new(Mutex::new(repo.writer())),
+        repo: repo.clone(),
         tracker,
         page_size: opts.page_size.clamp(1, 1000),
         requests_per_mailbox: opts.requests_per_mailbox.clamp(1, 4),
@@ -698,14 +701,17 @@ async fn fetch_item(shared: &Shared, user_id: &str, props: &Value) -> Result<Nod
     let id = props["id"].as_str().unwrap_or_default().to_string();
     let mime = shared.graph.message_mime(user_id, &id).await?;
     let props = props.clone();
-    let writer = shared.writer.clone();
+    let (writer, repo) = (shared.writer.clone(), shared.repo.clone());
     tokio::task::spawn_blocking(move || {
         let meta = serde_json::to_vec(&props).expect("json");
+        // Hash and compress before taking the writer, so items are prepared in parallel.
+        let prepared = repo.prepare_content(&mime);
+        let meta = repo.prepare_blob(qcb_repo::BlobType::Data, &meta);
         let mut w = writer
             .lock()
             .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
-        let content = w.save_content(&mime)?;
-        let meta = w.save_data(&meta)?;
+        let content = w.save_prepared_content(prepared)?;
+        let meta = w.save_prepared(meta)?;
         Ok(Node::item(
             id,
             content,

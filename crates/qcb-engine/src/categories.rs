@@ -281,14 +281,16 @@ async fn store(
     extra: Option<Vec<u8>>,
     attrs: Value,
 ) -> Result<Node> {
-    let writer = shared.writer.clone();
+    let (writer, repo) = (shared.writer.clone(), shared.repo.clone());
     tokio::task::spawn_blocking(move || {
         let bytes = serde_json::to_vec(&json_value).expect("json");
+        let prepared = repo.prepare_content(&bytes);
+        let extra = extra.map(|b| repo.prepare_blob(qcb_repo::BlobType::Data, &b));
         let mut w = writer
             .lock()
             .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
-        let content = w.save_content(&bytes)?;
-        let meta = extra.map(|b| w.save_data(&b)).transpose()?;
+        let content = w.save_prepared_content(prepared)?;
+        let meta = extra.map(|b| w.save_prepared(b)).transpose()?;
         let size = bytes.len() as u64;
         Ok(Node::item(id, content, size, meta, attrs))
     })

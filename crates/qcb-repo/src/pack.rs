@@ -57,8 +57,21 @@ impl PackBuilder {
         plaintext: &[u8],
     ) -> u64 {
         let payload = encode_payload(plaintext);
+        self.add_encoded(key, id, blob_type, &payload, plaintext.len())
+    }
+
+    /// Encrypts one payload already made by [`encode_payload`] into the pack. The nonce is the
+    /// blob's position, so this part stays serial; compression can happen anywhere before.
+    pub fn add_encoded(
+        &mut self,
+        key: &MasterKey,
+        id: BlobId,
+        blob_type: BlobType,
+        payload: &[u8],
+        raw_length: usize,
+    ) -> u64 {
         let seq = self.blobs.len() as u64;
-        let ct = key.object_key(&self.salt).encrypt(seq, &payload, &id.0);
+        let ct = key.object_key(&self.salt).encrypt(seq, payload, &id.0);
         let offset = self.buf.len() as u64;
         self.buf.extend_from_slice(&ct);
         self.blobs.push(BlobEntry {
@@ -66,7 +79,7 @@ impl PackBuilder {
             blob_type,
             offset,
             length: ct.len() as u32,
-            raw_length: plaintext.len() as u32,
+            raw_length: raw_length as u32,
         });
         ct.len() as u64
     }
@@ -104,15 +117,29 @@ impl Default for PackBuilder {
     }
 }
 
-fn encode_payload(plaintext: &[u8]) -> Vec<u8> {
-    if plaintext.len() >= 64
-        && let Ok(c) = zstd::bulk::compress(plaintext, ZSTD_LEVEL)
-        && c.len() < plaintext.len()
-    {
-        let mut out = Vec::with_capacity(c.len() + 1);
-        out.push(ZSTD);
-        out.extend_from_slice(&c);
-        return out;
+thread_local! {
+    /// One zstd context per thread, reused: creating one per blob costs more than compressing
+    /// a small message.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The flag byte and the (compressed, when that helps) plaintext of one blob.
+pub fn encode_payload(plaintext: &[u8]) -> Vec<u8> {
+    if plaintext.len() >= 64 {
+        let compressed = COMPRESSOR.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+            }
+            c.as_mut().and_then(|c| c.compress(plaintext).ok())
+        });
+        if let Some(c) = compressed.filter(|c| c.len() < plaintext.len()) {
+            let mut out = Vec::with_capacity(c.len() + 1);
+            out.push(ZSTD);
+            out.extend_from_slice(&c);
+            return out;
+        }
     }
     let mut out = Vec::with_capacity(plaintext.len() + 1);
     out.push(RAW);

@@ -351,6 +351,30 @@ impl Repository {
         self.inner.backend.location()
     }
 
+    /// Hashes and compresses a blob, on any thread, for [`Writer::save_prepared`]: the costly
+    /// part of storing a blob, done in parallel by callers that have several to store.
+    pub fn prepare_blob(&self, blob_type: BlobType, plaintext: &[u8]) -> PreparedBlob {
+        PreparedBlob {
+            id: self.blob_id(plaintext),
+            blob_type,
+            payload: pack::encode_payload(plaintext),
+            raw_length: plaintext.len(),
+        }
+    }
+
+    /// Prepares the blobs of an item's content, cut as [`Writer::save_content`] cuts it. Chunks
+    /// the repository already has are not compressed again (`None`).
+    pub fn prepare_content(&self, content: &[u8]) -> Vec<(BlobId, Option<PreparedBlob>)> {
+        chunk_boundaries(content)
+            .map(|(s, e)| {
+                let id = self.blob_id(&content[s..e]);
+                let prepared =
+                    (!self.has_blob(&id)).then(|| self.prepare_blob(BlobType::Data, &content[s..e]));
+                (id, prepared)
+            })
+            .collect()
+    }
+
     /// The id a blob with this content has (or would have) in this repository.
     pub fn blob_id(&self, plaintext: &[u8]) -> BlobId {
         self.inner.key.blob_id(plaintext)
@@ -512,6 +536,14 @@ impl Repository {
     }
 }
 
+/// A blob hashed and compressed, ready to be encrypted into a pack by its writer.
+pub struct PreparedBlob {
+    pub id: BlobId,
+    blob_type: BlobType,
+    payload: Vec<u8>,
+    raw_length: usize,
+}
+
 /// Items up to this size are stored as one blob.
 pub const CHUNK_THRESHOLD: usize = 512 * 1024;
 /// FastCDC (2020) parameters for larger items: minimum, average and maximum chunk size.
@@ -593,26 +625,68 @@ impl Writer {
     /// Stores a blob unless the repository (or this writer) already has it.
     pub fn save_blob(&mut self, blob_type: BlobType, plaintext: &[u8]) -> Result<BlobId> {
         let id = self.repo.blob_id(plaintext);
-        self.stats.bytes_in += plaintext.len() as u64;
+        if self.pending.contains_key(&id) || self.repo.has_blob(&id) {
+            self.stats.bytes_in += plaintext.len() as u64;
+            self.stats.blobs_known += 1;
+            return Ok(id);
+        }
+        let prepared = PreparedBlob {
+            id,
+            blob_type,
+            payload: pack::encode_payload(plaintext),
+            raw_length: plaintext.len(),
+        };
+        self.save_prepared(prepared)
+    }
+
+    /// Stores a blob prepared (hashed and compressed) by [`Repository::prepare_blob`], unless
+    /// the repository or this writer already has it.
+    pub fn save_prepared(&mut self, blob: PreparedBlob) -> Result<BlobId> {
+        let id = blob.id;
+        self.stats.bytes_in += blob.raw_length as u64;
         if self.pending.contains_key(&id) || self.repo.has_blob(&id) {
             self.stats.blobs_known += 1;
             return Ok(id);
         }
-        if plaintext.len() > u32::MAX as usize - 1024 {
+        if blob.raw_length > u32::MAX as usize - 1024 {
             return Err(Error::InvalidArgument(format!(
                 "blob of {} bytes is too large for one blob",
-                plaintext.len()
+                blob.raw_length
             )));
         }
-        self.stats.bytes_stored += self
-            .pack
-            .add(&self.repo.inner.key, id, blob_type, plaintext);
+        self.stats.bytes_stored += self.pack.add_encoded(
+            &self.repo.inner.key,
+            id,
+            blob.blob_type,
+            &blob.payload,
+            blob.raw_length,
+        );
         self.stats.blobs_new += 1;
         self.pending.insert(id, ());
         if self.pack.len() >= TARGET_PACK_SIZE {
             self.flush_pack()?;
         }
         Ok(id)
+    }
+
+    /// Stores content prepared by [`Repository::prepare_content`]; returns its blob ids.
+    pub fn save_prepared_content(
+        &mut self,
+        prepared: Vec<(BlobId, Option<PreparedBlob>)>,
+    ) -> Result<Vec<BlobId>> {
+        let mut ids = Vec::with_capacity(prepared.len());
+        for (id, blob) in prepared {
+            match blob {
+                Some(b) => {
+                    self.save_prepared(b)?;
+                }
+                // Known when prepared; it may since have been pruned only under an exclusive
+                // lock, which a writer's holder excludes.
+                None => self.stats.blobs_known += 1,
+            }
+            ids.push(id);
+        }
+        Ok(ids)
     }
 
     fn flush_pack(&mut self) -> Result<()> {
