@@ -44,6 +44,8 @@ struct Plan {
     mailbox: String,
     user_id: Option<String>,
     folders: Vec<PlanFolder>,
+    /// Categories in the chosen scope that this restore leaves out (not restorable yet).
+    left_out: Vec<String>,
 }
 
 fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
@@ -76,11 +78,19 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
         .iter()
         .filter(|n| n.kind == NodeKind::Dir && n.attrs["category"].is_string())
         .collect();
+    let mut left_out = Vec::new();
     if !categories.is_empty() {
         let wanted = rest
             .first()
             .map(String::as_str)
             .unwrap_or(crate::categories::MAIL);
+        if rest.is_empty() {
+            left_out = categories
+                .iter()
+                .map(|n| n.name.clone())
+                .filter(|n| n != crate::categories::MAIL)
+                .collect();
+        }
         if wanted != crate::categories::MAIL {
             return Err(EngineError::InvalidInput(format!(
                 "restoring {wanted:?} is not supported yet: only mail folders can be restored \
@@ -121,6 +131,7 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
         mailbox: mailbox.clone(),
         user_id,
         folders,
+        left_out,
     })
 }
 
@@ -216,7 +227,18 @@ pub async fn restore(
     }
 
     let limit = Arc::new(Semaphore::new(opts.requests_per_mailbox.clamp(1, 4)));
-    let mut failed = Vec::new();
+    // A whole-mailbox restore says what it could not bring back, rather than leaving it out
+    // silently.
+    let mut failed: Vec<FailedItem> = plan
+        .left_out
+        .iter()
+        .map(|category| FailedItem {
+            mailbox: plan.mailbox.clone(),
+            folder: category.clone(),
+            item_id: String::new(),
+            reason: format!("{category} were not restored: only mail can be restored so far"),
+        })
+        .collect();
     let mut restored = 0u64;
     let mut skipped = 0u64;
     for (f, (folder_id, new)) in plan.folders.iter().zip(&folder_ids) {

@@ -115,6 +115,34 @@ async fn every_category_is_backed_up_completely_then_incrementally() {
     assert!(now.text.unwrap().contains("Chief Restorer"));
     let before = w.repo.item_preview(&first.snapshot_id, &path).unwrap();
     assert!(!before.text.unwrap().contains("Chief Restorer"));
+
+    // Restoring the whole mailbox brings mail back and says what it left out.
+    let r = w.restore(&format!("/{upn}"), "Whole mailbox", None).await;
+    assert!(r.items_restored > 0);
+    let left_out: Vec<&str> = r.failed.iter().map(|f| f.folder.as_str()).collect();
+    assert_eq!(
+        left_out,
+        ["Calendars", "Contacts", "Settings", "Tasks"],
+        "{:?}",
+        r.failed
+    );
+    assert!(r.failed[0].reason.contains("only mail can be restored"));
+    // Asking for a category that cannot be restored yet is a clear error.
+    let e = qcb_engine::restore(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        qcb_engine::RestoreOptions {
+            snapshot: "latest".into(),
+            path: format!("/{upn}/Contacts"),
+            target_mailbox: None,
+            to_folder: "x".into(),
+            requests_per_mailbox: 4,
+        },
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "invalid_input");
 }
 
 #[tokio::test(flavor = "multi_thread")]
