@@ -297,8 +297,16 @@ async fn store(
     .await?
 }
 
+/// The version stamp of an item: its `changeKey`, or (To Do tasks have none) its etag.
+fn version(v: &Value) -> Option<&str> {
+    v["changeKey"]
+        .as_str()
+        .or(v["@odata.etag"].as_str())
+        .filter(|k| !k.is_empty())
+}
+
 fn unchanged<'a>(prev: Option<&'a HashMap<String, Node>>, id: &str, v: &Value) -> Option<&'a Node> {
-    let key = v["changeKey"].as_str().filter(|k| !k.is_empty())?;
+    let key = version(v)?;
     prev?
         .get(id)
         .filter(|n| n.attrs["changeKey"].as_str() == Some(key))
@@ -338,54 +346,82 @@ where
     }
 }
 
+/// Brings one delta-tracked container (a contact folder, a task list) up to date from its saved
+/// delta link: drops removed items, keeps unchanged ones, and stores changed ones with
+/// `store_item`. Returns the items (sorted), the new delta link and how many were stored.
+async fn sync_container<P, PF, S, SF>(
+    shared: &Arc<Shared>,
+    before: Option<&(Option<String>, HashMap<String, Node>)>,
+    page: P,
+    mut store_item: S,
+) -> Result<(Vec<Node>, String, u64)>
+where
+    P: FnMut(Option<String>) -> PF,
+    PF: std::future::Future<Output = std::result::Result<qcb_graph::DeltaPage, GraphError>>,
+    S: FnMut(String, Value) -> SF,
+    SF: std::future::Future<Output = Result<Node>>,
+{
+    let link = before.and_then(|b| b.0.clone());
+    let prev_items = before.map(|b| &b.1);
+    let (changed, removed, delta, restarted) = run_delta(link.clone(), page).await?;
+    let mut items: HashMap<String, Node> = match (prev_items, restarted || link.is_none()) {
+        (Some(p), false) => p.clone(),
+        _ => HashMap::new(),
+    };
+    for id in removed {
+        items.remove(&id);
+    }
+    shared.tracker.add_total(changed.len() as u64);
+    let mut stored = 0;
+    for v in changed {
+        let Some(id) = v["id"].as_str().map(str::to_string) else {
+            continue;
+        };
+        if let Some(n) = unchanged(prev_items, &id, &v) {
+            items.insert(id, n.clone());
+            shared.tracker.done(1, 0);
+            continue;
+        }
+        let node = store_item(id.clone(), v).await?;
+        shared.tracker.done(1, node.size);
+        stored += 1;
+        items.insert(id, node);
+    }
+    let mut items: Vec<Node> = items.into_values().collect();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((items, delta, stored))
+}
+
 async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result<Outcome> {
     let g = &shared.graph;
     let mut out = Vec::new();
-    let (mut fetched, failed) = (0u64, Vec::new());
+    let mut fetched = 0u64;
     for f in g.contact_folders(&user.id).await? {
         let fid = f["id"].as_str().unwrap_or_default().to_string();
-        let before = prev.containers.get(&fid);
-        let (link, prev_items) = match before {
-            Some((l, items)) => (l.clone(), Some(items)),
-            None => (None, None),
-        };
-        let (changed, removed, delta, restarted) = run_delta(link.clone(), |l| {
-            let (g, uid, fid) = (g.clone(), user.id.clone(), fid.clone());
-            let size = shared.page_size;
-            async move { g.contacts_delta(&uid, &fid, l.as_deref(), size).await }
-        })
+        let (items, delta, stored) = sync_container(
+            shared,
+            prev.containers.get(&fid),
+            |l| {
+                let (g, uid, fid) = (g.clone(), user.id.clone(), fid.clone());
+                let size = shared.page_size;
+                async move { g.contacts_delta(&uid, &fid, l.as_deref(), size).await }
+            },
+            |id, v| {
+                let (g, uid, shared) = (g.clone(), user.id.clone(), shared.clone());
+                async move {
+                    let photo = g.contact_photo(&uid, &id).await?;
+                    let email = v["emailAddresses"][0]["address"].as_str().unwrap_or("");
+                    let attrs = json!({
+                        "kind": "contact", "subject": v["displayName"], "from": email,
+                        "receivedDateTime": v["lastModifiedDateTime"], "changeKey": v["changeKey"],
+                        "hasAttachments": photo.is_some(),
+                    });
+                    store(&shared, id, v, photo, attrs).await
+                }
+            },
+        )
         .await?;
-        let mut items: HashMap<String, Node> = match (prev_items, restarted || link.is_none()) {
-            (Some(p), false) => p.clone(),
-            _ => HashMap::new(),
-        };
-        for id in removed {
-            items.remove(&id);
-        }
-        shared.tracker.add_total(changed.len() as u64);
-        for v in changed {
-            let Some(id) = v["id"].as_str().map(str::to_string) else {
-                continue;
-            };
-            if let Some(n) = unchanged(prev_items, &id, &v) {
-                items.insert(id, n.clone());
-                shared.tracker.done(1, 0);
-                continue;
-            }
-            let photo = g.contact_photo(&user.id, &id).await?;
-            let email = v["emailAddresses"][0]["address"].as_str().unwrap_or("");
-            let attrs = json!({
-                "kind": "contact", "subject": v["displayName"], "from": email,
-                "receivedDateTime": v["lastModifiedDateTime"], "changeKey": v["changeKey"],
-                "hasAttachments": photo.is_some(),
-            });
-            let node = store(shared, id.clone(), v, photo, attrs).await?;
-            shared.tracker.done(1, node.size);
-            fetched += 1;
-            items.insert(id, node);
-        }
-        let mut items: Vec<Node> = items.into_values().collect();
-        items.sort_by(|a, b| a.name.cmp(&b.name));
+        fetched += stored;
         out.push(Container {
             id: fid,
             parent: f["parentFolderId"].as_str().map(str::to_string),
@@ -394,7 +430,7 @@ async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Res
             items,
         });
     }
-    Ok((out, fetched, failed))
+    Ok((out, fetched, Vec::new()))
 }
 
 async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result<Outcome> {
@@ -468,45 +504,28 @@ async fn tasks(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result
     let mut fetched = 0u64;
     for list in g.todo_lists(&user.id).await? {
         let lid = list["id"].as_str().unwrap_or_default().to_string();
-        let (link, prev_items) = match prev.containers.get(&lid) {
-            Some((l, items)) => (l.clone(), Some(items)),
-            None => (None, None),
-        };
-        let (changed, removed, delta, restarted) = run_delta(link.clone(), |l| {
-            let (g, uid, lid) = (g.clone(), user.id.clone(), lid.clone());
-            let size = shared.page_size;
-            async move { g.tasks_delta(&uid, &lid, l.as_deref(), size).await }
-        })
+        let (items, delta, stored) = sync_container(
+            shared,
+            prev.containers.get(&lid),
+            |l| {
+                let (g, uid, lid) = (g.clone(), user.id.clone(), lid.clone());
+                let size = shared.page_size;
+                async move { g.tasks_delta(&uid, &lid, l.as_deref(), size).await }
+            },
+            |id, v| {
+                let shared = shared.clone();
+                async move {
+                    let attrs = json!({
+                        "kind": "task", "subject": v["title"], "from": "",
+                        "receivedDateTime": v["lastModifiedDateTime"], "status": v["status"],
+                        "changeKey": version(&v),
+                    });
+                    store(&shared, id, v, None, attrs).await
+                }
+            },
+        )
         .await?;
-        let mut items: HashMap<String, Node> = match (prev_items, restarted || link.is_none()) {
-            (Some(p), false) => p.clone(),
-            _ => HashMap::new(),
-        };
-        for id in removed {
-            items.remove(&id);
-        }
-        shared.tracker.add_total(changed.len() as u64);
-        for v in changed {
-            let Some(id) = v["id"].as_str().map(str::to_string) else {
-                continue;
-            };
-            if let Some(n) = unchanged(prev_items, &id, &v) {
-                items.insert(id, n.clone());
-                shared.tracker.done(1, 0);
-                continue;
-            }
-            let attrs = json!({
-                "kind": "task", "subject": v["title"], "from": "",
-                "receivedDateTime": v["lastModifiedDateTime"], "changeKey": v["@odata.etag"],
-                "status": v["status"],
-            });
-            let node = store(shared, id.clone(), v, None, attrs).await?;
-            shared.tracker.done(1, node.size);
-            fetched += 1;
-            items.insert(id, node);
-        }
-        let mut items: Vec<Node> = items.into_values().collect();
-        items.sort_by(|a, b| a.name.cmp(&b.name));
+        fetched += stored;
         out.push(Container {
             id: lid,
             parent: None,
