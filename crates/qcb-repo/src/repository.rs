@@ -368,8 +368,8 @@ impl Repository {
         chunk_boundaries(content)
             .map(|(s, e)| {
                 let id = self.blob_id(&content[s..e]);
-                let prepared =
-                    (!self.has_blob(&id)).then(|| self.prepare_blob(BlobType::Data, &content[s..e]));
+                let prepared = (!self.has_blob(&id))
+                    .then(|| self.prepare_blob(BlobType::Data, &content[s..e]));
                 (id, prepared)
             })
             .collect()
