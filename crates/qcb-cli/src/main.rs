@@ -68,9 +68,14 @@ struct TenantArgs {
     /// Directory (tenant) id.
     #[arg(long, env = "QCBACKUP_TENANT_ID")]
     tenant: String,
-    /// Application (client) id of the Entra app. Its secret is read from QCBACKUP_CLIENT_SECRET.
+    /// Application (client) id of the Entra app. Its secret is read from QCBACKUP_CLIENT_SECRET,
+    /// unless it signs in with a certificate.
     #[arg(long, env = "QCBACKUP_CLIENT_ID")]
     client_id: String,
+    /// Sign in with this certificate instead of a secret: a PEM file holding the certificate
+    /// registered on the app and its unencrypted RSA private key.
+    #[arg(long, env = "QCBACKUP_CLIENT_CERTIFICATE")]
+    client_certificate: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -403,16 +408,36 @@ fn default_cache_dir() -> PathBuf {
 }
 
 impl TenantArgs {
-    fn connection(&self) -> anyhow::Result<Connection> {
-        let client_secret = std::env::var("QCBACKUP_CLIENT_SECRET")
-            .map_err(|_| anyhow::anyhow!("no client secret: set QCBACKUP_CLIENT_SECRET"))?;
-        Ok(Connection {
+    fn connection(&self, client_secret: String) -> Connection {
+        Connection {
             graph_url: self.graph_url.clone(),
             authority: self.authority.clone(),
             tenant_id: self.tenant.clone(),
             client_id: self.client_id.clone(),
             client_secret,
-        })
+        }
+    }
+
+    /// A Graph client signed in as the app: with its certificate when one is given, else with
+    /// its client secret.
+    async fn client(&self) -> anyhow::Result<Arc<qcb_engine::GraphClient>> {
+        if let Some(path) = self.client_certificate.clone() {
+            let cert = tokio::task::spawn_blocking(move || {
+                qcb_graph::ClientCertificate::from_pem_file(&path)
+            })
+            .await??;
+            let conn = self.connection(String::new());
+            return Ok(Arc::new(
+                conn.client_with(qcb_graph::Credentials::Certificate(cert))?,
+            ));
+        }
+        let client_secret = std::env::var("QCBACKUP_CLIENT_SECRET").map_err(|_| {
+            anyhow::anyhow!(
+                "no client secret: set QCBACKUP_CLIENT_SECRET, or sign in with a certificate \
+                 (--client-certificate)"
+            )
+        })?;
+        Ok(Arc::new(self.connection(client_secret).client()?))
     }
 }
 
@@ -479,7 +504,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             categories,
         } => {
             let handle = repo.open().await?;
-            let graph = Arc::new(tenant.connection()?.client()?);
+            let graph = tenant.client().await?;
             let host = tokio::task::spawn_blocking(hostname).await?;
             let mut opts = BackupOptions::new(chrono::Utc::now(), host);
             opts.mailboxes = mailboxes;
@@ -520,7 +545,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             to_mailbox,
         } => {
             let handle = repo.open().await?;
-            let graph = Arc::new(tenant.connection()?.client()?);
+            let graph = tenant.client().await?;
             let opts = RestoreOptions {
                 snapshot,
                 path,

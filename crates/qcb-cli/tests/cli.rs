@@ -330,3 +330,55 @@ async fn versions_retention_prune_keys_and_catalog_through_the_cli() {
         "no lock outlives its command"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_signs_in_with_a_certificate_instead_of_a_secret() {
+    let env = Env::new().await;
+    json(&run(&env, "pw", &["--json", "repo", "init"]).await);
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../qcb-graph-sim/tests/fixtures");
+    let cert = std::fs::read_to_string(fixtures.join("app-cert.pem")).unwrap();
+    let key = std::fs::read_to_string(fixtures.join("app-key.pem")).unwrap();
+    let pem = env.dir.path().join("app.pem");
+    std::fs::write(&pem, format!("{cert}\n{key}")).unwrap();
+    let backup = || {
+        let mut cmd = env.cmd("pw");
+        cmd.env_remove("QCBACKUP_CLIENT_SECRET")
+            .env("QCBACKUP_CLIENT_CERTIFICATE", &pem)
+            .args(["backup", "--categories", "mail"]);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+
+    // A certificate the app registration does not have is refused at sign-in: exit 4.
+    let refused = backup().await.unwrap();
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("AADSTS700027"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // Registered on the app, it signs in and the backup runs.
+    let client_id = env.sim.credentials().client_id;
+    env.sim
+        .admin()
+        .add_app_certificate(&client_id, &cert, None)
+        .unwrap();
+    let ok = backup().await.unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let out = format!("{}{}", String::from_utf8_lossy(&ok.stdout), stderr(&ok));
+    assert!(out.contains("snapshot "), "{out}");
+    assert!(!out.contains("PRIVATE KEY"), "the key is never printed");
+
+    // Without a secret or a certificate, the message says how to sign in.
+    let mut cmd = env.cmd("pw");
+    cmd.env_remove("QCBACKUP_CLIENT_SECRET").arg("backup");
+    let none = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        stderr(&none).contains("--client-certificate"),
+        "{}",
+        stderr(&none)
+    );
+}
