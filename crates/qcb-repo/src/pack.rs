@@ -23,7 +23,7 @@ pub const TARGET_PACK_SIZE: usize = 16 * 1024 * 1024;
 /// Payload flags, the first plaintext byte of every blob.
 const RAW: u8 = 0;
 const ZSTD: u8 = 1;
-/// zstd level 1: on the benchmark's mail corpus, level 3 saves 0.4% of bytes for about 25% more
+/// zstd level 1: on the benchmark's mail corpus, level 3 saves 0.4% of bytes for 20–25% more
 /// compression time (docs/benchmarks.md, "zstd level"); mail is mostly base64 attachments.
 pub const ZSTD_LEVEL: i32 = 1;
 
