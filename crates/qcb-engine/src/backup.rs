@@ -274,6 +274,10 @@ pub async fn backup(
 
 async fn resolve_users(graph: &GraphClient, wanted: &[String]) -> Result<Vec<User>> {
     if wanted.is_empty() {
+        // A person signed in for themselves backs up their own mailbox; an app, everyone's.
+        if graph.is_delegated() {
+            return Ok(vec![graph.me().await?]);
+        }
         return Ok(graph.users().await?);
     }
     let mut out = Vec::new();

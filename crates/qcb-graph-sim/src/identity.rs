@@ -34,6 +34,7 @@ pub const DEFAULT_DELEGATED: &[&str] = &[
     "Contacts.ReadWrite",
     "Calendars.ReadWrite",
     "Tasks.ReadWrite",
+    "MailboxSettings.Read",
     "MailboxSettings.ReadWrite",
     "offline_access",
     "openid",

@@ -200,3 +200,67 @@ async fn a_remembered_password_opens_the_repository_and_a_broken_keychain_only_w
         .unwrap();
     assert!(o.keychain_warning.unwrap().contains("not available"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_signed_in_with_a_device_code_backs_up_their_own_mailbox() {
+    use qcb_graph::{DeviceCodePrompt, MemoryTokenStore};
+    let sim = qcb_graph_sim::SimServer::start_with(
+        qcb_graph_sim::TenantSpec {
+            seed: 9,
+            users: 2,
+            messages_per_user: 10,
+        },
+        qcb_graph_sim::SimOptions {
+            auth: qcb_graph_sim::AuthConfig {
+                device_code_interval_secs: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let conn = connection(&sim);
+    let sign_in = conn.sign_in().unwrap();
+    let shown: Arc<std::sync::Mutex<Option<DeviceCodePrompt>>> = Arc::default();
+    let shown2 = shown.clone();
+    let store = Arc::new(MemoryTokenStore::new());
+    let flow = sign_in.device_code(store.clone(), move |p| {
+        *shown2.lock().unwrap() = Some(p.clone());
+    });
+    let approve = async {
+        let code = loop {
+            if let Some(p) = shown.lock().unwrap().clone() {
+                break p.user_code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        sim.admin()
+            .approve_device_code(&code, "bob@contoso.example")
+            .unwrap();
+    };
+    let (creds, ()) = tokio::join!(flow, approve);
+    let graph = Arc::new(conn.client_with(creds.unwrap()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let repo = qcb_engine::RepoHandle::create(
+        &dir.path().join("repo"),
+        "pw",
+        qcb_engine::KdfParams::insecure_for_tests(),
+        &dir.path().join("cache"),
+    )
+    .unwrap();
+    let report = qcb_engine::backup(
+        graph,
+        repo.repository().clone(),
+        qcb_engine::BackupOptions::new(at(0), "t"),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.mailboxes, 1);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let snap = repo.snapshots().unwrap().pop().unwrap();
+    assert_eq!(snap.mailboxes, ["bob@contoso.example"]);
+    assert!(report.items > 10);
+}
