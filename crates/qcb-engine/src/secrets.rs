@@ -27,6 +27,42 @@ pub fn repository_password_entry(location: &str) -> String {
     format!("repository:{location}")
 }
 
+/// The entry name under which a signed-in person's refresh token is kept.
+pub fn refresh_token_entry(tenant: &str, client_id: &str, account: &str) -> String {
+    format!("refresh-token:{tenant}:{client_id}:{account}")
+}
+
+/// Keeps a delegated sign-in's rotating refresh token in a [`SecretStore`] (the keychain), so
+/// a later run signs in without the person.
+pub struct TokenInStore {
+    store: std::sync::Arc<dyn SecretStore>,
+    entry: String,
+}
+
+impl TokenInStore {
+    pub fn new(store: std::sync::Arc<dyn SecretStore>, entry: impl Into<String>) -> Self {
+        TokenInStore {
+            store,
+            entry: entry.into(),
+        }
+    }
+}
+
+impl qcb_graph::RefreshTokenStore for TokenInStore {
+    fn load(&self) -> std::result::Result<Option<qcb_graph::RefreshToken>, qcb_graph::StoreError> {
+        Ok(self
+            .store
+            .get(&self.entry)?
+            .map(qcb_graph::RefreshToken::new))
+    }
+    fn save(
+        &self,
+        token: &qcb_graph::RefreshToken,
+    ) -> std::result::Result<(), qcb_graph::StoreError> {
+        Ok(self.store.set(&self.entry, token.expose())?)
+    }
+}
+
 /// The OS keychain. Entries are filed under the service `service` (the app's identifier).
 pub struct KeychainStore {
     service: String,

@@ -203,7 +203,7 @@ async fn a_remembered_password_opens_the_repository_and_a_broken_keychain_only_w
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_signed_in_with_a_device_code_backs_up_their_own_mailbox() {
-    use qcb_graph::{DeviceCodePrompt, MemoryTokenStore};
+    use qcb_graph::DeviceCodePrompt;
     let sim = qcb_graph_sim::SimServer::start_with(
         qcb_graph_sim::TenantSpec {
             seed: 9,
@@ -225,7 +225,14 @@ async fn a_person_signed_in_with_a_device_code_backs_up_their_own_mailbox() {
     let sign_in = conn.sign_in().unwrap();
     let shown: Arc<std::sync::Mutex<Option<DeviceCodePrompt>>> = Arc::default();
     let shown2 = shown.clone();
-    let store = Arc::new(MemoryTokenStore::new());
+    // The refresh token goes to the secret store (the OS keychain in the app).
+    let secrets: Arc<dyn qcb_engine::secrets::SecretStore> =
+        Arc::new(qcb_engine::secrets::MemoryStore::default());
+    let entry = qcb_engine::secrets::refresh_token_entry("contoso", "app", "bob");
+    let store = Arc::new(qcb_engine::secrets::TokenInStore::new(
+        secrets.clone(),
+        &entry,
+    ));
     let flow = sign_in.device_code(store.clone(), move |p| {
         *shown2.lock().unwrap() = Some(p.clone());
     });
@@ -263,4 +270,19 @@ async fn a_person_signed_in_with_a_device_code_backs_up_their_own_mailbox() {
     let snap = repo.snapshots().unwrap().pop().unwrap();
     assert_eq!(snap.mailboxes, ["bob@contoso.example"]);
     assert!(report.items > 10);
+
+    // A later run signs in from the stored refresh token alone, and the token rotates.
+    let first = secrets.get(&entry).unwrap().expect("refresh token stored");
+    let later = conn
+        .client_with(qcb_graph::Credentials::delegated(
+            store,
+            qcb_graph::DEFAULT_DELEGATED_SCOPES,
+        ))
+        .unwrap();
+    assert_eq!(
+        later.me().await.unwrap().user_principal_name,
+        "bob@contoso.example"
+    );
+    let second = secrets.get(&entry).unwrap().unwrap();
+    assert_ne!(first, second, "every refresh stores the new refresh token");
 }
