@@ -2,6 +2,7 @@
 //! private set of XDG folders, and stop it (and the app) when the test ends.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,7 +45,10 @@ impl Driver {
         set_private(&runtime);
         let (port, native) = (free_port(), free_port());
         let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        // Its own process group, so that dropping the driver also ends the WebKitWebDriver and
+        // app processes it starts (killing tauri-driver alone leaves them running).
         let child = Command::new(&driver)
+            .process_group(0)
             .args([
                 "--port",
                 &port.to_string(),
@@ -94,6 +98,9 @@ impl Drop for Driver {
         if std::thread::panicking() {
             eprintln!("--- driver and app output ---\n{}", self.log());
         }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -26,8 +26,11 @@ async fn session(driver: &Driver) -> fantoccini::Client {
             .await
         {
             Ok(c) => return c,
-            Err(e @ fantoccini::error::NewSessionError::Lost(_))
-            | Err(e @ fantoccini::error::NewSessionError::Failed(_)) => {
+            Err(
+                e @ (fantoccini::error::NewSessionError::Lost(_)
+                | fantoccini::error::NewSessionError::Failed(_)
+                | fantoccini::error::NewSessionError::FailedC(_)),
+            ) => {
                 eprintln!("WebDriver session attempt {attempt} failed: {e}; retrying");
                 last = Some(e);
                 tokio::time::sleep(Duration::from_millis(500 * (attempt + 1))).await;
