@@ -91,6 +91,10 @@ impl Driver {
     pub fn data_dir(&self) -> PathBuf {
         self.home.path().join("data")
     }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.path().join("config")
+    }
 }
 
 impl Drop for Driver {

@@ -253,6 +253,55 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn settings_are_saved_by_the_app_and_bad_values_refused() {
+    let driver = Driver::start();
+    let c = session(&driver).await;
+    element(&c, "#repo-path").await;
+    click(&c, "#nav-settings").await;
+    element(&c, "#settings-form").await;
+    click(&c, "#theme-dark").await;
+    let concurrency = element(&c, "#settings-concurrency").await;
+    concurrency.clear().await.expect("clear");
+    concurrency.send_keys("7").await.expect("type");
+    click(&c, "#settings-save").await;
+    element(&c, "#settings-saved").await;
+    // The engine wrote them to the app's config folder; nothing secret is in there.
+    let path = driver
+        .config_dir()
+        .join("com.qcbackup.manager/settings.json");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("settings file"))
+            .expect("settings JSON");
+    assert_eq!(saved["theme"], "dark");
+    assert_eq!(saved["concurrency"], 7);
+    let theme = c
+        .execute(
+            "return document.documentElement.dataset.theme || getComputedStyle(document.documentElement).colorScheme;",
+            vec![],
+        )
+        .await
+        .expect("theme");
+    assert!(theme.to_string().contains("dark"), "theme applied: {theme}");
+    shot(&c, "05-settings").await;
+
+    // An out-of-range value is refused in the form, and the saved file stays as it was.
+    let concurrency = element(&c, "#settings-concurrency").await;
+    concurrency.clear().await.expect("clear");
+    concurrency.send_keys("0").await.expect("type");
+    element(&c, "#settings-concurrency-error").await;
+    let save_disabled = element(&c, "#settings-save")
+        .await
+        .prop("disabled")
+        .await
+        .expect("disabled");
+    assert_eq!(save_disabled.as_deref(), Some("true"));
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("settings file")).unwrap();
+    assert_eq!(again["concurrency"], 7);
+    c.close().await.expect("close session");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_password_shows_a_clear_error_in_the_window() {
     let driver = Driver::start();
     let c = session(&driver).await;
