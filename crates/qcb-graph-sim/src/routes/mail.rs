@@ -753,15 +753,56 @@ fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response,
         shared.graph_url(),
         mbx.user.id
     );
+    hierarchy_delta(
+        shared,
+        ctx,
+        t,
+        i,
+        HierarchyDelta {
+            root: MSGFOLDERROOT_KEY,
+            collection: HIERARCHY,
+            base,
+            props: FOLDER_PROPS,
+            entity: "mailFolder",
+        },
+        |mbx, k, select| mbx.folders.get(&k).map(|f| folder_json(mbx, f, select)),
+    )
+}
+
+/// Which folder hierarchy a delta query pages through, and as what.
+pub(crate) struct HierarchyDelta {
+    /// The folder whose descendants are listed.
+    pub(crate) root: u64,
+    /// The collection the delta tokens are issued for.
+    pub(crate) collection: u64,
+    pub(crate) base: String,
+    /// The properties `$select` may name.
+    pub(crate) props: &'static [&'static str],
+    /// The entity type (`mailFolder`, `mailboxFolder`).
+    pub(crate) entity: &'static str,
+}
+
+/// One page of a folder-hierarchy delta (`mailFolders/delta`, the mailbox API's
+/// `folders/delta`): folders under `h.root` changed in the round, in change order, each as
+/// `render` shows it. Folder ids do not depend on IdType: only odata.maxpagesize applies.
+pub(crate) fn hierarchy_delta(
+    shared: &Shared,
+    ctx: &Ctx,
+    t: std::sync::MutexGuard<'_, Tenant>,
+    i: usize,
+    h: HierarchyDelta,
+    render: impl Fn(&Mailbox, u64, Option<&[String]>) -> Option<Value>,
+) -> Result<Response, GraphError> {
+    let mbx = &t.mailboxes[i];
     let mismatch = "The sync state was issued for another collection.";
-    let (state, to_seq) = match resume(&t, ctx, i, HIERARCHY, mismatch, &base)? {
+    let (state, to_seq) = match resume(&t, ctx, i, h.collection, mismatch, &h.base)? {
         Some(resumed) => resumed,
         None => {
-            let select = check_select(ctx.query.select(), FOLDER_PROPS, "mailFolder")?;
+            let select = check_select(ctx.query.select(), h.props, h.entity)?;
             (
                 DeltaState {
                     select: select.map(|s| s.join(",")),
-                    ..DeltaState::first_round(t.instance, i as u32, HIERARCHY, mbx.seq)
+                    ..DeltaState::first_round(t.instance, i as u32, h.collection, mbx.seq)
                 },
                 mbx.seq,
             )
@@ -774,7 +815,7 @@ fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response,
         .unwrap_or(DEFAULT_PAGE)
         .clamp(1, MAX_PAGE);
     let mut entries: Vec<(u64, u64)> = mbx
-        .descendants(MSGFOLDERROOT_KEY)
+        .descendants(h.root)
         .into_iter()
         .filter_map(|k| mbx.folders.get(&k))
         .filter(|f| f.change_seq <= to_seq && (state.initial || f.change_seq > state.from_seq))
@@ -789,8 +830,7 @@ fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response,
     let page = &rest[..rest.len().min(size)];
     let value: Vec<Value> = page
         .iter()
-        .filter_map(|(_, k)| mbx.folders.get(k))
-        .map(|f| folder_json(mbx, f, select.as_deref()))
+        .filter_map(|(_, k)| render(mbx, *k, select.as_deref()))
         .collect();
     // The page is never empty while more remain (size >= 1).
     let next = page
@@ -800,14 +840,13 @@ fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response,
     let key = t.key;
     drop(t);
     let page = DeltaPage {
-        entity: "mailFolder",
-        base,
+        entity: h.entity,
+        base: h.base,
         state,
         to_seq,
         next,
         value,
     };
-    // Folder ids do not depend on IdType: only odata.maxpagesize applies.
     Ok(delta_response(shared, &key, ctx, Vec::new(), page))
 }
 

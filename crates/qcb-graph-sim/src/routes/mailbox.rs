@@ -19,7 +19,10 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::mail::{Ctx, DEFAULT_PAGE, DeltaPage, MAX_PAGE, delta_response, lookup_err, respond};
+use super::mail::{
+    Ctx, DEFAULT_PAGE, DeltaPage, HierarchyDelta, MAX_PAGE, delta_response, hierarchy_delta,
+    lookup_err, respond,
+};
 use super::{St, graph_json, read_body, with_context};
 use crate::Shared;
 use crate::delta::{DeltaState, Entry};
@@ -238,59 +241,20 @@ fn folders_delta_inner(
             )
         }
     };
-    let mismatch = "The sync state was issued for another collection.";
-    let (state, to_seq) = match super::mail::resume(&t, ctx, i, collection, mismatch, &base)? {
-        Some(r) => r,
-        None => {
-            let select = check_select(ctx.query.select(), MAILBOX_FOLDER_PROPS, "mailboxFolder")?;
-            (
-                DeltaState {
-                    select: select.map(|s| s.join(",")),
-                    ..DeltaState::first_round(t.instance, i as u32, collection, mbx.seq)
-                },
-                mbx.seq,
-            )
-        }
-    };
-    let select = state.select_list();
-    let size = ctx
-        .prefer
-        .max_page_size
-        .unwrap_or(DEFAULT_PAGE)
-        .clamp(1, MAX_PAGE);
-    let mut entries: Vec<(u64, u64)> = mbx
-        .descendants(root)
-        .into_iter()
-        .filter_map(|k| mbx.folders.get(&k))
-        .filter(|f| f.change_seq <= to_seq && (state.initial || f.change_seq > state.from_seq))
-        .map(|f| (f.change_seq, f.key))
-        .collect();
-    entries.sort_unstable();
-    let start = match state.cursor {
-        None => 0,
-        Some((seq, key, _)) => entries.partition_point(|e| *e <= (seq, key)),
-    };
-    let rest = &entries[start..];
-    let page = &rest[..rest.len().min(size)];
-    let value: Vec<Value> = page
-        .iter()
-        .map(|(_, k)| mailbox_folder_json(mbx, *k, v, select.as_deref()))
-        .collect();
-    let next = page
-        .last()
-        .filter(|_| rest.len() > page.len())
-        .map(|(s, k)| (*s, *k, false));
-    let key = t.key;
-    drop(t);
-    let page = DeltaPage {
-        entity: "mailboxFolder",
-        base,
-        state,
-        to_seq,
-        next,
-        value,
-    };
-    Ok(delta_response(shared, &key, ctx, Vec::new(), page))
+    hierarchy_delta(
+        shared,
+        ctx,
+        t,
+        i,
+        HierarchyDelta {
+            root,
+            collection,
+            base,
+            props: MAILBOX_FOLDER_PROPS,
+            entity: "mailboxFolder",
+        },
+        |mbx, k, select| Some(mailbox_folder_json(mbx, k, v, select)),
+    )
 }
 
 // ---------------------------------------------------------------- items
