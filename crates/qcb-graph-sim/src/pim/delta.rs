@@ -293,17 +293,37 @@ pub(crate) fn page<T>(
     (out, if more { last } else { None })
 }
 
-/// Answers a delta page (`@odata.nextLink` while the round has more, else
-/// `@odata.deltaLink`).
+/// The tombstones of `kind` in `scope` (the folder, calendar or list; 0 for folders and lists
+/// themselves) deleted within the round `st` covers. None in a first round, which lists only
+/// what exists.
+pub(crate) fn deleted_in_round<'a>(
+    tombstones: &'a [super::PimTombstone],
+    st: &'a State,
+    kind: super::Kind,
+    scope: u64,
+) -> impl Iterator<Item = &'a super::PimTombstone> + 'a {
+    tombstones.iter().filter(move |tb| {
+        !st.initial
+            && tb.kind == kind
+            && tb.scope == scope
+            && tb.seq > st.from_seq
+            && tb.seq <= st.to_seq
+    })
+}
+
+/// Answers the page of `all` (every entry of the round, in any order) that starts after the
+/// state's cursor: at most `size` entries, then `@odata.nextLink` while the round has more,
+/// else `@odata.deltaLink`.
 pub(crate) fn respond(
     key: &[u8; 32],
     context: String,
     base: &str,
     state: State,
-    next: Option<Pos>,
-    value: Vec<Value>,
+    all: Vec<(Pos, Value)>,
+    size: usize,
     applied: Vec<String>,
 ) -> Response {
+    let (value, next) = page(all, state.cursor, size);
     let mut out = Map::new();
     out.insert("@odata.context".into(), json!(context));
     match next {

@@ -553,45 +553,36 @@ pub(crate) async fn calendar_view_delta(
                 }
             }
         }
-        if !st.initial {
-            for tb in &mbx.pim.tombstones {
-                if tb.kind != Kind::Event
-                    || tb.scope != ck
-                    || tb.seq <= st.from_seq
-                    || tb.seq > st.to_seq
-                {
-                    continue;
-                }
-                let Some(e) = tb.event.as_deref() else {
-                    continue;
-                };
-                if e.recurrence.is_none() {
-                    all.push((
-                        (tb.seq, tb.key, 0, true),
-                        delta::removed("event", mbx.event_id(e, form)),
-                    ));
-                } else {
-                    let until = e.zone().to_local(&to).date() + chrono::Duration::days(2);
-                    for (d, s) in e.occurrences(until) {
-                        if s < to && s + (e.props.end - e.props.start) > from {
-                            all.push((
-                                (tb.seq, tb.key, s.timestamp(), true),
-                                delta::removed("event", mbx.occurrence_id(e.key, d, form)),
-                            ));
-                        }
+        for tb in delta::deleted_in_round(&mbx.pim.tombstones, &st, Kind::Event, ck) {
+            let Some(e) = tb.event.as_deref() else {
+                continue;
+            };
+            if e.recurrence.is_none() {
+                all.push((
+                    (tb.seq, tb.key, 0, true),
+                    delta::removed("event", mbx.event_id(e, form)),
+                ));
+            } else {
+                let until = e.zone().to_local(&to).date() + chrono::Duration::days(2);
+                for (d, s) in e.occurrences(until) {
+                    if s < to && s + (e.props.end - e.props.start) > from {
+                        all.push((
+                            (tb.seq, tb.key, s.timestamp(), true),
+                            delta::removed("event", mbx.occurrence_id(e.key, d, form)),
+                        ));
                     }
                 }
             }
         }
-        let (value, next) = delta::page(all, st.cursor, ctx.delta_size(st.page_size));
         let ctxs = format!("{}/$metadata#Collection(event)", shared.graph_url());
+        let size = ctx.delta_size(st.page_size);
         Ok(delta::respond(
             &t.key,
             ctxs,
             &base,
             st,
-            next,
-            value,
+            all,
+            size,
             ctx.applied(true),
         ))
     })())
@@ -688,29 +679,21 @@ pub(crate) async fn beta_events_delta(
                 ));
             }
         }
-        if !st.initial {
-            for tb in &mbx.pim.tombstones {
-                if tb.kind == Kind::Event
-                    && tb.scope == ck
-                    && tb.seq > st.from_seq
-                    && tb.seq <= st.to_seq
-                {
-                    all.push((
-                        (tb.seq, tb.key, 0, true),
-                        delta::removed("event", mbx.item_id(tb.key, ck, form)),
-                    ));
-                }
-            }
+        for tb in delta::deleted_in_round(&mbx.pim.tombstones, &st, Kind::Event, ck) {
+            all.push((
+                (tb.seq, tb.key, 0, true),
+                delta::removed("event", mbx.item_id(tb.key, ck, form)),
+            ));
         }
-        let (value, next) = delta::page(all, st.cursor, ctx.delta_size(st.page_size));
         let ctxs = format!("{beta}/$metadata#Collection(event)");
+        let size = ctx.delta_size(st.page_size);
         Ok(delta::respond(
             &t.key,
             ctxs,
             &base,
             st,
-            next,
-            value,
+            all,
+            size,
             ctx.applied(true),
         ))
     })())

@@ -334,25 +334,21 @@ pub(crate) async fn folder_delta(
                 ((f.change_seq, f.key, 0, false), v)
             })
             .collect();
-        if !st.initial {
-            for tb in &mbx.pim.tombstones {
-                if tb.kind == Kind::ContactFolder && tb.seq > st.from_seq && tb.seq <= st.to_seq {
-                    all.push((
-                        (tb.seq, tb.key, 0, true),
-                        delta::removed("contactFolder", mbx.pim_folder_id(tb.key, false)),
-                    ));
-                }
-            }
+        for tb in delta::deleted_in_round(&mbx.pim.tombstones, &st, Kind::ContactFolder, 0) {
+            all.push((
+                (tb.seq, tb.key, 0, true),
+                delta::removed("contactFolder", mbx.pim_folder_id(tb.key, false)),
+            ));
         }
-        let (value, next) = delta::page(all, st.cursor, ctx.delta_size(st.page_size));
         let ctxs = format!("{}/$metadata#Collection(contactFolder)", shared.graph_url());
+        let size = ctx.delta_size(st.page_size);
         Ok(delta::respond(
             &t.key,
             ctxs,
             &base,
             st,
-            next,
-            value,
+            all,
+            size,
             ctx.applied(true),
         ))
     })())
@@ -812,29 +808,21 @@ pub(crate) async fn delta(
                 )
             })
             .collect();
-        if !st.initial {
-            for tb in &mbx.pim.tombstones {
-                if tb.kind == Kind::Contact
-                    && tb.scope == fk
-                    && tb.seq > st.from_seq
-                    && tb.seq <= st.to_seq
-                {
-                    all.push((
-                        (tb.seq, tb.key, 0, true),
-                        delta::removed("contact", mbx.item_id(tb.key, fk, form)),
-                    ));
-                }
-            }
+        for tb in delta::deleted_in_round(&mbx.pim.tombstones, &st, Kind::Contact, fk) {
+            all.push((
+                (tb.seq, tb.key, 0, true),
+                delta::removed("contact", mbx.item_id(tb.key, fk, form)),
+            ));
         }
-        let (value, next) = delta::page(all, st.cursor, ctx.delta_size(st.page_size));
         let ctxs = format!("{}/$metadata#Collection(contact)", shared.graph_url());
+        let size = ctx.delta_size(st.page_size);
         Ok(delta::respond(
             &t.key,
             ctxs,
             &base,
             st,
-            next,
-            value,
+            all,
+            size,
             ctx.applied(true),
         ))
     })())

@@ -222,25 +222,21 @@ pub(crate) async fn lists_delta(
                 )
             })
             .collect();
-        if !st.initial {
-            for tb in &mbx.pim.tombstones {
-                if tb.kind == Kind::TodoList && tb.seq > st.from_seq && tb.seq <= st.to_seq {
-                    all.push((
-                        (tb.seq, tb.key, 0, true),
-                        delta::removed("todoTaskList", mbx.pim_folder_id(tb.key, false)),
-                    ));
-                }
-            }
+        for tb in delta::deleted_in_round(&mbx.pim.tombstones, &st, Kind::TodoList, 0) {
+            all.push((
+                (tb.seq, tb.key, 0, true),
+                delta::removed("todoTaskList", mbx.pim_folder_id(tb.key, false)),
+            ));
         }
-        let (value, next) = delta::page(all, st.cursor, ctx.delta_size(st.page_size));
         let c = format!("{}/$metadata#Collection(todoTaskList)", shared.graph_url());
+        let size = ctx.delta_size(st.page_size);
         Ok(delta::respond(
             &t.key,
             c,
             &base,
             st,
-            next,
-            value,
+            all,
+            size,
             ctx.applied(true),
         ))
     })())
@@ -515,32 +511,24 @@ pub(crate) async fn tasks_delta(
             })
             .map(|x| ((x.change_seq, x.key, 0, false), task_json(mbx, x, true)))
             .collect();
-        if !st.initial {
-            for tb in &mbx.pim.tombstones {
-                if tb.kind == Kind::TodoTask
-                    && tb.scope == lk
-                    && tb.seq > st.from_seq
-                    && tb.seq <= st.to_seq
-                {
-                    all.push((
-                        (tb.seq, tb.key, 0, true),
-                        delta::removed(
-                            "todoTask",
-                            mbx.item_id(tb.key, lk, crate::ids::IdForm::Regular),
-                        ),
-                    ));
-                }
-            }
+        for tb in delta::deleted_in_round(&mbx.pim.tombstones, &st, Kind::TodoTask, lk) {
+            all.push((
+                (tb.seq, tb.key, 0, true),
+                delta::removed(
+                    "todoTask",
+                    mbx.item_id(tb.key, lk, crate::ids::IdForm::Regular),
+                ),
+            ));
         }
-        let (value, next) = delta::page(all, st.cursor, ctx.delta_size(st.page_size));
         let c = format!("{}/$metadata#Collection(todoTask)", shared.graph_url());
+        let size = ctx.delta_size(st.page_size);
         Ok(delta::respond(
             &t.key,
             c,
             &base,
             st,
-            next,
-            value,
+            all,
+            size,
             ctx.applied(true),
         ))
     })())
