@@ -365,6 +365,7 @@ pub(crate) async fn list(
     let ctx = Ctx::new(&headers, q);
     respond((|| {
         let select = contact_select(&ctx)?;
+        let expand = crate::odata::parse_message_expand(ctx.query.get("$expand"))?;
         let top = ctx.page_size()?;
         let t = shared.lock();
         let mbx = &t.mailboxes[mailbox_index(&t, param(&p, "uid"))?];
@@ -404,11 +405,36 @@ pub(crate) async fn list(
         });
         let all: Vec<Value> = list
             .into_iter()
-            .map(|c| contact_json(mbx, c, ctx.form(), select.as_deref(), false))
+            .map(|c| {
+                let mut v = contact_json(mbx, c, ctx.form(), select.as_deref(), false);
+                with_extended(c, &mut v, expand.extended.as_deref());
+                v
+            })
             .collect();
         let v = paged(&shared, &ctx, ctxt, &path, all, top)?;
         Ok(ok_json(StatusCode::OK, v, &ctx.applied(false)))
     })())
+}
+
+/// `$expand=singleValueExtendedProperties($filter=id eq '…')`: the contact's extended
+/// properties among `wanted` (all of them when the filter names none).
+fn with_extended(c: &Contact, v: &mut Value, wanted: Option<&[String]>) {
+    let (Some(wanted), Some(o)) = (wanted, v.as_object_mut()) else {
+        return;
+    };
+    let wanted: Vec<String> = wanted
+        .iter()
+        .filter_map(|w| crate::odata::canonical_ext_id(w))
+        .collect();
+    let list: Vec<Value> = c
+        .extended
+        .iter()
+        .filter(|(id, _)| wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(id)))
+        .map(|(id, value)| json!({"id": id, "value": value}))
+        .collect();
+    if !list.is_empty() {
+        o.insert("singleValueExtendedProperties".into(), Value::Array(list));
+    }
 }
 
 pub(crate) async fn get_one(
@@ -425,23 +451,7 @@ pub(crate) async fn get_one(
         let mbx = &t.mailboxes[mailbox_index(&t, param(&p, "uid"))?];
         let c = path_contact(mbx, &p)?;
         let mut v = contact_json(mbx, c, ctx.form(), select.as_deref(), false);
-        if let (Some(wanted), Some(o)) = (&expand.extended, v.as_object_mut()) {
-            let wanted: Vec<String> = wanted
-                .iter()
-                .filter_map(|w| crate::odata::canonical_ext_id(w))
-                .collect();
-            let list: Vec<Value> = c
-                .extended
-                .iter()
-                .filter(|(id, _)| {
-                    wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(id))
-                })
-                .map(|(id, value)| json!({"id": id, "value": value}))
-                .collect();
-            if !list.is_empty() {
-                o.insert("singleValueExtendedProperties".into(), Value::Array(list));
-            }
-        }
+        with_extended(c, &mut v, expand.extended.as_deref());
         let v = crate::routes::with_context(context(&shared, mbx, "contacts/$entity"), v);
         Ok(ok_json(StatusCode::OK, v, &ctx.applied(false)))
     })())

@@ -371,3 +371,39 @@ async fn contact_folder_delta_and_folder_create() {
     assert_eq!(changes[0]["@removed"]["reason"], json!("deleted"));
     h.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_contact_list_expands_the_extended_properties_asked_for() {
+    let h = common::start(common::small()).await;
+    let uid = h.alice().id;
+    let prop = "String {7f3a4c1e-2b6d-4e8f-9a10-5c2d3e4f5a6b} Name OriginalId";
+    let created = common::json_created(
+        h.req(reqwest::Method::POST, &format!("/users/{uid}/contacts"))
+            .json(&json!({
+                "givenName": "Ext",
+                "singleValueExtendedProperties": [{"id": prop, "value": "orig-1"}],
+            })),
+    )
+    .await;
+    let filter = format!("singleValueExtendedProperties($filter=id eq '{prop}')");
+    let all = h
+        .get_all(&format!("/users/{uid}/contacts?$top=100&$expand={filter}"))
+        .await;
+    let tagged: Vec<&Value> = all
+        .iter()
+        .filter(|c| c.get("singleValueExtendedProperties").is_some())
+        .collect();
+    assert_eq!(tagged.len(), 1);
+    assert_eq!(tagged[0]["id"], created["id"]);
+    assert_eq!(
+        tagged[0]["singleValueExtendedProperties"][0]["value"],
+        json!("orig-1")
+    );
+    // Without $expand a list carries no extended properties.
+    let plain = h.get_all(&format!("/users/{uid}/contacts?$top=100")).await;
+    assert!(
+        plain
+            .iter()
+            .all(|c| c.get("singleValueExtendedProperties").is_none())
+    );
+}
