@@ -34,6 +34,7 @@ pub(crate) const USER_PROPS: &[&str] = &[
     "mailNickname",
     "userType",
     "createdDateTime",
+    "assignedLicenses",
 ];
 
 pub(crate) const FOLDER_PROPS: &[&str] = &[
@@ -118,6 +119,14 @@ pub(crate) fn filter_map(
         .collect()
 }
 
+/// skuId of Microsoft 365 E3 (`SPE_E3`).
+const E3_SKU_ID: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+
+/// The directory leaves properties nobody set `null`, not `""`.
+fn unset_is_null(s: &str) -> Value {
+    if s.is_empty() { Value::Null } else { json!(s) }
+}
+
 /// `enabled`: false for a shared mailbox (a disabled account, as Exchange).
 pub(crate) fn user_json(u: &User, enabled: bool, select: Option<&[String]>) -> Value {
     let default_only = [
@@ -136,13 +145,13 @@ pub(crate) fn user_json(u: &User, enabled: bool, select: Option<&[String]>) -> V
     let full: Vec<(&'static str, Value)> = vec![
         ("businessPhones", json!(u.business_phones)),
         ("displayName", json!(u.display_name)),
-        ("givenName", json!(u.given_name)),
-        ("jobTitle", json!(u.job_title)),
+        ("givenName", unset_is_null(&u.given_name)),
+        ("jobTitle", unset_is_null(&u.job_title)),
         ("mail", json!(u.mail)),
         ("mobilePhone", json!(u.mobile_phone)),
-        ("officeLocation", json!(u.office_location)),
+        ("officeLocation", unset_is_null(&u.office_location)),
         ("preferredLanguage", json!(u.preferred_language)),
-        ("surname", json!(u.surname)),
+        ("surname", unset_is_null(&u.surname)),
         ("userPrincipalName", json!(u.upn)),
         ("id", json!(u.id)),
         ("accountEnabled", json!(enabled)),
@@ -152,6 +161,15 @@ pub(crate) fn user_json(u: &User, enabled: bool, select: Option<&[String]>) -> V
         ),
         ("userType", json!("Member")),
         ("createdDateTime", json!("2024-01-15T09:00:00Z")),
+        // Users hold a Microsoft 365 E3 licence; a shared mailbox needs none.
+        (
+            "assignedLicenses",
+            if enabled {
+                json!([{"disabledPlans": [], "skuId": E3_SKU_ID}])
+            } else {
+                json!([])
+            },
+        ),
     ];
     let map: Map<String, Value> = match select {
         None => full

@@ -74,12 +74,32 @@ pub struct TenantSpec {
 }
 
 impl TenantSpec {
-    /// The demo tenant: seed 1, 2 users (alice, bob), 150 messages each.
+    /// The demo tenant: seed 1, 2 users (alice, bob), 150 messages each,
+    /// and one shared mailbox (`support@`, see [`TenantSpec::shared_mailboxes`]).
     pub fn demo() -> Self {
         Self {
             seed: 1,
             users: 2,
             messages_per_user: 150,
+        }
+    }
+}
+
+impl TenantSpec {
+    /// How many shared mailboxes the generator adds after the users: one in
+    /// the demo tenant ([`TenantSpec::demo`]), otherwise one per ten users
+    /// (none below ten users, so small test tenants are users only).
+    ///
+    /// A shared mailbox is what Exchange makes it: a user object with its
+    /// account disabled (`accountEnabled` false) and no licence, listed in
+    /// `/users` and reachable by id and userPrincipalName, whose
+    /// `mailboxSettings.userPurpose` is `shared`. It has mail, contacts,
+    /// calendars and tasks like any other mailbox.
+    pub fn shared_mailboxes(&self) -> usize {
+        if *self == Self::demo() {
+            1
+        } else {
+            self.users / 10
         }
     }
 }

@@ -23,6 +23,7 @@ mod integration {
     mod pim_todo;
     mod request_log;
     mod sdk;
+    mod shared_mailboxes;
     mod sim_api;
     mod throttling;
     mod update;

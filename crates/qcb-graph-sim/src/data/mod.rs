@@ -48,6 +48,15 @@ pub(crate) fn generate(spec: &TenantSpec) -> Tenant {
             .collect();
         mailboxes.push(make_mailbox(spec, i, user.clone(), &colleagues));
     }
+    // Shared mailboxes after the users (their own PRNG streams, so the
+    // users' mailboxes do not depend on how many there are).
+    let everyone: Vec<EmailAddress> = users
+        .iter()
+        .map(|u| EmailAddress::new(u.display_name.clone(), u.mail.clone()))
+        .collect();
+    for k in 0..spec.shared_mailboxes() {
+        mailboxes.push(make_shared_mailbox(spec, k, &everyone));
+    }
     Tenant::new(
         spec.seed,
         tenant_id,
@@ -120,6 +129,53 @@ fn make_user(seed: u64, i: usize) -> User {
             None
         },
     }
+}
+
+/// Display name and local part of generated shared mailbox `k`.
+fn shared_name(k: usize) -> (String, String) {
+    const NAMES: &[(&str, &str)] = &[
+        ("Support", "support"),
+        ("Buchhaltung", "buchhaltung"),
+        ("Info Contoso", "info"),
+        ("Empfang 🛎️", "empfang"),
+    ];
+    let (name, local) = NAMES[k % NAMES.len()];
+    match k / NAMES.len() {
+        0 => (name.to_string(), local.to_string()),
+        round => (
+            format!("{name} {}", round + 1),
+            format!("{local}{}", round + 1),
+        ),
+    }
+}
+
+/// PRNG stream index of generated shared mailbox `k` (far above any user).
+const SHARED_STREAM: usize = 1 << 20;
+
+/// Generated shared mailbox `k`: a disabled account with no licence and a
+/// mailbox with mail, contacts, calendars and tasks like a user's.
+fn make_shared_mailbox(spec: &TenantSpec, k: usize, colleagues: &[EmailAddress]) -> Mailbox {
+    let mut rng = SplitMix64::derive(spec.seed, &format!("shared mailbox/{k}"));
+    let guid = crate::rng::guid_bytes(rng.bytes16());
+    let (display_name, local) = shared_name(k);
+    let mail = format!("{local}@{DOMAIN}");
+    let user = User {
+        guid,
+        id: guid_from_bytes(guid),
+        upn: mail.clone(),
+        display_name,
+        given_name: String::new(),
+        surname: String::new(),
+        mail,
+        job_title: String::new(),
+        office_location: String::new(),
+        preferred_language: "de-DE".into(),
+        business_phones: Vec::new(),
+        mobile_phone: None,
+    };
+    let mut mbx = make_mailbox(spec, SHARED_STREAM + k, user, colleagues);
+    mbx.pim.shared_mailbox = true;
+    mbx
 }
 
 /// Folder keys of one generated mailbox, by role.

@@ -183,6 +183,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             get(todo::get_rule).delete(todo::delete_rule),
         )
         .route(&r("/mailboxSettings"), get(todo::mailbox_settings))
+        .route(&r("/mailboxSettings/{prop}"), get(todo::mailbox_setting))
         .route(&r("/settings/exchange"), get(todo::exchange_settings))
 }
 

@@ -808,6 +808,37 @@ pub(crate) async fn mailbox_settings(
     })())
 }
 
+/// `GET /users/{id}/mailboxSettings/{property}` (`userPurpose`,
+/// `timeZone`, `automaticRepliesSetting`...): a primitive or enum comes as
+/// `{"@odata.context", "value"}`, a complex value as the object itself.
+pub(crate) async fn mailbox_setting(State(shared): St, Path(p): Params) -> Response {
+    let prop = param(&p, "prop");
+    respond((|| {
+        let t = shared.lock();
+        let mbx = &t.mailboxes[mailbox_index(&t, param(&p, "uid"))?];
+        let all = mailbox_settings_json(mbx);
+        let Some((name, v)) = all
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(prop.trim())))
+        else {
+            return Err(GraphError::bad_request(format!(
+                "Resource not found for the segment '{prop}'."
+            )));
+        };
+        let c = format!(
+            "{}/$metadata#users('{}')/mailboxSettings/{name}",
+            shared.graph_url(),
+            mbx.user.id
+        );
+        let body = if v.is_object() {
+            crate::routes::with_context(c, v.clone())
+        } else {
+            serde_json::json!({"@odata.context": c, "value": v})
+        };
+        Ok(ok_json(StatusCode::OK, body, &[]))
+    })())
+}
+
 pub(crate) async fn exchange_settings(State(shared): St, Path(uid): Path<String>) -> Response {
     respond((|| {
         let t = shared.lock();

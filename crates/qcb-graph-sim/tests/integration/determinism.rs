@@ -95,7 +95,8 @@ async fn demo_tenant_has_the_documented_shape() {
     let h = common::start(spec).await;
     let admin = h.sim.admin();
     let users = admin.users();
-    assert_eq!(users.len(), 2);
+    assert_eq!(users.len(), 3, "alice, bob and the shared mailbox support@");
+    assert_eq!(users[2].user_principal_name, "support@contoso.example");
     for u in &users {
         let folders = admin.folders(&u.id);
         let total: usize = folders.iter().map(|f| f.total_item_count).sum();
