@@ -13,6 +13,7 @@ use qcb_engine::{
 
 mod demo;
 mod output;
+mod sets;
 
 use output::Output;
 
@@ -175,6 +176,36 @@ enum Command {
         repo: RepoArgs,
         item_id: String,
     },
+    /// Saved backup sets: create, import/export as TOML, list, run, store their secrets.
+    Set {
+        #[command(subcommand)]
+        command: sets::SetCommand,
+        #[command(flatten)]
+        state: sets::StateArgs,
+    },
+    /// The job history: every run of every backup set, newest first.
+    History {
+        /// Only this set's runs.
+        #[arg(long)]
+        set: Option<String>,
+        /// At most this many runs (0: all).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        state: sets::StateArgs,
+    },
+    /// Run the backup sets marked `run-on = "server"` on their schedules until stopped
+    /// (SIGTERM or Ctrl-C). See docs/daemon.md for a systemd unit.
+    Daemon {
+        /// Look at the sets at least this often (seconds), to notice new and changed ones.
+        #[arg(long, default_value_t = 60)]
+        poll: u64,
+        /// Write logs to daily-rotated files in this folder (14 kept) instead of stderr.
+        #[arg(long, env = "QCBACKUP_LOG_DIR")]
+        log_dir: Option<PathBuf>,
+        #[command(flatten)]
+        state: sets::StateArgs,
+    },
     /// Start the built-in demo tenant and run a backup, a listing and a restore against it.
     Demo {
         /// Keep the demo repository in this folder instead of a temporary one.
@@ -335,13 +366,34 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The daemon may log to rotating files; the guard flushes them at exit.
+    let _log_guard = match &cli.command {
+        Command::Daemon {
+            log_dir: Some(dir), ..
+        } => match log_files(dir) {
+            Ok((writer, guard)) => {
+                tracing_subscriber::fmt()
+                    .with_writer(writer)
+                    .with_ansi(false)
+                    .with_env_filter(filter)
+                    .init();
+                Some(guard)
+            }
+            Err(e) => {
+                eprintln!("error: logs in {}: {e}", dir.display());
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(filter)
+                .init();
+            None
+        }
+    };
     let out = Output::new(cli.json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -356,9 +408,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// Daily-rotated log files `qcbackup.YYYY-MM-DD.log` in `dir`, the newest 14 kept.
+fn log_files(
+    dir: &std::path::Path,
+) -> anyhow::Result<(
+    tracing_appender::non_blocking::NonBlocking,
+    tracing_appender::non_blocking::WorkerGuard,
+)> {
+    std::fs::create_dir_all(dir)?;
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("qcbackup")
+        .filename_suffix("log")
+        .max_log_files(14)
+        .build(dir)?;
+    Ok(tracing_appender::non_blocking(appender))
+}
+
 fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<EngineError>().map(EngineError::code) {
-        Some("wrong_password" | "sign_in" | "access_denied") => 4,
+        Some("wrong_password" | "sign_in" | "access_denied" | "missing_secret") => 4,
         Some("not_found") => 5,
         Some("locked") => 6,
         _ => 1,
@@ -520,6 +589,9 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
                 ExitCode::from(3)
             })
         }
+        Command::Set { command, state } => sets::run_set_command(command, state, out).await,
+        Command::History { set, limit, state } => sets::history(state, set, limit, out).await,
+        Command::Daemon { poll, state, .. } => sets::daemon(state, poll).await,
         Command::Snapshots { repo } => {
             let handle = repo.open().await?;
             let list = qcb_engine::api::list_snapshots(handle).await?;

@@ -102,6 +102,17 @@ pub async fn forget(
     policy: RetentionPolicy,
     dry_run: bool,
 ) -> Result<ForgetReport> {
+    forget_group(repo, policy, None, dry_run).await
+}
+
+/// [`forget`] restricted to one group of snapshots (their tags sorted and joined by commas,
+/// e.g. a backup set's `set:<name>`); other groups are left alone.
+pub async fn forget_group(
+    repo: Arc<RepoHandle>,
+    policy: RetentionPolicy,
+    group: Option<String>,
+    dry_run: bool,
+) -> Result<ForgetReport> {
     blocking(move || {
         let r = repo.repository();
         let _lock = if dry_run {
@@ -109,7 +120,10 @@ pub async fn forget(
         } else {
             Some(r.lock(LockKind::Exclusive)?)
         };
-        let decisions = r.plan_forget(&policy, chrono::Utc::now())?;
+        let mut decisions = r.plan_forget(&policy, chrono::Utc::now())?;
+        if let Some(g) = &group {
+            decisions.retain(|d| &d.group == g);
+        }
         let removed = if dry_run {
             0
         } else {

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use crate::categories::{self, Categories, PrevCategory};
 use crate::error::{EngineError, Result};
 use crate::progress::{Phase, Progress, ProgressEvent};
+use crate::selection::{FolderFilter, FolderVerdict, MailboxSelection};
 use crate::types::{BackupReport, FailedItem};
 
 /// What to back up, and how hard to push.
@@ -42,6 +43,14 @@ pub struct BackupOptions {
     pub lock_wait: std::time::Duration,
     /// Which kinds of item to back up (all by default).
     pub categories: Categories,
+    /// Mailboxes chosen by more than a name (all users, a filter, shared mailboxes), added
+    /// to `mailboxes`. When both are empty, every mailbox is backed up.
+    pub selection: MailboxSelection,
+    /// Categories for single mailboxes (by user principal name, address or id, any case),
+    /// instead of `categories`.
+    pub mailbox_categories: HashMap<String, Categories>,
+    /// Which mail folders to include.
+    pub folders: FolderFilter,
 }
 
 impl BackupOptions {
@@ -56,6 +65,9 @@ impl BackupOptions {
             tags: vec![],
             lock_wait: std::time::Duration::from_secs(60),
             categories: Categories::default(),
+            selection: MailboxSelection::default(),
+            mailbox_categories: HashMap::new(),
+            folders: FolderFilter::default(),
         }
     }
 }
@@ -87,6 +99,24 @@ pub(crate) struct Shared {
     pub(crate) page_size: u32,
     requests_per_mailbox: usize,
     categories: Categories,
+    mailbox_categories: HashMap<String, Categories>,
+    folders: FolderFilter,
+}
+
+impl Shared {
+    /// The categories chosen for this mailbox.
+    fn categories_for(&self, user: &User) -> Categories {
+        [
+            Some(&user.user_principal_name),
+            Some(&user.id),
+            user.mail.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|k| self.mailbox_categories.get(&k.to_lowercase()))
+        .copied()
+        .unwrap_or(self.categories)
+    }
 }
 
 struct FolderResult {
@@ -117,7 +147,11 @@ pub async fn backup(
     let started = Instant::now();
     let tracker = Tracker::new(progress);
     tracker.phase(Phase::Listing, None, None);
-    let users = resolve_users(&graph, &opts.mailboxes).await?;
+    opts.selection
+        .validate()
+        .and_then(|()| opts.folders.validate())
+        .map_err(EngineError::InvalidInput)?;
+    let users = resolve_users(&graph, &opts.mailboxes, &opts.selection).await?;
     if users.is_empty() {
         return Err(EngineError::InvalidInput("no mailboxes to back up".into()));
     }
@@ -150,6 +184,12 @@ pub async fn backup(
         page_size: opts.page_size.clamp(1, 1000),
         requests_per_mailbox: opts.requests_per_mailbox.clamp(1, 4),
         categories: opts.categories,
+        mailbox_categories: opts
+            .mailbox_categories
+            .iter()
+            .map(|(k, v)| (k.to_lowercase(), *v))
+            .collect(),
+        folders: opts.folders.clone(),
     });
     let limit = Arc::new(Semaphore::new(opts.mailbox_concurrency.max(1)));
     let mut jobs = JoinSet::new();
@@ -272,26 +312,49 @@ pub async fn backup(
     Ok(report)
 }
 
-async fn resolve_users(graph: &GraphClient, wanted: &[String]) -> Result<Vec<User>> {
-    if wanted.is_empty() {
+async fn resolve_users(
+    graph: &GraphClient,
+    wanted: &[String],
+    selection: &MailboxSelection,
+) -> Result<Vec<User>> {
+    if wanted.is_empty() && selection.is_everything() {
         // A person signed in for themselves backs up their own mailbox; an app, everyone's.
         if graph.is_delegated() {
             return Ok(vec![graph.me().await?]);
         }
         return Ok(graph.users().await?);
     }
-    let mut out = Vec::new();
-    for w in wanted {
+    let mut out: Vec<User> = Vec::new();
+    let add = |u: User, out: &mut Vec<User>| {
+        // The same mailbox chosen twice (by address and by id, or by a name and a filter) is
+        // backed up once.
+        if !out.iter().any(|o| o.id == u.id) {
+            out.push(u);
+        }
+    };
+    for w in wanted.iter().chain(&selection.users) {
         match graph.user(w).await {
-            // The same mailbox named twice (by address and by id) is backed up once.
-            Ok(u) if out.iter().any(|o: &User| o.id == u.id) => {}
-            Ok(u) => out.push(u),
+            Ok(u) => add(u, &mut out),
             Err(e) if e.is_not_found() => {
                 return Err(EngineError::NotFound(format!(
                     "mailbox {w:?} does not exist in the tenant"
                 )));
             }
             Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(filter) = &selection.filter {
+        for u in graph.users_matching(filter).await? {
+            add(u, &mut out);
+        }
+    }
+    if selection.all_users || selection.shared {
+        for u in graph.users().await? {
+            let take = selection.all_users
+                || graph.user_purpose(&u.id).await?.as_deref() == Some("shared");
+            if take {
+                add(u, &mut out);
+            }
         }
     }
     Ok(out)
@@ -419,7 +482,8 @@ async fn backup_mailbox(
         fetched: 0,
         failed: Vec::new(),
     };
-    if shared.categories.mail {
+    let c = shared.categories_for(&user);
+    if c.mail {
         let mail = backup_mail(shared, &user, prev).await?;
         result.items += mail.items;
         result.bytes += mail.bytes;
@@ -428,7 +492,6 @@ async fn backup_mailbox(
         result.failed.extend(mail.failed);
         category_nodes.push(mail.node);
     }
-    let c = shared.categories;
     for (on, name) in [
         (c.contacts, categories::CONTACTS),
         (c.calendars, categories::CALENDARS),
@@ -471,13 +534,28 @@ async fn backup_mail(
     prev: PrevMailbox,
 ) -> Result<MailboxResult> {
     let upn = user.user_principal_name.clone();
-    let folders = shared.graph.mail_folders(&user.id).await?;
+    let all_folders = shared.graph.mail_folders(&user.id).await?;
+    let mut results = Vec::new();
+    let mut folders = Vec::new();
+    for (folder, verdict) in filter_folders(&shared.folders, all_folders) {
+        match verdict {
+            FolderVerdict::Include => folders.push(folder),
+            // Kept empty, without a delta link, so the tree keeps its shape.
+            FolderVerdict::Container => results.push(FolderResult {
+                folder,
+                items: Vec::new(),
+                delta_link: None,
+                fetched: 0,
+                failed: Vec::new(),
+            }),
+            FolderVerdict::Exclude => {}
+        }
+    }
     shared
         .tracker
         .add_total(folders.iter().map(|f| f.total_item_count as u64).sum());
     let prev = Arc::new(prev);
     let limit = Arc::new(Semaphore::new(shared.requests_per_mailbox));
-    let mut results = Vec::new();
     for folder in folders {
         shared
             .tracker
@@ -502,6 +580,38 @@ async fn backup_mail(
         )
     })
     .await?
+}
+
+/// Judges each folder by its path of display names from the top of the mailbox.
+fn filter_folders(
+    filter: &FolderFilter,
+    folders: Vec<MailFolder>,
+) -> Vec<(MailFolder, FolderVerdict)> {
+    if filter.is_empty() {
+        return folders
+            .into_iter()
+            .map(|f| (f, FolderVerdict::Include))
+            .collect();
+    }
+    let by_id: HashMap<&str, &MailFolder> = folders.iter().map(|f| (f.id.as_str(), f)).collect();
+    let verdicts: Vec<FolderVerdict> = folders
+        .iter()
+        .map(|f| {
+            let mut path = vec![f.display_name.as_str()];
+            let mut seen = std::collections::HashSet::from([f.id.as_str()]);
+            let mut at = f;
+            while let Some(parent) = at.parent_folder_id.as_deref().and_then(|p| by_id.get(p)) {
+                if !seen.insert(parent.id.as_str()) {
+                    break;
+                }
+                path.push(parent.display_name.as_str());
+                at = parent;
+            }
+            path.reverse();
+            filter.verdict(&path)
+        })
+        .collect();
+    folders.into_iter().zip(verdicts).collect()
 }
 
 /// Runs one folder's delta (incremental when a link was saved) and stores what changed.

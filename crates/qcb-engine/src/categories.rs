@@ -53,6 +53,25 @@ impl Default for Categories {
 
 impl Categories {
     /// Parses `mail,contacts,calendars,tasks,settings` (any subset, or `all`).
+    /// `all`, or the chosen categories comma separated (what [`Categories::parse`] reads).
+    pub fn to_text(&self) -> String {
+        if *self == Categories::default() {
+            return "all".into();
+        }
+        [
+            (self.mail, "mail"),
+            (self.contacts, "contacts"),
+            (self.calendars, "calendars"),
+            (self.tasks, "tasks"),
+            (self.settings, "settings"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
+    }
+
     pub fn parse(text: &str) -> std::result::Result<Categories, String> {
         let mut c = Categories {
             mail: false,

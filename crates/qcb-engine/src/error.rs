@@ -17,6 +17,12 @@ pub enum EngineError {
     /// The OS keychain could not be used; the message says how to fix it.
     #[error("{0}")]
     Keychain(String),
+    /// A secret the job needs (a password, client secret, refresh token) is not stored.
+    #[error("{0}")]
+    MissingSecret(String),
+    /// The local state database (backup sets, job history).
+    #[error("{0}")]
+    Database(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -49,6 +55,8 @@ impl EngineError {
             EngineError::NotFound(_) => "not_found",
             EngineError::JobFailed(_) => "job_failed",
             EngineError::Keychain(_) => "keychain",
+            EngineError::MissingSecret(_) => "missing_secret",
+            EngineError::Database(_) => "database",
             EngineError::Internal(_) => "internal",
         }
     }

@@ -14,6 +14,8 @@ mod mime;
 mod progress;
 mod restore;
 pub mod secrets;
+mod selection;
+pub mod sets;
 mod settings;
 mod types;
 
@@ -23,6 +25,7 @@ pub use error::{EngineError, Result};
 pub use handle::RepoHandle;
 pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
 pub use restore::{RestoreOptions, restore};
+pub use selection::{FolderFilter, FolderVerdict, MailboxSelection};
 pub use settings::{AppSettings, LogLevel, Theme};
 pub use types::{
     AttachmentInfo, BackupReport, Browse, CheckReport, Connection, FailedItem, FolderEntry,

@@ -32,6 +32,16 @@ pub fn refresh_token_entry(tenant: &str, client_id: &str, account: &str) -> Stri
     format!("refresh-token:{tenant}:{client_id}:{account}")
 }
 
+/// The entry name under which an Entra app's client secret is kept.
+pub fn client_secret_entry(tenant: &str, client_id: &str) -> String {
+    format!("client-secret:{tenant}:{client_id}")
+}
+
+/// The entry name under which an Entra app's certificate and private key (PEM) are kept.
+pub fn client_certificate_entry(tenant: &str, client_id: &str) -> String {
+    format!("client-certificate:{tenant}:{client_id}")
+}
+
 /// Keeps a delegated sign-in's rotating refresh token in a [`SecretStore`] (the keychain), so
 /// a later run signs in without the person.
 pub struct TokenInStore {
@@ -186,6 +196,86 @@ impl SecretStore for FileStore {
     }
 }
 
+/// Secrets as files in a folder only its owner may read (0700, files 0600): for servers,
+/// which have no keychain session. One file per entry, named by the entry with every
+/// character outside `A-Z a-z 0-9 . - _` written as `%XX`; the file holds the secret alone.
+pub struct DirStore {
+    dir: PathBuf,
+}
+
+impl DirStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        DirStore { dir: dir.into() }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        let mut file = String::new();
+        for b in name.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                file.push(b as char);
+            } else {
+                file.push_str(&format!("%{b:02X}"));
+            }
+        }
+        self.dir.join(file)
+    }
+
+    fn io(&self, what: &str, e: std::io::Error) -> EngineError {
+        EngineError::InvalidInput(format!(
+            "secrets folder {}: {what}: {e}",
+            self.dir.display()
+        ))
+    }
+}
+
+impl SecretStore for DirStore {
+    fn get(&self, name: &str) -> Result<Option<String>> {
+        match std::fs::read_to_string(self.file(name)) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(&format!("reading {name:?}"), e)),
+        }
+    }
+
+    fn set(&self, name: &str, secret: &str) -> Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(&self.dir).map_err(|e| self.io("creating it", e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| self.io("restricting it to its owner", e))?;
+        }
+        let path = self.file(name);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let write = || -> std::io::Result<()> {
+            let mut f = options.open(&tmp)?;
+            f.write_all(secret.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            self.io(&format!("storing {name:?}"), e)
+        })
+    }
+
+    fn delete(&self, name: &str) -> Result<()> {
+        match std::fs::remove_file(self.file(name)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io(&format!("removing {name:?}"), e)),
+        }
+    }
+}
+
 /// Secrets in memory, for tests and for "do not remember" sessions.
 #[derive(Default)]
 pub struct MemoryStore {
@@ -267,6 +357,41 @@ mod tests {
         assert_eq!(chain.get("token").unwrap().as_deref(), Some("t1"));
         chain.delete("token").unwrap();
         assert_eq!(chain.get("token").unwrap(), None);
+    }
+
+    #[test]
+    fn a_secrets_folder_keeps_each_entry_private_and_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().join("secrets"));
+        assert_eq!(store.get("repository:/srv/repo").unwrap(), None);
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        store.set("client-certificate:t:c", pem).unwrap();
+        store.set("repository:/srv/repo", "pw 1").unwrap();
+        store.set("repository:/srv/repo", "pw 2").unwrap();
+        assert_eq!(
+            store.get("client-certificate:t:c").unwrap().as_deref(),
+            Some(pem)
+        );
+        assert_eq!(
+            store.get("repository:/srv/repo").unwrap().as_deref(),
+            Some("pw 2")
+        );
+        // Entries differing only in characters that are encoded stay apart.
+        assert_eq!(store.get("repository:/srv/repo2").unwrap(), None);
+        assert_eq!(store.get("repository_/srv/repo").unwrap(), None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("secrets")), 0o700);
+            for f in std::fs::read_dir(dir.path().join("secrets")).unwrap() {
+                assert_eq!(mode(&f.unwrap().path()), 0o600);
+            }
+        }
+        store.delete("repository:/srv/repo").unwrap();
+        store.delete("repository:/srv/repo").unwrap();
+        assert_eq!(store.get("repository:/srv/repo").unwrap(), None);
     }
 
     #[test]

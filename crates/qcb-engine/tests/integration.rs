@@ -6,5 +6,6 @@ mod integration {
     pub mod faults;
     pub mod incremental;
     pub mod roundtrip;
+    pub mod sets;
     pub mod support;
 }

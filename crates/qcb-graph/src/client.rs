@@ -337,6 +337,33 @@ impl GraphClient {
         raw.into_iter().map(|v| Self::parse("user", v)).collect()
     }
 
+    /// Users matching an OData `$filter` (e.g. `userType eq 'Member'`), every page.
+    pub async fn users_matching(&self, filter: &str) -> Result<Vec<User>> {
+        let raw = self
+            .collect_pages(&format!(
+                "/users?$filter={}&$select=id,userPrincipalName,displayName,mail&$top=100",
+                enc(filter)
+            ))
+            .await?;
+        raw.into_iter().map(|v| Self::parse("user", v)).collect()
+    }
+
+    /// What a mailbox is for (`user`, `shared`, `room`, `equipment` ...), from
+    /// `mailboxSettings/userPurpose`; `None` when the user has no mailbox.
+    pub async fn user_purpose(&self, user_id: &str) -> Result<Option<String>> {
+        match self
+            .get_json(
+                &format!("/users/{}/mailboxSettings/userPurpose", enc(user_id)),
+                &[],
+            )
+            .await
+        {
+            Ok(v) => Ok(v["value"].as_str().map(str::to_string)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The signed-in user (delegated sign-in only; app-only tokens get a 400).
     pub async fn me(&self) -> Result<User> {
         let v = self
