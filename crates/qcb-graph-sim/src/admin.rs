@@ -37,6 +37,14 @@ pub struct FolderInfo {
     pub unread_item_count: usize,
 }
 
+/// [`Admin::residency`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Residency {
+    pub mailboxes: usize,
+    pub resident: usize,
+    pub generations: u64,
+}
+
 /// A message as the store holds it. `id` is the immutable id (what clients
 /// see with `Prefer: IdType="ImmutableId"`); `regular_id` is the current
 /// regular id (changes when the message moves). `mime` is exactly what
@@ -238,12 +246,12 @@ impl Admin {
     pub fn users(&self) -> Vec<UserInfo> {
         self.with(|t| {
             t.mailboxes
-                .iter()
-                .map(|m| UserInfo {
-                    id: m.user.id.clone(),
-                    user_principal_name: m.user.upn.clone(),
-                    display_name: m.user.display_name.clone(),
-                    mail: m.user.mail.clone(),
+                .directory()
+                .map(|(u, _)| UserInfo {
+                    id: u.id.clone(),
+                    user_principal_name: u.upn.clone(),
+                    display_name: u.display_name.clone(),
+                    mail: u.mail.clone(),
                 })
                 .collect()
         })
@@ -387,6 +395,19 @@ impl Admin {
             Ok(mbx.folder_id(k))
         })
         .unwrap_or_else(|| Err(SimError::UnknownUser(user_id.to_string())))
+    }
+
+    /// How many mailboxes there are, how many have their contents in
+    /// memory now, and how many times a mailbox's contents were generated
+    /// (first touch, or again after being dropped; see `MemoryConfig`).
+    pub fn residency(&self) -> Residency {
+        let t = self.shared.lock();
+        let (resident, generations) = t.mailboxes.residency();
+        Residency {
+            mailboxes: t.mailboxes.len(),
+            resident,
+            generations,
+        }
     }
 
     /// Every request served since start (or the last clear), oldest first.

@@ -147,7 +147,7 @@ impl Admin {
         let user_id = {
             let t = self.shared.lock();
             t.mailbox_index(user)
-                .map(|i| t.mailboxes[i].user.id.clone())
+                .map(|i| t.mailboxes.user(i).id.clone())
         };
         let user_id = match (user_id, approve) {
             (Some(u), _) => Some(u),

@@ -40,6 +40,7 @@ mod model;
 mod odata;
 mod options;
 mod pim;
+mod resident;
 mod rng;
 mod routes;
 mod store;
@@ -50,13 +51,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use admin::{
     Admin, FolderInfo, LoggedRequest, MessagePatch, MessageView, NewAttachment, NewMessage,
-    UserInfo,
+    Residency, UserInfo,
 };
 pub use error::SimError;
 pub use faults::{Fault, FaultConfig, FaultRule};
 pub use identity::AppRegistration;
 pub use model::{BodyType, EmailAddress, FlagStatus, Importance};
-pub use options::{AuthConfig, SimOptions};
+pub use options::{AuthConfig, MemoryConfig, SimOptions};
 pub use pim::MeetingMessage;
 pub use pim::admin::{
     CalendarInfo, ContactFolderInfo, ContactInfo, ContactPatch, EventInfo, EventPatch,
@@ -129,8 +130,12 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Locks the tenant; a panic in another holder does not poison it for us.
+    /// Mailboxes above the resident limit are dropped here, when no
+    /// reference into one can be alive (`resident.rs`).
     pub(crate) fn lock(&self) -> MutexGuard<'_, store::Tenant> {
-        self.tenant.lock().unwrap_or_else(|e| e.into_inner())
+        let mut t = self.tenant.lock().unwrap_or_else(|e| e.into_inner());
+        t.mailboxes.evict();
+        t
     }
 
     pub(crate) fn graph_url(&self) -> String {
@@ -165,7 +170,7 @@ impl SimServer {
         options: SimOptions,
         addr: SocketAddr,
     ) -> std::io::Result<SimServer> {
-        let tenant = data::generate(&spec);
+        let tenant = data::generate(&spec, options.memory.resident_for(&spec));
         let identity = identity::Identity::new(&tenant.client_id, &tenant.client_secret);
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;

@@ -45,6 +45,11 @@ struct Args {
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     token_lifetime: u64,
+    /// Most unchanged mailboxes kept in memory (each generated on first
+    /// touch, dropped and regenerated identically later). Default: all of
+    /// them for tenants up to 200,000 messages, 4 above.
+    #[arg(long)]
+    resident_mailboxes: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         };
     }
     options.auth.token_lifetime_secs = args.token_lifetime.max(60);
+    options.memory.resident_mailboxes = args.resident_mailboxes;
     let sim = SimServer::start_with(spec, options, addr).await?;
     let creds = sim.credentials();
     let mut out = std::io::stdout().lock();

@@ -47,6 +47,43 @@ pub struct SimOptions {
     pub throttle: ThrottleConfig,
     pub faults: FaultConfig,
     pub auth: AuthConfig,
+    /// How much of a large tenant stays in memory.
+    pub memory: MemoryConfig,
+}
+
+/// How many generated mailboxes stay in memory. A tenant is generated
+/// lazily, mailbox by mailbox on first touch, when it has more than
+/// [`MemoryConfig::LAZY_ABOVE_ITEMS`] messages or when `resident_mailboxes`
+/// is set; otherwise everything is generated at start and stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct MemoryConfig {
+    /// Most unchanged generated mailboxes kept in memory at once (least
+    /// recently used ones are dropped and regenerated identically when
+    /// touched again). `None`: [`MemoryConfig::DEFAULT_RESIDENT`] for a
+    /// tenant above [`MemoryConfig::LAZY_ABOVE_ITEMS`] messages, no limit
+    /// (eager generation) below.
+    pub resident_mailboxes: Option<usize>,
+}
+
+impl MemoryConfig {
+    /// Tenants with more messages than this are generated lazily.
+    pub const LAZY_ABOVE_ITEMS: usize = 200_000;
+    /// Resident mailboxes of a lazily generated tenant by default (one per
+    /// request Exchange lets an app run concurrently against a mailbox).
+    pub const DEFAULT_RESIDENT: usize = 4;
+
+    /// The resident limit for a tenant: `None` for eager generation.
+    pub(crate) fn resident_for(&self, spec: &crate::TenantSpec) -> Option<usize> {
+        let mailboxes = spec.users + spec.shared_mailboxes();
+        match self.resident_mailboxes {
+            Some(n) => Some(n.max(1)),
+            None if mailboxes.saturating_mul(spec.messages_per_user) > Self::LAZY_ABOVE_ITEMS => {
+                Some(Self::DEFAULT_RESIDENT)
+            }
+            None => None,
+        }
+    }
 }
 
 /// Run-time protocol state, beside the tenant (its own locks).

@@ -25,7 +25,7 @@ pub(crate) struct Tenant {
     pub key: [u8; 32],
     /// Random per server start: delta tokens of an earlier run are expired.
     pub instance: u64,
-    pub mailboxes: Vec<Mailbox>,
+    pub mailboxes: crate::resident::Mailboxes,
     pub log: Vec<LoggedRequest>,
     pub clock_offset: chrono::Duration,
     /// Seeds `NewMessage::generated` for admin HTTP calls without a body.
@@ -47,7 +47,7 @@ impl Tenant {
         client_id: String,
         client_secret: String,
         key: [u8; 32],
-        mailboxes: Vec<Mailbox>,
+        mailboxes: crate::resident::Mailboxes,
     ) -> Self {
         Self {
             tenant_id,
@@ -72,10 +72,10 @@ impl Tenant {
     /// Resolves a user by object id or user principal name (case-insensitive).
     pub fn mailbox_index(&self, user: &str) -> Option<usize> {
         let u = user.trim();
-        self.mailboxes.iter().position(|m| {
-            m.user.id.eq_ignore_ascii_case(u)
-                || m.user.upn.eq_ignore_ascii_case(u)
-                || m.user.mail.eq_ignore_ascii_case(u)
+        self.mailboxes.directory().position(|(m, _)| {
+            m.id.eq_ignore_ascii_case(u)
+                || m.upn.eq_ignore_ascii_case(u)
+                || m.mail.eq_ignore_ascii_case(u)
         })
     }
 
@@ -84,9 +84,18 @@ impl Tenant {
     pub fn mailbox_by_primary_id(&self, id: &str) -> Option<usize> {
         let id = id.trim();
         self.mailboxes
-            .iter()
-            .position(|m| m.primary_mailbox_id().eq_ignore_ascii_case(id))
+            .directory()
+            .position(|(u, _)| primary_mailbox_id(u).eq_ignore_ascii_case(id))
     }
+}
+
+/// `primaryMailboxId` of a user's mailbox (`MBX:{mailbox guid}@{domain}`).
+pub(crate) fn primary_mailbox_id(user: &User) -> String {
+    format!(
+        "MBX:{}@{}",
+        crate::rng::guid_from_bytes(user.guid),
+        crate::data::DOMAIN
+    )
 }
 
 impl Mailbox {
@@ -119,11 +128,7 @@ impl Mailbox {
 
     /// `primaryMailboxId` (`MBX:{mailbox guid}@{domain}`).
     pub fn primary_mailbox_id(&self) -> String {
-        format!(
-            "MBX:{}@{}",
-            crate::rng::guid_from_bytes(self.user.guid),
-            crate::data::DOMAIN
-        )
+        primary_mailbox_id(&self.user)
     }
 
     pub fn add_folder(

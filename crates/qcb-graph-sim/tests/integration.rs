@@ -16,6 +16,8 @@ mod integration {
     mod faults;
     mod folders;
     mod identity;
+    mod large_tenant;
+    mod lazy;
     mod mailbox_export;
     mod mime_roundtrip;
     pub mod pim_calendar;

@@ -18,6 +18,7 @@ use crate::mime;
 use crate::model::{
     Attachment, BodyType, EmailAddress, FlagStatus, Importance, Mailbox, MessageProps, User,
 };
+use crate::resident::Mailboxes;
 use crate::rng::{SplitMix64, guid_from_bytes};
 use crate::store::Tenant;
 use corpus::Lang;
@@ -29,8 +30,10 @@ pub(crate) fn epoch() -> DateTime<Utc> {
 
 pub(crate) const DOMAIN: &str = "contoso.example";
 
-/// Builds the whole tenant for a spec.
-pub(crate) fn generate(spec: &TenantSpec) -> Tenant {
+/// Builds the tenant for a spec: every mailbox now (`resident` `None`), or
+/// only the user objects, with each mailbox generated on first touch and at
+/// most `resident` unchanged ones kept in memory (`resident.rs`).
+pub(crate) fn generate(spec: &TenantSpec, resident: Option<usize>) -> Tenant {
     let mut rng = SplitMix64::derive(spec.seed, "tenant");
     let tenant_id = guid_from_bytes(rng.bytes16());
     let client_id = guid_from_bytes(rng.bytes16());
@@ -38,25 +41,29 @@ pub(crate) fn generate(spec: &TenantSpec) -> Tenant {
     let mut key = [0u8; 32];
     rng.fill(&mut key);
 
-    let users: Vec<User> = (0..spec.users).map(|i| make_user(spec.seed, i)).collect();
-    let mut mailboxes = Vec::with_capacity(users.len());
-    for (i, user) in users.iter().enumerate() {
-        let colleagues: Vec<EmailAddress> = users
-            .iter()
-            .filter(|u| u.id != user.id)
-            .map(|u| EmailAddress::new(u.display_name.clone(), u.mail.clone()))
-            .collect();
-        mailboxes.push(make_mailbox(spec, i, user.clone(), &colleagues));
-    }
-    // Shared mailboxes after the users (their own PRNG streams, so the
-    // users' mailboxes do not depend on how many there are).
-    let everyone: Vec<EmailAddress> = users
-        .iter()
-        .map(|u| EmailAddress::new(u.display_name.clone(), u.mail.clone()))
-        .collect();
-    for k in 0..spec.shared_mailboxes() {
-        mailboxes.push(make_shared_mailbox(spec, k, &everyone));
-    }
+    let mut users: Vec<User> = (0..spec.users).map(|i| make_user(spec.seed, i)).collect();
+    let shared = spec.shared_mailboxes();
+    users.extend((0..shared).map(|k| make_shared_user(spec.seed, k)));
+    let mailboxes = match resident {
+        None => Mailboxes::eager(
+            (0..users.len())
+                .map(|i| make_any_mailbox(spec, &users, i))
+                .collect(),
+        ),
+        Some(limit) => {
+            let directory = users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.clone(), i >= spec.users))
+                .collect();
+            let spec = *spec;
+            Mailboxes::lazy(
+                directory,
+                Box::new(move |i| make_any_mailbox(&spec, &users, i)),
+                limit,
+            )
+        }
+    };
     Tenant::new(
         spec.seed,
         tenant_id,
@@ -65,6 +72,31 @@ pub(crate) fn generate(spec: &TenantSpec) -> Tenant {
         key,
         mailboxes,
     )
+}
+
+/// Mailbox `i` of the tenant: user `i`, or after the users a shared mailbox.
+/// A user's colleagues are the other users; a shared mailbox's are all of
+/// them. Each has PRNG streams of its own, so the users' mailboxes do not
+/// depend on how many shared mailboxes there are.
+fn make_any_mailbox(spec: &TenantSpec, all: &[User], i: usize) -> Mailbox {
+    let users = &all[..spec.users.min(all.len())];
+    let colleagues: Vec<EmailAddress> = users
+        .iter()
+        .filter(|u| u.id != all[i].id)
+        .map(|u| EmailAddress::new(u.display_name.clone(), u.mail.clone()))
+        .collect();
+    if i < spec.users {
+        make_mailbox(spec, i, all[i].clone(), &colleagues)
+    } else {
+        let mut mbx = make_mailbox(
+            spec,
+            SHARED_STREAM + (i - spec.users),
+            all[i].clone(),
+            &colleagues,
+        );
+        mbx.pim.shared_mailbox = true;
+        mbx
+    }
 }
 
 fn client_secret(rng: &mut SplitMix64) -> String {
@@ -152,14 +184,14 @@ fn shared_name(k: usize) -> (String, String) {
 /// PRNG stream index of generated shared mailbox `k` (far above any user).
 const SHARED_STREAM: usize = 1 << 20;
 
-/// Generated shared mailbox `k`: a disabled account with no licence and a
-/// mailbox with mail, contacts, calendars and tasks like a user's.
-fn make_shared_mailbox(spec: &TenantSpec, k: usize, colleagues: &[EmailAddress]) -> Mailbox {
-    let mut rng = SplitMix64::derive(spec.seed, &format!("shared mailbox/{k}"));
+/// The user object of generated shared mailbox `k`: a disabled account with
+/// no licence, no given name or surname.
+fn make_shared_user(seed: u64, k: usize) -> User {
+    let mut rng = SplitMix64::derive(seed, &format!("shared mailbox/{k}"));
     let guid = crate::rng::guid_bytes(rng.bytes16());
     let (display_name, local) = shared_name(k);
     let mail = format!("{local}@{DOMAIN}");
-    let user = User {
+    User {
         guid,
         id: guid_from_bytes(guid),
         upn: mail.clone(),
@@ -172,10 +204,7 @@ fn make_shared_mailbox(spec: &TenantSpec, k: usize, colleagues: &[EmailAddress])
         preferred_language: "de-DE".into(),
         business_phones: Vec::new(),
         mobile_phone: None,
-    };
-    let mut mbx = make_mailbox(spec, SHARED_STREAM + k, user, colleagues);
-    mbx.pim.shared_mailbox = true;
-    mbx
+    }
 }
 
 /// Folder keys of one generated mailbox, by role.

@@ -879,7 +879,7 @@ impl Admin {
         let t = self.shared.lock();
         let mut v: Vec<MeetingMessage> = t
             .mailboxes
-            .iter()
+            .loaded()
             .flat_map(|m| m.pim.outbox.iter().cloned())
             .collect();
         v.sort_by(|a, b| a.time.cmp(&b.time));
@@ -888,7 +888,7 @@ impl Admin {
 
     pub fn clear_meeting_messages(&self) {
         let mut t = self.shared.lock();
-        for m in &mut t.mailboxes {
+        for m in t.mailboxes.loaded_mut() {
             m.pim.outbox.clear();
         }
     }

@@ -858,7 +858,7 @@ pub(crate) fn issue_user(
         let now = t.now().timestamp();
         let user = t
             .mailbox_index(user_id)
-            .map(|i| t.mailboxes[i].user.clone());
+            .map(|i| t.mailboxes.user(i).clone());
         let scp: Vec<&str> = scopes
             .iter()
             .map(String::as_str)
@@ -897,7 +897,7 @@ fn id_token(shared: &Shared, app: &identity::App, user_id: &str, nonce: Option<&
     let now = t.now().timestamp();
     let user = t
         .mailbox_index(user_id)
-        .map(|i| t.mailboxes[i].user.clone());
+        .map(|i| t.mailboxes.user(i).clone());
     let mut claims = json!({
         "aud": app.reg.client_id,
         "iss": format!("{}/{}/v2.0", shared.base_url, t.tenant_id),
@@ -1061,7 +1061,7 @@ pub(crate) async fn require_token(State(shared): St, req: Request, next: Next) -
             let t = shared.lock();
             t.mailbox_index(&u)
                 .or_else(|| t.mailbox_by_primary_id(&u))
-                .map(|i| t.mailboxes[i].user.id.clone())
+                .map(|i| t.mailboxes.user(i).id.clone())
         });
         let delegated = claims.user.is_some();
         let own = match (&claims.user, &user_id) {

@@ -171,7 +171,7 @@ fn mailbox_of(shared: &Shared, url: &str, me: Option<&str>) -> Option<String> {
         ["v1.0", users, u, _, ..] if users.eq_ignore_ascii_case("users") => {
             let u = super::percent_decode(u);
             let t = shared.lock();
-            t.mailbox_index(&u).map(|i| t.mailboxes[i].user.id.clone())
+            t.mailbox_index(&u).map(|i| t.mailboxes.user(i).id.clone())
         }
         ["v1.0", me_seg, _, ..] if me_seg.eq_ignore_ascii_case("me") => me.map(str::to_string),
         _ => None,

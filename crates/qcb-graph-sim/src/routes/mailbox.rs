@@ -584,7 +584,7 @@ async fn import_inner(
     let mut t = shared.lock();
     let i = t
         .mailbox_by_primary_id(&mbx_id)
-        .filter(|&i| t.mailboxes[i].user.id == user_id)
+        .filter(|&i| t.mailboxes.user(i).id == user_id)
         .ok_or_else(|| GraphError::unauthenticated("The authtoken is for another mailbox."))?;
     let now = t.now();
     let mbx = &mut t.mailboxes[i];

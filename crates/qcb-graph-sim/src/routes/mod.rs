@@ -315,14 +315,14 @@ fn path_mailbox(shared: &Shared, path: &str) -> Option<String> {
             let t = shared.lock();
             return t
                 .mailbox_by_primary_id(&percent_decode(m))
-                .map(|i| t.mailboxes[i].user.id.clone());
+                .map(|i| t.mailboxes.user(i).id.clone());
         }
         _ => return None,
     };
     let user = percent_decode(user);
     let t = shared.lock();
     t.mailbox_index(&user)
-        .map(|i| t.mailboxes[i].user.id.clone())
+        .map(|i| t.mailboxes.user(i).id.clone())
 }
 
 pub(crate) fn percent_decode(s: &str) -> String {

@@ -241,7 +241,7 @@ pub(crate) async fn authorize_submit(
     let user = {
         let t = shared.lock();
         t.mailbox_index(login)
-            .map(|i| t.mailboxes[i].user.id.clone())
+            .map(|i| t.mailboxes.user(i).id.clone())
     };
     let Some(user_id) = user else {
         return error_page(

@@ -81,6 +81,9 @@ async fn info(State(shared): Sh) -> Response {
         "tenant_id": t.tenant_id,
         "client_id": t.client_id,
         "client_secret": t.client_secret,
+        "mailboxes": t.mailboxes.len(),
+        "resident_mailboxes": t.mailboxes.residency().0,
+        "mailbox_generations": t.mailboxes.residency().1,
     }))
     .into_response()
 }

@@ -81,16 +81,16 @@ fn list_inner(shared: &crate::Shared, q: &Query) -> Result<Value, GraphError> {
             )
         })?,
     };
-    let matching: Vec<&crate::model::Mailbox> = t
+    let matching: Vec<(&crate::model::User, bool)> = t
         .mailboxes
-        .iter()
-        .filter(|m| filter.as_ref().is_none_or(|f| f.matches(m)))
+        .directory()
+        .filter(|&(u, shared)| filter.as_ref().is_none_or(|f| f.matches(u, shared)))
         .collect();
     let users: Vec<Value> = matching
         .iter()
         .skip(offset)
         .take(top)
-        .map(|m| user_json(&m.user, !m.pim.shared_mailbox, select.as_deref()))
+        .map(|&(u, shared)| user_json(u, !shared, select.as_deref()))
         .collect();
     let total = matching.len();
     let graph = shared.graph_url();
@@ -118,11 +118,13 @@ pub(crate) async fn get_one(
         Err(e) => return e.into_response(),
     };
     let t = shared.lock();
-    let Some(i) = t.mailbox_index(&uid) else {
+    let Some((user, is_shared)) = t
+        .mailbox_index(&uid)
+        .and_then(|i| t.mailboxes.directory().nth(i))
+    else {
         return GraphError::user_not_found(&uid).into_response();
     };
-    let m = &t.mailboxes[i];
-    let v = user_json(&m.user, !m.pim.shared_mailbox, select.as_deref());
+    let v = user_json(user, !is_shared, select.as_deref());
     let context = format!("{}/$metadata#users/$entity", shared.graph_url());
     graph_json(StatusCode::OK, super::with_context(context, v))
 }
@@ -157,8 +159,7 @@ const FILTERABLE: &[&str] = &[
     "id",
 ];
 
-fn prop_value(m: &crate::model::Mailbox, prop: &str) -> String {
-    let u = &m.user;
+fn prop_value(u: &crate::model::User, shared: bool, prop: &str) -> String {
     match prop {
         "userType" => "Member".into(),
         "mail" => u.mail.clone(),
@@ -166,17 +167,17 @@ fn prop_value(m: &crate::model::Mailbox, prop: &str) -> String {
         "displayName" => u.display_name.clone(),
         "givenName" => u.given_name.clone(),
         "surname" => u.surname.clone(),
-        "accountEnabled" => (!m.pim.shared_mailbox).to_string(),
+        "accountEnabled" => (!shared).to_string(),
         _ => u.id.clone(),
     }
 }
 
 impl UserFilter {
-    fn matches(&self, m: &crate::model::Mailbox) -> bool {
+    fn matches(&self, u: &crate::model::User, shared: bool) -> bool {
         let one = |c: &Clause| match c {
             // Directory string comparisons are case-insensitive.
-            Clause::Eq(p, v) => prop_value(m, p).to_lowercase() == v.to_lowercase(),
-            Clause::StartsWith(p, v) => prop_value(m, p)
+            Clause::Eq(p, v) => prop_value(u, shared, p).to_lowercase() == v.to_lowercase(),
+            Clause::StartsWith(p, v) => prop_value(u, shared, p)
                 .to_lowercase()
                 .starts_with(&v.to_lowercase()),
         };
