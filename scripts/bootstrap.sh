@@ -60,6 +60,17 @@ if [ "$mode" = test ]; then
     "$sdk_venv/bin/pip" install -q --disable-pip-version-check -r "$sdk_reqs"
     cp "$sdk_reqs" "$sdk_venv/requirements.installed"
   fi
+  # The independent parsers the export tests run on exported files (icalendar, vobject; the
+  # email and mailbox modules come with Python), pinned, in a venv that
+  # crates/qcb-engine/tests/integration/export.rs looks for in the same place.
+  export_venv=${QCB_EXPORT_CHECK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/qcbackup/export-check-venv}
+  export_reqs="$here/crates/qcb-engine/tests/export/requirements.txt"
+  if [ ! -x "$export_venv/bin/python" ] || ! cmp -s "$export_reqs" "$export_venv/requirements.installed"; then
+    echo "bootstrap: pip install icalendar vobject in $export_venv"
+    python3 -m venv --clear "$export_venv"
+    "$export_venv/bin/pip" install -q --disable-pip-version-check -r "$export_reqs"
+    cp "$export_reqs" "$export_venv/requirements.installed"
+  fi
   # WebDriver front for Tauri apps (drives WebKitWebDriver).
   if ! command -v tauri-driver >/dev/null; then
     echo "bootstrap: cargo install tauri-driver"

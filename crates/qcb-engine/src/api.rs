@@ -191,6 +191,15 @@ pub async fn item_preview(
     blocking(move || repo.item_preview(&snapshot, &path)).await
 }
 
+/// Exports part of a snapshot to files on disk or into a zip (see [`crate::ExportOptions`]).
+pub async fn export(
+    repo: Arc<RepoHandle>,
+    options: crate::ExportOptions,
+    progress: Arc<dyn crate::Progress>,
+) -> Result<crate::ExportReport> {
+    crate::export(repo.repository().clone(), options, progress).await
+}
+
 /// Rebuilds the local catalog from the repository alone.
 pub async fn rebuild_catalog(repo: Arc<RepoHandle>) -> Result<usize> {
     blocking(move || repo.rebuild_catalog()).await

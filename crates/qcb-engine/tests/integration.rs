@@ -5,6 +5,7 @@ mod integration {
     pub mod errors;
     pub mod faults;
     pub mod incremental;
+    pub mod restore_all;
     pub mod roundtrip;
     pub mod sets;
     pub mod support;
