@@ -9,11 +9,11 @@ pub mod api;
 mod backup;
 mod categories;
 mod error;
+mod export;
 mod handle;
 mod mime;
 mod progress;
 mod restore;
-mod restore_pim;
 pub mod secrets;
 mod selection;
 pub mod sets;
@@ -23,15 +23,18 @@ mod types;
 pub use backup::{BackupOptions, backup};
 pub use categories::Categories;
 pub use error::{EngineError, Result};
+pub use export::{
+    ExportOptions, ExportReport, ExportedFile, MailFormat, NameSet, export, safe_stem,
+};
 pub use handle::RepoHandle;
 pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
-pub use restore::{OnConflict, RestoreOptions, RestoreTarget, restore};
+pub use restore::{RestoreOptions, restore};
 pub use selection::{FolderFilter, FolderVerdict, MailboxSelection};
 pub use settings::{AppSettings, LogLevel, Theme};
 pub use types::{
     AttachmentInfo, BackupReport, Browse, CheckReport, Connection, FailedItem, FolderEntry,
-    ForgetEntry, ForgetReport, ItemEntry, ItemPreview, ItemVersionInfo, PlannedWrite,
-    RestoreReport, SnapshotInfo,
+    ForgetEntry, ForgetReport, ItemEntry, ItemPreview, ItemVersionInfo, RestoreReport,
+    SnapshotInfo,
 };
 
 /// Re-exported so front ends need not depend on the lower crates for these.
