@@ -121,7 +121,9 @@ pub async fn run(dir: Option<PathBuf>, out: &Output) -> anyhow::Result<ExitCode>
         snapshot: "latest".into(),
         path,
         target_mailbox: None,
-        to_folder: to_folder.clone(),
+        target: qcb_engine::RestoreTarget::Folder(to_folder.clone()),
+        on_conflict: qcb_engine::OnConflict::Skip,
+        dry_run: false,
         requests_per_mailbox: 4,
     };
     let restored = qcb_engine::restore(

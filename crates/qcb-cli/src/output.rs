@@ -141,15 +141,48 @@ impl Output {
             self.print_json(serde_json::to_value(r).expect("json"));
             return;
         }
-        println!(
-            "restored {} item(s) into {} / {} ({} already there and skipped, {} folder(s) created) in {:.1} s",
-            r.items_restored,
-            r.mailbox,
-            r.target_folder,
-            r.items_skipped,
-            r.folders_created,
-            r.duration_ms as f64 / 1000.0
-        );
+        let place = if r.target_folder.is_empty() {
+            format!("{} (original location)", r.mailbox)
+        } else {
+            format!("{} / {}", r.mailbox, r.target_folder)
+        };
+        if r.dry_run {
+            println!(
+                "dry run: would write {} item(s) and {} folder(s) into {place}; {} skipped; nothing was written",
+                r.planned
+                    .iter()
+                    .filter(|p| p.action != "create-folder")
+                    .count(),
+                r.planned
+                    .iter()
+                    .filter(|p| p.action == "create-folder")
+                    .count(),
+                r.items_skipped,
+            );
+            for p in &r.planned {
+                println!(
+                    "  {:<13} {:<13} {}  {}",
+                    p.action, p.kind, p.folder, p.item_id
+                );
+            }
+        } else {
+            println!(
+                "restored {} item(s) into {place} ({} overwritten, {} skipped, {} folder(s) created) in {:.1} s",
+                r.items_restored,
+                r.items_overwritten,
+                r.items_skipped,
+                r.folders_created,
+                r.duration_ms as f64 / 1000.0
+            );
+        }
+        // Skips other than "already there" are worth reading.
+        for s in r
+            .skipped
+            .iter()
+            .filter(|s| !s.reason.ends_with("is already there"))
+        {
+            println!("  skipped {} {}: {}", s.folder, s.item_id, s.reason);
+        }
         self.failures(&r.failed);
     }
 

@@ -14,6 +14,7 @@ mod handle;
 mod mime;
 mod progress;
 mod restore;
+mod restore_pim;
 pub mod secrets;
 mod selection;
 pub mod sets;
@@ -28,13 +29,13 @@ pub use export::{
 };
 pub use handle::RepoHandle;
 pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
-pub use restore::{RestoreOptions, restore};
+pub use restore::{OnConflict, RestoreOptions, RestoreTarget, restore};
 pub use selection::{FolderFilter, FolderVerdict, MailboxSelection};
 pub use settings::{AppSettings, LogLevel, Theme};
 pub use types::{
     AttachmentInfo, BackupReport, Browse, CheckReport, Connection, FailedItem, FolderEntry,
-    ForgetEntry, ForgetReport, ItemEntry, ItemPreview, ItemVersionInfo, RestoreReport,
-    SnapshotInfo,
+    ForgetEntry, ForgetReport, ItemEntry, ItemPreview, ItemVersionInfo, PlannedWrite,
+    RestoreReport, SnapshotInfo,
 };
 
 /// Re-exported so front ends need not depend on the lower crates for these.

@@ -1,51 +1,142 @@
-//! Restore: a mailbox or folder from a snapshot into a folder of a mailbox, as received
-//! (non-draft) messages with their original dates, read state, flag, importance, categories,
-//! headers, body and attachments.
+//! Restore: a mailbox, a category or a folder from a snapshot, back where it came from or into a
+//! new folder, of the same mailbox or another one.
+//!
+//! Mail comes back as received (non-draft) messages with their original dates, read state, flag,
+//! importance, categories, headers, body and attachments; contacts, events, To Do tasks and
+//! inbox rules through `restore_pim`. What is already there is skipped, overwritten or kept
+//! beside the restored copy ([`OnConflict`]); a second run of the same restore writes nothing
+//! twice. A dry run lists what would be written and writes nothing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use qcb_graph::{GraphClient, MailFolder};
 use qcb_repo::{Node, NodeKind, Repository};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::categories::{CALENDARS, CONTACTS, MAIL, SETTINGS, TASKS};
 use crate::error::{EngineError, Result};
 use crate::mime;
 use crate::progress::{Phase, Progress, ProgressEvent};
-use crate::types::{FailedItem, RestoreReport};
+use crate::types::{FailedItem, PlannedWrite, RestoreReport};
 
 /// Graph takes a create-message request of up to 4 MB; attachments above 3 MB need an upload
 /// session.
 const INLINE_ATTACHMENT_LIMIT: usize = 3 * 1024 * 1024;
 
+/// Where restored items go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "to", content = "folder")]
+pub enum RestoreTarget {
+    /// Back where they came from: the same folder path, contact folder, calendar or task list
+    /// (recreated when it no longer exists).
+    Original,
+    /// Into a top-level folder of this name (created when missing) that holds the original
+    /// hierarchy. Calendars and task lists, which do not nest, become `Name (Folder)`.
+    Folder(String),
+}
+
+impl RestoreTarget {
+    /// The safe default: a new folder named after the time of the restore,
+    /// `Restored 2026-11-27 14:03`.
+    pub fn restored_at(time: chrono::NaiveDateTime) -> RestoreTarget {
+        RestoreTarget::Folder(format!("Restored {}", time.format("%Y-%m-%d %H:%M")))
+    }
+
+    /// `original`, or `folder NAME` (the words of `--to`).
+    pub fn parse(words: &[String]) -> std::result::Result<RestoreTarget, String> {
+        match words {
+            [w] if w.eq_ignore_ascii_case("original") => Ok(RestoreTarget::Original),
+            [w, name] if w.eq_ignore_ascii_case("folder") && !name.trim().is_empty() => {
+                Ok(RestoreTarget::Folder(name.trim().to_string()))
+            }
+            _ => Err(format!(
+                "unknown restore target {:?}: use `original` or `folder NAME`",
+                words.join(" ")
+            )),
+        }
+    }
+}
+
+/// What to do when the item being restored is still there (or was restored before).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnConflict {
+    /// Leave it and skip the backed-up one (a re-run fills gaps without duplicates).
+    #[default]
+    Skip,
+    /// Replace it with the backed-up one.
+    Overwrite,
+    /// Restore the backed-up one beside it.
+    KeepBoth,
+}
+
+impl OnConflict {
+    pub fn parse(text: &str) -> std::result::Result<OnConflict, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "skip" => Ok(OnConflict::Skip),
+            "overwrite" => Ok(OnConflict::Overwrite),
+            "keep-both" | "keepboth" => Ok(OnConflict::KeepBoth),
+            other => Err(format!(
+                "unknown conflict policy {other:?}: use skip, overwrite or keep-both"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RestoreOptions {
     /// `latest`, a snapshot id or a unique prefix.
     pub snapshot: String,
-    /// `/mailbox` or `/mailbox/Folder/Sub` inside the snapshot.
+    /// `/mailbox`, `/mailbox/Category[/Folder/Sub]` (`Mail`, `Contacts`, `Calendars`, `Tasks`,
+    /// `Settings`) inside the snapshot.
     pub path: String,
     /// Restore into this mailbox instead of the one the items came from.
     pub target_mailbox: Option<String>,
-    /// The top-level folder that receives the restored hierarchy (created if missing).
-    pub to_folder: String,
+    pub target: RestoreTarget,
+    pub on_conflict: OnConflict,
+    /// Write nothing; report what would be written.
+    pub dry_run: bool,
     pub requests_per_mailbox: usize,
 }
 
-/// One folder to recreate, parent-first, with its items.
-struct PlanFolder {
-    /// Names under the target folder.
-    rel: Vec<String>,
-    items: Vec<Node>,
+/// The extended property a restore stores the backed-up item's id in (contacts, events), so a
+/// later restore recognises its own copies.
+pub(crate) const ORIGINAL_ID_PROPERTY: &str =
+    "String {6d1c2a4e-8f0b-4c3a-9e57-3b2f1d0c9a84} Name QCBackupOriginalId";
+
+/// One container to restore (mail folder, contact folder, calendar, task list), parent-first.
+pub(crate) struct PlanContainer {
+    /// Display names from the category's root to this container.
+    pub path: Vec<String>,
+    pub items: Vec<Node>,
+}
+
+pub(crate) struct CategoryPlan {
+    /// `Mail`, `Contacts`, `Calendars`, `Tasks` or `Settings`.
+    pub category: String,
+    /// How many leading names of each path lie above the chosen folder (a folder target drops
+    /// them: restoring `Inbox/Projects` into `X` makes `X/Projects`).
+    pub above: usize,
+    pub containers: Vec<PlanContainer>,
 }
 
 struct Plan {
     mailbox: String,
     user_id: Option<String>,
-    folders: Vec<PlanFolder>,
-    /// Categories in the chosen scope that this restore leaves out (not restorable yet).
-    left_out: Vec<String>,
+    categories: Vec<CategoryPlan>,
+}
+
+fn display_name(n: &Node) -> String {
+    n.attrs["displayName"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&n.name)
+        .to_string()
 }
 
 fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
@@ -60,7 +151,7 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
     };
     let Some((mailbox, rest)) = names.split_first() else {
         return Err(EngineError::InvalidInput(
-            "give a path that starts with a mailbox, e.g. /alice@contoso.com/Inbox".into(),
+            "give a path that starts with a mailbox, e.g. /alice@contoso.com/Mail/Inbox".into(),
         ));
     };
     let root = repo.load_tree(&snap.tree)?;
@@ -69,77 +160,77 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
         .filter(|n| n.kind == NodeKind::Dir)
         .ok_or_else(|| not_found("mailbox"))?;
     let user_id = mbx.attrs["userId"].as_str().map(str::to_string);
-    let mut tree = repo.load_tree(&mbx.subtree.ok_or_else(|| not_found("mailbox"))?)?;
-    // Snapshots with item categories keep mail under `Mail`; older ones have the mail folders
-    // right under the mailbox.
-    let mut rest: &[String] = rest;
-    let categories: Vec<&Node> = tree
+    let tree = repo.load_tree(&mbx.subtree.ok_or_else(|| not_found("mailbox"))?)?;
+    let category_dirs: Vec<&Node> = tree
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Dir && n.attrs["category"].is_string())
         .collect();
-    let mut left_out = Vec::new();
-    if !categories.is_empty() {
-        let wanted = rest
-            .first()
-            .map(String::as_str)
-            .unwrap_or(crate::categories::MAIL);
-        if rest.is_empty() {
-            left_out = categories
-                .iter()
-                .map(|n| n.name.clone())
-                .filter(|n| n != crate::categories::MAIL)
-                .collect();
+    // (category, its tree, the folder names chosen inside it)
+    let mut chosen: Vec<(String, qcb_repo::Tree, &[String])> = Vec::new();
+    if category_dirs.is_empty() {
+        // Snapshots from before item categories keep the mail folders right under the mailbox.
+        chosen.push((MAIL.to_string(), tree.clone(), rest));
+    } else {
+        let wanted: Option<&String> = rest.first();
+        for c in &category_dirs {
+            if wanted.is_some_and(|w| *w != c.name) {
+                continue;
+            }
+            let sub = repo.load_tree(&c.subtree.ok_or_else(|| not_found("category"))?)?;
+            chosen.push((c.name.clone(), sub, rest.get(1..).unwrap_or(&[])));
         }
-        if wanted != crate::categories::MAIL {
+        if let Some(w) = wanted
+            && chosen.is_empty()
+        {
             return Err(EngineError::InvalidInput(format!(
-                "restoring {wanted:?} is not supported yet: only mail folders can be restored \
-                 (give a path such as /{mailbox}/Mail/Inbox)"
+                "{w:?} is not a category of this snapshot: give a path such as /{mailbox}/Mail/Inbox, \
+                 /{mailbox}/Contacts or /{mailbox}/Calendars"
             )));
         }
-        let mail = categories
-            .iter()
-            .find(|n| n.name == crate::categories::MAIL)
-            .and_then(|n| n.subtree)
-            .ok_or_else(|| not_found("mail category"))?;
-        tree = repo.load_tree(&mail)?;
-        rest = rest.get(1..).unwrap_or(&[]);
     }
-    let mut node: Option<Node> = None;
-    for name in rest {
-        let n = tree
-            .get(name)
-            .filter(|n| n.kind == NodeKind::Dir)
-            .cloned()
-            .ok_or_else(|| not_found("folder"))?;
-        tree = repo.load_tree(&n.subtree.ok_or_else(|| not_found("folder"))?)?;
-        node = Some(n);
-    }
-    let mut folders = Vec::new();
-    match node {
-        // A folder: recreate it (and everything under it) inside the target folder.
-        Some(n) => collect(repo, vec![n.name.clone()], &tree, &mut folders)?,
-        // A whole mailbox: every top-level folder.
-        None => {
+    let mut categories = Vec::new();
+    // Mail first, then the rest by name (a rule may move mail into a restored folder).
+    chosen.sort_by_key(|(c, ..)| (c != MAIL, c.clone()));
+    for (category, mut tree, sub) in chosen {
+        let mut path = Vec::new();
+        for name in sub {
+            let n = tree
+                .get(name)
+                .filter(|n| n.kind == NodeKind::Dir)
+                .cloned()
+                .ok_or_else(|| not_found("folder"))?;
+            tree = repo.load_tree(&n.subtree.ok_or_else(|| not_found("folder"))?)?;
+            path.push(display_name(&n));
+        }
+        let mut containers = Vec::new();
+        let above = path.len().saturating_sub(1);
+        if path.is_empty() {
             for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
                 let sub = repo.load_tree(&n.subtree.ok_or_else(|| not_found("folder"))?)?;
-                collect(repo, vec![n.name.clone()], &sub, &mut folders)?;
+                collect(repo, vec![display_name(n)], &sub, &mut containers)?;
             }
+        } else {
+            collect(repo, path, &tree, &mut containers)?;
         }
+        categories.push(CategoryPlan {
+            category,
+            above,
+            containers,
+        });
     }
     Ok(Plan {
         mailbox: mailbox.clone(),
         user_id,
-        folders,
-        left_out,
+        categories,
     })
 }
 
 fn collect(
     repo: &Repository,
-    rel: Vec<String>,
+    path: Vec<String>,
     tree: &qcb_repo::Tree,
-    out: &mut Vec<PlanFolder>,
+    out: &mut Vec<PlanContainer>,
 ) -> Result<()> {
     let items = tree
         .nodes
@@ -147,21 +238,180 @@ fn collect(
         .filter(|n| n.kind == NodeKind::Item)
         .cloned()
         .collect();
-    out.push(PlanFolder {
-        rel: rel.clone(),
+    out.push(PlanContainer {
+        path: path.clone(),
         items,
     });
     for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
         if let Some(sub) = n.subtree {
-            let mut r = rel.clone();
-            r.push(n.name.clone());
-            collect(repo, r, &repo.load_tree(&sub)?, out)?;
+            let mut p = path.clone();
+            p.push(display_name(n));
+            collect(repo, p, &repo.load_tree(&sub)?, out)?;
         }
     }
     Ok(())
 }
 
-/// Restores a folder or mailbox from a snapshot into `opts.to_folder`.
+/// What a restore is doing and has done so far, shared by the categories.
+pub(crate) struct Run {
+    pub graph: Arc<GraphClient>,
+    pub repo: Repository,
+    pub user_id: String,
+    pub upn: String,
+    pub target: RestoreTarget,
+    pub on_conflict: OnConflict,
+    pub dry_run: bool,
+    pub requests: usize,
+    pub progress: Arc<dyn Progress>,
+    pub total: u64,
+    pub folders_created: u64,
+    pub restored: u64,
+    pub overwritten: u64,
+    pub skipped: Vec<FailedItem>,
+    pub failed: Vec<FailedItem>,
+    pub planned: Vec<PlannedWrite>,
+}
+
+/// What to do with one backed-up item.
+pub(crate) enum Action {
+    Skip,
+    Create,
+    /// Replace the item with this id.
+    Replace(String),
+}
+
+impl Run {
+    /// The path a container is restored to (mail and contact folders nest; for a folder target
+    /// the folder comes first).
+    pub fn nested_path(&self, cat: &CategoryPlan, c: &PlanContainer) -> Vec<String> {
+        match &self.target {
+            RestoreTarget::Original => c.path.clone(),
+            RestoreTarget::Folder(name) => std::iter::once(name.trim().to_string())
+                .chain(c.path[cat.above.min(c.path.len())..].iter().cloned())
+                .collect(),
+        }
+    }
+
+    /// The name a calendar or task list is restored to (they do not nest): its own name, or
+    /// `Name (Folder)` for a folder target.
+    pub fn flat_name(&self, c: &PlanContainer) -> String {
+        let own = c.path.last().cloned().unwrap_or_default();
+        match &self.target {
+            RestoreTarget::Original => own,
+            RestoreTarget::Folder(name) => format!("{own} ({})", name.trim()),
+        }
+    }
+
+    pub fn event(&self, phase: Phase, folder: Option<String>) {
+        self.progress.event(ProgressEvent {
+            phase,
+            mailbox: Some(self.upn.clone()),
+            folder,
+            items_done: self.restored + self.skipped.len() as u64 + self.failed.len() as u64,
+            items_total: self.total,
+            bytes_done: 0,
+        });
+    }
+
+    /// Decides what to do with an item, given the id of the one already there (if any), and
+    /// records skips and, in a dry run, the planned write. Returns `None` when nothing is to be
+    /// written now.
+    pub fn decide(
+        &mut self,
+        kind: &str,
+        folder: &str,
+        item_id: &str,
+        existing: Option<String>,
+    ) -> Option<Action> {
+        let action = match (existing, self.on_conflict) {
+            (None, _) | (Some(_), OnConflict::KeepBoth) => Action::Create,
+            (Some(_), OnConflict::Skip) => Action::Skip,
+            (Some(id), OnConflict::Overwrite) => Action::Replace(id),
+        };
+        match action {
+            Action::Skip => {
+                self.skip(folder, item_id, format!("the {kind} is already there"));
+                None
+            }
+            a if self.dry_run => {
+                self.plan(
+                    if matches!(a, Action::Replace(_)) {
+                        "overwrite"
+                    } else {
+                        "create"
+                    },
+                    kind,
+                    folder,
+                    item_id,
+                );
+                None
+            }
+            a => Some(a),
+        }
+    }
+
+    pub fn skip(&mut self, folder: &str, item_id: &str, reason: String) {
+        self.skipped.push(FailedItem {
+            mailbox: self.upn.clone(),
+            folder: folder.to_string(),
+            item_id: item_id.to_string(),
+            reason,
+        });
+    }
+
+    pub fn plan(&mut self, action: &str, kind: &str, folder: &str, item_id: &str) {
+        self.planned.push(PlannedWrite {
+            action: action.into(),
+            kind: kind.into(),
+            folder: folder.into(),
+            item_id: item_id.into(),
+        });
+    }
+
+    /// Records an item's outcome; errors that end the job (sign-in, service unreachable,
+    /// repository I/O) are returned.
+    pub fn record(
+        &mut self,
+        folder: &str,
+        item_id: &str,
+        replaced: bool,
+        r: Result<()>,
+    ) -> Result<()> {
+        match r {
+            Ok(()) => {
+                self.restored += 1;
+                self.overwritten += u64::from(replaced);
+            }
+            Err(EngineError::Graph(e)) if e.is_fatal() => return Err(e.into()),
+            Err(e @ EngineError::Repo(qcb_repo::Error::Io { .. })) => return Err(e),
+            Err(e) => {
+                tracing::warn!(item = %item_id, error = %e, "item not restored");
+                self.failed.push(FailedItem {
+                    mailbox: self.upn.clone(),
+                    folder: folder.to_string(),
+                    item_id: item_id.to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// An item's stored JSON and its extra blob (a contact's photo), read off the async workers.
+    pub async fn read_item(&self, item: &Node) -> Result<(Value, Option<Vec<u8>>)> {
+        let (repo, item) = (self.repo.clone(), item.clone());
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let bytes = repo.read_content(&item.content)?;
+            let v = serde_json::from_slice(&bytes)
+                .map_err(|e| EngineError::Internal(format!("item {}: {e}", item.name)))?;
+            let extra = item.meta.map(|m| repo.read_data(&m)).transpose()?;
+            Ok((v, extra))
+        })
+        .await?
+    }
+}
+
+/// Restores a mailbox, category or folder from a snapshot.
 #[tracing::instrument(skip_all)]
 pub async fn restore(
     graph: Arc<GraphClient>,
@@ -170,7 +420,9 @@ pub async fn restore(
     progress: Arc<dyn Progress>,
 ) -> Result<RestoreReport> {
     let started = Instant::now();
-    if opts.to_folder.trim().is_empty() {
+    if let RestoreTarget::Folder(name) = &opts.target
+        && name.trim().is_empty()
+    {
         return Err(EngineError::InvalidInput(
             "the target folder name must not be empty".into(),
         ));
@@ -182,7 +434,6 @@ pub async fn restore(
         Ok((lock, plan(&plan_repo, &plan_opts)?))
     })
     .await??;
-    let total: u64 = plan.folders.iter().map(|f| f.items.len() as u64).sum();
     let target = opts
         .target_mailbox
         .clone()
@@ -194,152 +445,179 @@ pub async fn restore(
         )),
         e => e.into(),
     })?;
-    let event = |phase, folder: Option<String>, done| {
-        progress.event(ProgressEvent {
-            phase,
-            mailbox: Some(user.user_principal_name.clone()),
-            folder,
-            items_done: done,
-            items_total: total,
-            bytes_done: 0,
-        });
+    let mut run = Run {
+        graph,
+        repo,
+        user_id: user.id.clone(),
+        upn: user.user_principal_name.clone(),
+        target: opts.target.clone(),
+        on_conflict: opts.on_conflict,
+        dry_run: opts.dry_run,
+        requests: opts.requests_per_mailbox.clamp(1, 4),
+        progress,
+        total: plan
+            .categories
+            .iter()
+            .flat_map(|c| &c.containers)
+            .map(|c| c.items.len() as u64)
+            .sum(),
+        folders_created: 0,
+        restored: 0,
+        overwritten: 0,
+        skipped: Vec::new(),
+        failed: Vec::new(),
+        planned: Vec::new(),
     };
-    event(Phase::Listing, None, 0);
-
-    // Folders first, parents before children.
-    let mut existing = graph.mail_folders(&user.id).await?;
-    let top = find_or_create(&graph, &user.id, &mut existing, None, opts.to_folder.trim()).await?;
-    let mut created = 0u64;
-    // (folder id, whether this restore created it)
-    let mut folder_ids: Vec<(String, bool)> = Vec::with_capacity(plan.folders.len());
-    for f in &plan.folders {
-        let mut parent = top.id.clone();
-        let mut new = false;
-        for name in &f.rel {
-            let before = existing.len();
-            let folder =
-                find_or_create(&graph, &user.id, &mut existing, Some(&parent), name).await?;
-            new = existing.len() > before;
-            parent = folder.id;
-        }
-        created += u64::from(new);
-        folder_ids.push((parent, new));
-    }
-
-    let limit = Arc::new(Semaphore::new(opts.requests_per_mailbox.clamp(1, 4)));
-    // A whole-mailbox restore says what it could not bring back, rather than leaving it out
-    // silently.
-    let mut failed: Vec<FailedItem> = plan
-        .left_out
-        .iter()
-        .map(|category| FailedItem {
-            mailbox: plan.mailbox.clone(),
-            folder: category.clone(),
-            item_id: String::new(),
-            reason: format!("{category} were not restored: only mail can be restored so far"),
-        })
-        .collect();
-    let mut restored = 0u64;
-    let mut skipped = 0u64;
-    for (f, (folder_id, new)) in plan.folders.iter().zip(&folder_ids) {
-        let folder_label = f.rel.join("/");
-        event(
-            Phase::Folder,
-            Some(folder_label.clone()),
-            restored + skipped,
-        );
-        // A message already in the target folder (same Internet message id and received time,
-        // from an earlier run of this restore, say) is skipped, never duplicated.
-        let present: std::collections::HashSet<(String, String)> = if *new {
-            Default::default()
-        } else {
-            graph
-                .folder_messages(&user.id, folder_id, "internetMessageId,receivedDateTime")
-                .await?
-                .iter()
-                .map(|m| {
-                    (
-                        m["internetMessageId"].as_str().unwrap_or("").to_string(),
-                        m["receivedDateTime"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        };
-        let mut jobs = JoinSet::new();
-        for item in f.items.clone() {
-            let key = (
-                item.attrs["internetMessageId"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                item.attrs["receivedDateTime"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            );
-            if !key.0.is_empty() && present.contains(&key) {
-                skipped += 1;
-                continue;
-            }
-            let (graph, repo, limit, user_id, folder_id) = (
-                graph.clone(),
-                repo.clone(),
-                limit.clone(),
-                user.id.clone(),
-                folder_id.clone(),
-            );
-            jobs.spawn(async move {
-                let _permit = limit.acquire_owned().await.expect("semaphore open");
-                let name = item.name.clone();
-                (
-                    name,
-                    restore_item(&graph, repo, &user_id, &folder_id, item).await,
-                )
-            });
-        }
-        while let Some(joined) = jobs.join_next().await {
-            let (item_id, r) = joined?;
-            match r {
-                Ok(()) => restored += 1,
-                Err(EngineError::Graph(e)) if e.is_fatal() => return Err(e.into()),
-                Err(e @ EngineError::Repo(qcb_repo::Error::Io { .. })) => return Err(e),
-                Err(e) => {
-                    tracing::warn!(item = %item_id, error = %e, "item not restored");
-                    failed.push(FailedItem {
-                        mailbox: user.user_principal_name.clone(),
-                        folder: folder_label.clone(),
-                        item_id,
-                        reason: e.to_string(),
-                    });
-                }
-            }
-            event(
-                Phase::Items,
-                Some(folder_label.clone()),
-                restored + skipped + failed.len() as u64,
-            );
+    run.event(Phase::Listing, None);
+    for cat in &plan.categories {
+        match cat.category.as_str() {
+            MAIL => restore_mail(&mut run, cat).await?,
+            CONTACTS => crate::restore_pim::contacts(&mut run, cat).await?,
+            CALENDARS => crate::restore_pim::calendars(&mut run, cat).await?,
+            TASKS => crate::restore_pim::tasks(&mut run, cat).await?,
+            SETTINGS => crate::restore_pim::settings(&mut run, cat).await?,
+            other => run.skip(
+                other,
+                "",
+                format!("{other} is not a category this version restores"),
+            ),
         }
     }
-    event(Phase::Done, None, total);
+    run.event(Phase::Done, None);
     Ok(RestoreReport {
-        mailbox: user.user_principal_name,
-        target_folder: opts.to_folder.trim().to_string(),
-        folders_created: created,
-        items_restored: restored,
-        items_skipped: skipped,
-        failed,
+        mailbox: run.upn,
+        target_folder: match &opts.target {
+            RestoreTarget::Original => String::new(),
+            RestoreTarget::Folder(name) => name.trim().to_string(),
+        },
+        dry_run: opts.dry_run,
+        folders_created: run.folders_created,
+        items_restored: run.restored,
+        items_overwritten: run.overwritten,
+        items_skipped: run.skipped.len() as u64,
+        skipped: run.skipped,
+        failed: run.failed,
+        planned: run.planned,
         duration_ms: started.elapsed().as_millis() as u64,
     })
 }
 
-async fn find_or_create(
-    graph: &GraphClient,
-    user_id: &str,
-    existing: &mut Vec<MailFolder>,
+async fn restore_mail(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
+    let graph = run.graph.clone();
+    let user_id = run.user_id.clone();
+    let mut existing = graph.mail_folders(&user_id).await?;
+    let limit = Arc::new(Semaphore::new(run.requests));
+    for f in &cat.containers {
+        let path = run.nested_path(cat, f);
+        let label = path.join("/");
+        run.event(Phase::Folder, Some(label.clone()));
+        // Folders first, parents before children; `None` once one is missing in a dry run.
+        let mut parent: Option<String> = None;
+        let mut folder_id: Option<String> = None;
+        let mut new = false;
+        for (depth, name) in path.iter().enumerate() {
+            if depth > 0 && parent.is_none() {
+                break;
+            }
+            match find_folder(&existing, parent.as_deref(), name) {
+                Some(found) => {
+                    folder_id = Some(found.id.clone());
+                }
+                None if run.dry_run => {
+                    let at = path[..=depth].join("/");
+                    if !run
+                        .planned
+                        .iter()
+                        .any(|p| p.folder == at && p.kind == "folder")
+                    {
+                        run.plan("create-folder", "folder", &at, "");
+                    }
+                    folder_id = None;
+                    new = true;
+                }
+                None => {
+                    let created = graph
+                        .create_folder(&user_id, parent.as_deref(), name)
+                        .await?;
+                    folder_id = Some(created.id.clone());
+                    existing.push(created);
+                    run.folders_created += 1;
+                    new = true;
+                }
+            }
+            parent = folder_id.clone();
+        }
+        // Messages already there (same Internet message id and received time: the original,
+        // or a copy from an earlier run of this restore).
+        let mut present: HashMap<(String, String), Vec<String>> = HashMap::new();
+        if let (Some(fid), false) = (&folder_id, new) {
+            for m in graph
+                .folder_messages(&user_id, fid, "id,internetMessageId,receivedDateTime")
+                .await?
+            {
+                present
+                    .entry(key_of(&m))
+                    .or_default()
+                    .push(m["id"].as_str().unwrap_or("").to_string());
+            }
+        }
+        let mut jobs = JoinSet::new();
+        for item in f.items.clone() {
+            let key = key_of(&item.attrs);
+            let there = if key.0.is_empty() {
+                None
+            } else {
+                present.get_mut(&key).and_then(Vec::pop)
+            };
+            let Some(action) = run.decide("message", &label, &item.name, there) else {
+                continue;
+            };
+            let Some(fid) = folder_id.clone() else {
+                continue;
+            };
+            let (graph, repo, limit, uid) = (
+                graph.clone(),
+                run.repo.clone(),
+                limit.clone(),
+                user_id.clone(),
+            );
+            jobs.spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("semaphore open");
+                let name = item.name.clone();
+                let replaced = matches!(action, Action::Replace(_));
+                let r = async {
+                    if let Action::Replace(old) = &action {
+                        graph.delete_message(&uid, old).await?;
+                    }
+                    restore_message(&graph, repo, &uid, &fid, item).await
+                }
+                .await;
+                (name, replaced, r)
+            });
+        }
+        while let Some(joined) = jobs.join_next().await {
+            let (item_id, replaced, r) = joined?;
+            run.record(&label, &item_id, replaced, r)?;
+            run.event(Phase::Items, Some(label.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn key_of(v: &Value) -> (String, String) {
+    (
+        v["internetMessageId"].as_str().unwrap_or("").to_string(),
+        v["receivedDateTime"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// The folder `name` under `parent` (or at the top of the mailbox).
+fn find_folder<'a>(
+    existing: &'a [MailFolder],
     parent: Option<&str>,
     name: &str,
-) -> Result<MailFolder> {
-    let matches = |f: &MailFolder| {
+) -> Option<&'a MailFolder> {
+    existing.iter().find(|f| {
         f.display_name == name
             && match parent {
                 Some(p) => f.parent_folder_id.as_deref() == Some(p),
@@ -349,16 +627,10 @@ async fn find_or_create(
                     .as_ref()
                     .is_none_or(|p| !existing.iter().any(|o| &o.id == p)),
             }
-    };
-    if let Some(f) = existing.iter().find(|f| matches(f)) {
-        return Ok(f.clone());
-    }
-    let f = graph.create_folder(user_id, parent, name).await?;
-    existing.push(f.clone());
-    Ok(f)
+    })
 }
 
-async fn restore_item(
+async fn restore_message(
     graph: &GraphClient,
     repo: Repository,
     user_id: &str,

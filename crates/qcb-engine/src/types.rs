@@ -140,14 +140,38 @@ pub struct BackupReport {
 #[serde(rename_all = "camelCase")]
 pub struct RestoreReport {
     pub mailbox: String,
-    /// The folder the restore created or used, as a path in the mailbox.
+    /// The folder the restore created or used, as a path in the mailbox; empty when items went
+    /// back to their original location.
     pub target_folder: String,
+    /// Nothing was written: `planned` lists what would have been.
+    pub dry_run: bool,
     pub folders_created: u64,
+    /// Items written (created, or replacing the one already there).
     pub items_restored: u64,
-    /// Items already present in the target folder (same Internet message id and received time).
+    /// Of `items_restored`, those that replaced an item already there (`--on-conflict overwrite`).
+    pub items_overwritten: u64,
+    /// Items not written, each in `skipped` with the reason (mostly: already there).
     pub items_skipped: u64,
+    pub skipped: Vec<FailedItem>,
     pub failed: Vec<FailedItem>,
+    /// In a dry run, every write the restore would make.
+    pub planned: Vec<PlannedWrite>,
     pub duration_ms: u64,
+}
+
+/// One write a restore would make (listed by a dry run).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedWrite {
+    /// `create-folder`, `create` or `overwrite`.
+    pub action: String,
+    /// `folder`, `contactFolder`, `calendar`, `taskList`, `message`, `contact`, `event`, `task`
+    /// or `rule`.
+    pub kind: String,
+    /// Where, as a path in the target mailbox (category first for all but mail).
+    pub folder: String,
+    /// The item's id in the snapshot (a rule's name; empty for folders).
+    pub item_id: String,
 }
 
 /// What `check` looked at and found.

@@ -3,6 +3,7 @@
 mod integration {
     pub mod categories;
     pub mod errors;
+    pub mod export;
     pub mod faults;
     pub mod incremental;
     pub mod restore_all;

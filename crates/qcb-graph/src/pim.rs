@@ -1,6 +1,9 @@
 //! Contacts, calendars, To Do tasks and mailbox settings: the mailbox items besides mail.
-//! Items come back as Graph's full JSON, which is what a backup stores for them.
+//! Items come back as Graph's full JSON, which is what a backup stores for them. The writes a
+//! restore makes (creating, updating and deleting these items, and deleting a message it
+//! replaces) are here too.
 
+use reqwest::Method;
 use serde_json::Value;
 
 use crate::client::{GraphClient, enc};
@@ -153,6 +156,305 @@ impl GraphClient {
         .await
     }
 
+    /// Contacts of one folder, each with the extended property `ext_id` when it has one.
+    pub async fn contacts_with_property(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        ext_id: &str,
+    ) -> Result<Vec<Value>> {
+        self.collect_pages(&format!(
+            "/users/{}/contactFolders/{}/contacts?$top=100&$select=id,displayName&$expand={}",
+            enc(user_id),
+            enc(folder_id),
+            expand_property(ext_id)
+        ))
+        .await
+    }
+
+    /// Creates a contact folder at the top (`parent` `None`) or inside another one.
+    pub async fn create_contact_folder(
+        &self,
+        user_id: &str,
+        parent: Option<&str>,
+        display_name: &str,
+    ) -> Result<Value> {
+        let url = match parent {
+            Some(p) => format!(
+                "/users/{}/contactFolders/{}/childFolders",
+                enc(user_id),
+                enc(p)
+            ),
+            None => format!("/users/{}/contactFolders", enc(user_id)),
+        };
+        self.write_json(
+            Method::POST,
+            &url,
+            &serde_json::json!({ "displayName": display_name }),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn create_contact(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        contact: &Value,
+    ) -> Result<Value> {
+        let url = format!(
+            "/users/{}/contactFolders/{}/contacts",
+            enc(user_id),
+            enc(folder_id)
+        );
+        self.write_json(Method::POST, &url, contact, &[]).await
+    }
+
+    /// Sets a contact's photo (`PUT …/photo/$value`).
+    pub async fn set_contact_photo(
+        &self,
+        user_id: &str,
+        contact_id: &str,
+        content_type: &'static str,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        let url = format!(
+            "/users/{}/contacts/{}/photo/$value",
+            enc(user_id),
+            enc(contact_id)
+        );
+        self.send(Method::PUT, &url, Some((content_type, bytes)), &[])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_contact(&self, user_id: &str, contact_id: &str) -> Result<()> {
+        self.delete(&format!(
+            "/users/{}/contacts/{}",
+            enc(user_id),
+            enc(contact_id)
+        ))
+        .await
+    }
+
+    /// Deletes a contact folder with everything in it.
+    pub async fn delete_contact_folder(&self, user_id: &str, folder_id: &str) -> Result<()> {
+        self.delete(&format!(
+            "/users/{}/contactFolders/{}",
+            enc(user_id),
+            enc(folder_id)
+        ))
+        .await
+    }
+
+    /// Deletes a To Do list with its tasks.
+    pub async fn delete_todo_list(&self, user_id: &str, list_id: &str) -> Result<()> {
+        self.delete(&format!(
+            "/users/{}/todo/lists/{}",
+            enc(user_id),
+            enc(list_id)
+        ))
+        .await
+    }
+
+    pub async fn create_calendar(&self, user_id: &str, name: &str) -> Result<Value> {
+        self.write_json(
+            Method::POST,
+            &format!("/users/{}/calendars", enc(user_id)),
+            &serde_json::json!({ "name": name }),
+            &[],
+        )
+        .await
+    }
+
+    /// The events of a calendar (series masters and single events) with the properties a
+    /// restore decides by, and the extended property `ext_id` when they have it.
+    pub async fn events_with_property(
+        &self,
+        user_id: &str,
+        calendar_id: &str,
+        ext_id: &str,
+    ) -> Result<Vec<Value>> {
+        self.collect_pages(&format!(
+            "/users/{}/calendars/{}/events?$top=50&$select=id,subject,isOrganizer,attendees&$expand={}",
+            enc(user_id),
+            enc(calendar_id),
+            expand_property(ext_id)
+        ))
+        .await
+    }
+
+    /// Creates an event. With `zone`, Graph returns its start and end in that time zone.
+    pub async fn create_event(
+        &self,
+        user_id: &str,
+        calendar_id: &str,
+        event: &Value,
+        zone: Option<&str>,
+    ) -> Result<Value> {
+        let url = format!(
+            "/users/{}/calendars/{}/events",
+            enc(user_id),
+            enc(calendar_id)
+        );
+        let prefer = zone.map(|z| format!("outlook.timezone=\"{z}\""));
+        let prefer: Vec<&str> = prefer.iter().map(String::as_str).collect();
+        self.write_json(Method::POST, &url, event, &prefer).await
+    }
+
+    /// Updates an event, an occurrence or an exception.
+    pub async fn update_event(
+        &self,
+        user_id: &str,
+        event_id: &str,
+        patch: &Value,
+    ) -> Result<Value> {
+        let url = format!("/users/{}/events/{}", enc(user_id), enc(event_id));
+        self.write_json(Method::PATCH, &url, patch, &[]).await
+    }
+
+    /// Deletes an event; deleting an occurrence cancels it in its series.
+    pub async fn delete_event(&self, user_id: &str, event_id: &str) -> Result<()> {
+        self.delete(&format!("/users/{}/events/{}", enc(user_id), enc(event_id)))
+            .await
+    }
+
+    /// The occurrences and exceptions of a series between two UTC instants (RFC 3339), their
+    /// start and end in `zone`.
+    pub async fn event_instances(
+        &self,
+        user_id: &str,
+        event_id: &str,
+        from: &str,
+        to: &str,
+        zone: &str,
+    ) -> Result<Vec<Value>> {
+        let url = format!(
+            "/users/{}/events/{}/instances?startDateTime={}&endDateTime={}&$top=100",
+            enc(user_id),
+            enc(event_id),
+            enc(from),
+            enc(to)
+        );
+        let prefer = format!("outlook.timezone=\"{zone}\"");
+        let mut out = Vec::new();
+        let mut next = Some(url);
+        while let Some(u) = next {
+            let page = self.get_json(&u, &[&prefer]).await?;
+            if let Some(Value::Array(items)) = page.get("value") {
+                out.extend(items.iter().cloned());
+            }
+            next = page
+                .get("@odata.nextLink")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        Ok(out)
+    }
+
+    /// Adds a file attachment to an event.
+    pub async fn add_event_attachment(
+        &self,
+        user_id: &str,
+        event_id: &str,
+        attachment: &Value,
+    ) -> Result<Value> {
+        let url = format!(
+            "/users/{}/events/{}/attachments",
+            enc(user_id),
+            enc(event_id)
+        );
+        self.write_json(Method::POST, &url, attachment, &[]).await
+    }
+
+    pub async fn create_todo_list(&self, user_id: &str, display_name: &str) -> Result<Value> {
+        self.write_json(
+            Method::POST,
+            &format!("/users/{}/todo/lists", enc(user_id)),
+            &serde_json::json!({ "displayName": display_name }),
+            &[],
+        )
+        .await
+    }
+
+    /// Every task of a To Do list.
+    pub async fn tasks(&self, user_id: &str, list_id: &str) -> Result<Vec<Value>> {
+        self.collect_pages(&format!(
+            "/users/{}/todo/lists/{}/tasks?$top=100",
+            enc(user_id),
+            enc(list_id)
+        ))
+        .await
+    }
+
+    pub async fn create_task(&self, user_id: &str, list_id: &str, task: &Value) -> Result<Value> {
+        let url = format!("/users/{}/todo/lists/{}/tasks", enc(user_id), enc(list_id));
+        self.write_json(Method::POST, &url, task, &[]).await
+    }
+
+    pub async fn update_task(
+        &self,
+        user_id: &str,
+        list_id: &str,
+        task_id: &str,
+        patch: &Value,
+    ) -> Result<Value> {
+        let url = format!(
+            "/users/{}/todo/lists/{}/tasks/{}",
+            enc(user_id),
+            enc(list_id),
+            enc(task_id)
+        );
+        self.write_json(Method::PATCH, &url, patch, &[]).await
+    }
+
+    pub async fn create_inbox_rule(&self, user_id: &str, rule: &Value) -> Result<Value> {
+        let url = format!("/users/{}/mailFolders/inbox/messageRules", enc(user_id));
+        self.write_json(Method::POST, &url, rule, &[]).await
+    }
+
+    pub async fn delete_inbox_rule(&self, user_id: &str, rule_id: &str) -> Result<()> {
+        self.delete(&format!(
+            "/users/{}/mailFolders/inbox/messageRules/{}",
+            enc(user_id),
+            enc(rule_id)
+        ))
+        .await
+    }
+
+    /// Deletes a message (a restore that overwrites replaces it with the backed-up one).
+    pub async fn delete_message(&self, user_id: &str, message_id: &str) -> Result<()> {
+        self.delete(&format!(
+            "/users/{}/messages/{}",
+            enc(user_id),
+            enc(message_id)
+        ))
+        .await
+    }
+
+    async fn write_json(
+        &self,
+        method: Method,
+        url: &str,
+        body: &Value,
+        prefer: &[&str],
+    ) -> Result<Value> {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let what = format!("{method} {url}");
+        let resp = self
+            .send(method, url, Some(("application/json", bytes)), prefer)
+            .await?;
+        resp.json().await.map_err(|e| GraphError::Malformed {
+            what,
+            detail: e.to_string(),
+        })
+    }
+
+    async fn delete(&self, url: &str) -> Result<()> {
+        self.send(Method::DELETE, url, None, &[]).await?;
+        Ok(())
+    }
+
     async fn get_bytes_optional(&self, url: &str) -> Result<Option<Vec<u8>>> {
         match self.send(reqwest::Method::GET, url, None, &[]).await {
             Ok(resp) => {
@@ -166,4 +468,12 @@ impl GraphClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// `singleValueExtendedProperties($filter=id eq '…')`, URL-encoded.
+fn expand_property(ext_id: &str) -> String {
+    enc(&format!(
+        "singleValueExtendedProperties($filter=id eq '{}')",
+        ext_id.replace('\'', "''")
+    ))
 }

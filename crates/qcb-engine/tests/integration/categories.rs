@@ -116,28 +116,38 @@ async fn every_category_is_backed_up_completely_then_incrementally() {
     let before = w.repo.item_preview(&first.snapshot_id, &path).unwrap();
     assert!(!before.text.unwrap().contains("Chief Restorer"));
 
-    // Restoring the whole mailbox brings mail back and says what it left out.
+    // Restoring the whole mailbox into a folder brings every category back and says what it
+    // did not write.
     let r = w.restore(&format!("/{upn}"), "Whole mailbox", None).await;
-    assert!(r.items_restored > 0);
-    let left_out: Vec<&str> = r.failed.iter().map(|f| f.folder.as_str()).collect();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert!(r.items_restored as usize > contacts + events + tasks);
+    let not_written: Vec<(&str, &str)> = r
+        .skipped
+        .iter()
+        .map(|f| (f.folder.as_str(), f.item_id.as_str()))
+        .collect();
     assert_eq!(
-        left_out,
-        ["Calendars", "Contacts", "Settings", "Tasks"],
+        not_written,
+        [
+            ("Settings/Mailbox", "inboxRules"),
+            ("Settings/Mailbox", "mailboxSettings")
+        ],
         "{:?}",
-        r.failed
+        r.skipped
     );
-    assert!(r.failed[0].reason.contains("only mail can be restored"));
-    // Asking for a category that cannot be restored yet is a clear error.
+    assert!(
+        r.skipped[0]
+            .reason
+            .contains("inbox rules are restored only")
+    );
+    // A path that names no category is a clear error.
     let e = qcb_engine::restore(
         w.graph.clone(),
         w.repo.repository().clone(),
-        qcb_engine::RestoreOptions {
-            snapshot: "latest".into(),
-            path: format!("/{upn}/Contacts"),
-            target_mailbox: None,
-            to_folder: "x".into(),
-            requests_per_mailbox: 4,
-        },
+        super::support::restore_opts(
+            &format!("/{upn}/Notes"),
+            qcb_engine::RestoreTarget::Folder("x".into()),
+        ),
         Arc::new(NoProgress),
     )
     .await

@@ -378,13 +378,10 @@ async fn a_create_that_may_have_happened_is_never_sent_twice() {
     let (proxy, graph) = start_proxy(&w).await;
     // Every message create answers 503: it might have been carried out, so it is not repeated.
     proxy.fail.lock().unwrap().push("POST /messages".into());
-    let opts = qcb_engine::RestoreOptions {
-        snapshot: "latest".into(),
-        path: format!("/{}/Mail/Inbox/Receipts", alice.user_principal_name),
-        target_mailbox: None,
-        to_folder: "Retry test".into(),
-        requests_per_mailbox: 4,
-    };
+    let opts = super::support::restore_opts(
+        &format!("/{}/Mail/Inbox/Receipts", alice.user_principal_name),
+        qcb_engine::RestoreTarget::Folder("Retry test".into()),
+    );
     let r = qcb_engine::restore(
         graph,
         w.repo.repository().clone(),

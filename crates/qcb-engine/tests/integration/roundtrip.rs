@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use qcb_engine::{NoProgress, RestoreOptions};
+use qcb_engine::{NoProgress, OnConflict, RestoreOptions, RestoreTarget};
 
 use super::support::world;
 
@@ -22,11 +22,17 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
     let snap = w.repo.snapshots().unwrap().pop().unwrap();
     assert!(snap.mailboxes.contains(&alice.user_principal_name));
 
+    let time = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+        .unwrap()
+        .and_hms_opt(14, 3, 0)
+        .unwrap();
     let opts = RestoreOptions {
         snapshot: snap.short_id.clone(),
         path: format!("/{}/Mail/Inbox", alice.user_principal_name),
         target_mailbox: None,
-        to_folder: "Restored 2026-11-27 14:03".into(),
+        target: RestoreTarget::restored_at(time),
+        on_conflict: OnConflict::Skip,
+        dry_run: false,
         requests_per_mailbox: 4,
     };
     let r = qcb_engine::restore(

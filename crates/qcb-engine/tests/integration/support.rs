@@ -79,13 +79,16 @@ impl World {
         to_folder: &str,
         target: Option<&str>,
     ) -> qcb_engine::RestoreReport {
-        let opts = qcb_engine::RestoreOptions {
-            snapshot: "latest".into(),
-            path: path.into(),
-            target_mailbox: target.map(str::to_string),
-            to_folder: to_folder.into(),
-            requests_per_mailbox: 4,
-        };
+        let mut opts = restore_opts(path, qcb_engine::RestoreTarget::Folder(to_folder.into()));
+        opts.target_mailbox = target.map(str::to_string);
+        self.restore_with(opts).await
+    }
+
+    /// Restores with the given options.
+    pub async fn restore_with(
+        &self,
+        opts: qcb_engine::RestoreOptions,
+    ) -> qcb_engine::RestoreReport {
         qcb_engine::restore(
             self.graph.clone(),
             self.repo.repository().clone(),
@@ -149,4 +152,17 @@ pub fn mail_opts(time: chrono::DateTime<chrono::Utc>, host: &str) -> qcb_engine:
     let mut o = qcb_engine::BackupOptions::new(time, host);
     o.categories = qcb_engine::Categories::parse("mail").unwrap();
     o
+}
+
+/// Restore options for `path` of the latest snapshot (skip what is there, no dry run).
+pub fn restore_opts(path: &str, target: qcb_engine::RestoreTarget) -> qcb_engine::RestoreOptions {
+    qcb_engine::RestoreOptions {
+        snapshot: "latest".into(),
+        path: path.into(),
+        target_mailbox: None,
+        target,
+        on_conflict: qcb_engine::OnConflict::Skip,
+        dry_run: false,
+        requests_per_mailbox: 4,
+    }
 }
