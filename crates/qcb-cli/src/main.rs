@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use qcb_engine::{
-    BackupOptions, Categories, Connection, EngineError, ProgressEvent, PruneOptions, ReadData,
-    RestoreOptions, RetentionPolicy, Span,
+    BackupOptions, Categories, Connection, EngineError, OnConflict, ProgressEvent, PruneOptions,
+    ReadData, RestoreOptions, RestoreTarget, RetentionPolicy, Span,
 };
 
 mod demo;
@@ -119,21 +119,34 @@ enum Command {
         #[arg(default_value = "")]
         path: String,
     },
-    /// Restore a mailbox or folder into a folder of a mailbox, as received messages with their original dates.
+    /// Restore a mailbox, a category (mail, contacts, calendars, tasks, rules) or a folder: back
+    /// where it was, or into a new folder (the default, `Restored <date time>`); mail as received
+    /// messages with their original dates; no meeting invitation is sent.
     Restore {
         #[command(flatten)]
         repo: RepoArgs,
         #[command(flatten)]
         tenant: TenantArgs,
         snapshot: String,
-        /// `/mailbox` or `/mailbox/Folder/Sub`.
+        /// `/mailbox`, `/mailbox/Mail/Folder/Sub`, `/mailbox/Contacts[/Folder]`,
+        /// `/mailbox/Calendars[/Calendar]`, `/mailbox/Tasks[/List]` or `/mailbox/Settings`.
         path: String,
-        /// Top-level folder to restore into (created when missing).
-        #[arg(long)]
-        to_folder: String,
+        /// Where to: `original` (same folders, recreated when missing) or `folder NAME` (a
+        /// top-level folder holding the original hierarchy). Default: `folder "Restored <now>"`.
+        #[arg(long, num_args = 1..=2, value_names = ["original|folder", "NAME"], conflicts_with = "to_folder")]
+        to: Option<Vec<String>>,
+        /// Same as `--to folder NAME`.
+        #[arg(long, value_name = "NAME")]
+        to_folder: Option<String>,
         /// Restore into another mailbox of the same tenant.
         #[arg(long)]
         to_mailbox: Option<String>,
+        /// When the item is still there: skip it, overwrite it, or keep both.
+        #[arg(long, default_value = "skip", value_parser = OnConflict::parse)]
+        on_conflict: OnConflict,
+        /// List what would be written, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Verify the repository: every snapshot's trees and blobs are indexed, and every blob reads back intact.
     Check {
@@ -613,16 +626,28 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             tenant,
             snapshot,
             path,
+            to,
             to_folder,
             to_mailbox,
+            on_conflict,
+            dry_run,
         } => {
+            let target = match (to, to_folder) {
+                (Some(words), _) => {
+                    RestoreTarget::parse(&words).map_err(EngineError::InvalidInput)?
+                }
+                (None, Some(name)) => RestoreTarget::Folder(name),
+                (None, None) => RestoreTarget::restored_at(chrono::Local::now().naive_local()),
+            };
             let handle = repo.open().await?;
             let graph = tenant.client().await?;
             let opts = RestoreOptions {
                 snapshot,
                 path,
                 target_mailbox: to_mailbox,
-                to_folder,
+                target,
+                on_conflict,
+                dry_run,
                 requests_per_mailbox: 4,
             };
             let report = qcb_engine::restore(
