@@ -12,6 +12,7 @@ use qcb_engine::{
 };
 
 mod demo;
+mod export;
 mod output;
 mod sets;
 
@@ -148,6 +149,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Export part of a snapshot to files: .eml or .mbox, .ics, .vcf, in a folder or a .zip.
+    Export(export::ExportArgs),
     /// Verify the repository: every snapshot's trees and blobs are indexed, and every blob reads back intact.
     Check {
         #[command(flatten)]
@@ -664,6 +667,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
                 ExitCode::from(3)
             })
         }
+        Command::Export(args) => export::run(args, out).await,
         Command::Check {
             repo,
             read_data,
