@@ -79,6 +79,80 @@ async fn init_backup_list_browse_restore_check() {
         restored["itemsRestored"].as_u64().unwrap() as usize,
         inbox_total(&env)
     );
+    // The same restore again (`--to folder NAME`) skips everything.
+    let again = json(
+        &run(
+            &env,
+            "pw",
+            &[
+                "--json",
+                "restore",
+                "latest",
+                "/alice@contoso.example/Mail/Inbox",
+                "--to",
+                "folder",
+                "CLI restore",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(again["itemsRestored"], 0);
+    assert_eq!(
+        again["itemsSkipped"].as_u64().unwrap() as usize,
+        inbox_total(&env)
+    );
+    // A dry run of keeping both copies of Alice's contacts in place lists one write per contact
+    // and writes nothing.
+    let admin = env.sim.admin();
+    let alice = admin
+        .users()
+        .into_iter()
+        .find(|u| u.user_principal_name.starts_with("alice"))
+        .unwrap();
+    let contacts = || -> usize {
+        admin
+            .contact_folders(&alice.id)
+            .iter()
+            .map(|f| admin.contacts(&alice.id, &f.id).len())
+            .sum()
+    };
+    let before = contacts();
+    let dry = json(
+        &run(
+            &env,
+            "pw",
+            &[
+                "--json",
+                "restore",
+                "latest",
+                "/alice@contoso.example/Contacts",
+                "--to",
+                "original",
+                "--on-conflict",
+                "keep-both",
+                "--dry-run",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(dry["targetFolder"], "");
+    assert_eq!(dry["planned"].as_array().unwrap().len(), before);
+    assert_eq!(contacts(), before);
+    let bad = run(
+        &env,
+        "pw",
+        &[
+            "restore",
+            "latest",
+            "/alice@contoso.example",
+            "--to",
+            "elsewhere",
+        ],
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("use `original` or `folder NAME`"));
     let check = json(&run(&env, "pw", &["--json", "check"]).await);
     assert_eq!(check["ok"], true);
 }
