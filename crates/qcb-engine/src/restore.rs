@@ -92,8 +92,8 @@ impl OnConflict {
 pub struct RestoreOptions {
     /// `latest`, a snapshot id or a unique prefix.
     pub snapshot: String,
-    /// `/mailbox`, `/mailbox/Category[/Folder/Sub]` (`Mail`, `Contacts`, `Calendars`, `Tasks`,
-    /// `Settings`) inside the snapshot.
+    /// `/mailbox`, `/mailbox/Category[/Folder/Sub][/item id]` (`Mail`, `Contacts`, `Calendars`,
+    /// `Tasks`, `Settings`) inside the snapshot.
     pub path: String,
     /// Restore into this mailbox instead of the one the items came from.
     pub target_mailbox: Option<String>,
@@ -194,7 +194,15 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
     chosen.sort_by_key(|(c, ..)| (c != MAIL, c.clone()));
     for (category, mut tree, sub) in chosen {
         let mut path = Vec::new();
-        for name in sub {
+        let mut single = None;
+        for (i, name) in sub.iter().enumerate() {
+            // A single item: the last name of the path.
+            if i + 1 == sub.len()
+                && let Some(item) = tree.get(name).filter(|n| n.kind == NodeKind::Item)
+            {
+                single = Some(item.clone());
+                break;
+            }
             let n = tree
                 .get(name)
                 .filter(|n| n.kind == NodeKind::Dir)
@@ -205,7 +213,12 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
         }
         let mut containers = Vec::new();
         let above = path.len().saturating_sub(1);
-        if path.is_empty() {
+        if let Some(item) = single {
+            containers.push(PlanContainer {
+                path,
+                items: vec![item],
+            });
+        } else if path.is_empty() {
             for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
                 let sub = repo.load_tree(&n.subtree.ok_or_else(|| not_found("folder"))?)?;
                 collect(repo, vec![display_name(n)], &sub, &mut containers)?;

@@ -521,3 +521,61 @@ async fn contacts_calendars_and_tasks_restore_into_a_folder_of_another_mailbox()
     assert_eq!(again.items_restored, 0);
     assert_eq!(state(&w, &bob.id).await, to);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_single_contact_event_task_or_message_is_restored_alone() {
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let upn = &alice.user_principal_name;
+    backup_all(&w, 0).await;
+    let before = state(&w, &alice.id).await;
+
+    let folder = admin
+        .contact_folders(&alice.id)
+        .into_iter()
+        .find(|f| f.display_name == "Lieferanten")
+        .unwrap();
+    let contact = admin.contacts(&alice.id, &folder.id)[0].clone();
+    let cal = admin
+        .calendars(&alice.id)
+        .into_iter()
+        .find(|c| c.is_default)
+        .unwrap();
+    let series = admin
+        .events(&alice.id, &cal.id)
+        .into_iter()
+        .find(|e| !e.exception_dates.is_empty())
+        .unwrap();
+    let list = admin
+        .todo_lists(&alice.id)
+        .into_iter()
+        .find(|l| l.wellknown_list_name == "defaultList")
+        .unwrap();
+    let task = admin.tasks(&alice.id, &list.id)[0].clone();
+    let inbox = w.folder(&alice.id, "Inbox");
+    let message = admin.messages(&alice.id, &inbox.id)[0].clone();
+    assert!(admin.delete_contact(&alice.id, &contact.id));
+    assert!(admin.delete_event(&alice.id, &series.id));
+    assert!(admin.delete_task(&alice.id, &task.id));
+    assert!(admin.delete_message(&alice.id, &message.id));
+
+    for path in [
+        format!("Contacts/Lieferanten/{}", contact.id),
+        format!("Calendars/{}/{}", cal.name, series.id),
+        format!("Tasks/{}/{}", list.display_name, task.id),
+        format!("Mail/Inbox/{}", message.id),
+    ] {
+        let r = w
+            .restore_with(restore_opts(
+                &format!("/{upn}/{path}"),
+                RestoreTarget::Original,
+            ))
+            .await;
+        assert!(r.failed.is_empty(), "{path}: {:?}", r.failed);
+        assert_eq!(r.items_restored, 1, "{path}");
+        assert_eq!(r.items_skipped, 0, "{path}");
+    }
+    assert_eq!(state(&w, &alice.id).await, before);
+    assert_eq!(admin.meeting_messages(), vec![]);
+}
