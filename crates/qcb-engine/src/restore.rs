@@ -412,16 +412,49 @@ impl Run {
 
     /// An item's stored JSON and its extra blob (a contact's photo), read off the async workers.
     pub async fn read_item(&self, item: &Node) -> Result<(Value, Option<Vec<u8>>)> {
-        let (repo, item) = (self.repo.clone(), item.clone());
-        tokio::task::spawn_blocking(move || -> Result<_> {
-            let bytes = repo.read_content(&item.content)?;
-            let v = serde_json::from_slice(&bytes)
-                .map_err(|e| EngineError::Internal(format!("item {}: {e}", item.name)))?;
-            let extra = item.meta.map(|m| repo.read_data(&m)).transpose()?;
-            Ok((v, extra))
-        })
-        .await?
+        read_item(&self.repo, item).await
     }
+
+    /// Runs the writes of one container with up to `requests` in flight (the per-mailbox
+    /// limit backups keep too), recording each outcome as it finishes.
+    pub async fn run_jobs(&mut self, label: &str, jobs: Vec<Job>) -> Result<()> {
+        let limit = Arc::new(Semaphore::new(self.requests));
+        let mut set = JoinSet::new();
+        for job in jobs {
+            let limit = limit.clone();
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("semaphore open");
+                (job.item_id, job.replaced, job.work.await)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let (item_id, replaced, r) = joined?;
+            self.record(label, &item_id, replaced, r)?;
+            self.event(Phase::Items, Some(label.to_string()));
+        }
+        Ok(())
+    }
+}
+
+/// One item's writes, to run beside others.
+pub(crate) struct Job {
+    pub item_id: String,
+    /// It replaces an item already there.
+    pub replaced: bool,
+    pub work: std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>,
+}
+
+/// An item's stored JSON and its extra blob (a contact's photo), read off the async workers.
+pub(crate) async fn read_item(repo: &Repository, item: &Node) -> Result<(Value, Option<Vec<u8>>)> {
+    let (repo, item) = (repo.clone(), item.clone());
+    tokio::task::spawn_blocking(move || -> Result<_> {
+        let bytes = repo.read_content(&item.content)?;
+        let v = serde_json::from_slice(&bytes)
+            .map_err(|e| EngineError::Internal(format!("item {}: {e}", item.name)))?;
+        let extra = item.meta.map(|m| repo.read_data(&m)).transpose()?;
+        Ok((v, extra))
+    })
+    .await?
 }
 
 /// Restores a mailbox, category or folder from a snapshot.

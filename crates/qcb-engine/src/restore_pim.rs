@@ -23,20 +23,19 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use qcb_graph::GraphClient;
 use serde_json::{Map, Value, json};
 
 use crate::error::{EngineError, Result};
 use crate::progress::Phase;
-use crate::restore::{Action, CategoryPlan, ORIGINAL_ID_PROPERTY, OnConflict, RestoreTarget, Run};
+use crate::restore::{
+    Action, CategoryPlan, Job, ORIGINAL_ID_PROPERTY, OnConflict, RestoreTarget, Run, read_item,
+};
 
 /// `PidLidAppointmentStateFlags` (PSETID_Appointment, 0x8217).
 const APPOINTMENT_STATE_FLAGS: &str = "Integer {00062002-0000-0000-C000-000000000046} Id 0x8217";
 /// asfMeeting | asfReceived: a meeting received from its organizer.
 const RECEIVED_MEETING: &str = "3";
-
-fn graph_err(e: qcb_graph::GraphError) -> EngineError {
-    e.into()
-}
 
 /// The backed-up item's id stored on a restored copy, if any.
 fn original_id(v: &Value) -> Option<&str> {
@@ -185,32 +184,36 @@ pub(crate) async fn contacts(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                 present.insert(id.clone(), id);
             }
         }
+        let mut jobs = Vec::new();
         for item in &c.items {
             let there = present.remove(&item.name);
             let Some(action) = run.decide("contact", &label, &item.name, there) else {
                 continue;
             };
             let Some(fid) = folder.clone() else { continue };
-            let replaced = matches!(action, Action::Replace(_));
-            let r = async {
-                let (v, photo) = run.read_item(item).await?;
-                if let Action::Replace(old) = &action {
-                    graph.delete_contact(&uid, old).await?;
-                }
-                let created = graph
-                    .create_contact(&uid, &fid, &contact_body(&v, &item.name))
-                    .await?;
-                if let Some(photo) = photo {
-                    graph
-                        .set_contact_photo(&uid, &id_of(&created), image_type(&photo), photo)
+            let (graph, repo, uid, item) =
+                (graph.clone(), run.repo.clone(), uid.clone(), item.clone());
+            jobs.push(Job {
+                item_id: item.name.clone(),
+                replaced: matches!(action, Action::Replace(_)),
+                work: Box::pin(async move {
+                    let (v, photo) = read_item(&repo, &item).await?;
+                    if let Action::Replace(old) = &action {
+                        graph.delete_contact(&uid, old).await?;
+                    }
+                    let created = graph
+                        .create_contact(&uid, &fid, &contact_body(&v, &item.name))
                         .await?;
-                }
-                Ok(())
-            }
-            .await;
-            run.record(&label, &item.name, replaced, r)?;
-            run.event(Phase::Items, Some(label.clone()));
+                    if let Some(photo) = photo {
+                        graph
+                            .set_contact_photo(&uid, &id_of(&created), image_type(&photo), photo)
+                            .await?;
+                    }
+                    Ok(())
+                }),
+            });
         }
+        run.run_jobs(&label, jobs).await?;
     }
     Ok(())
 }
@@ -276,8 +279,13 @@ fn own_zone(v: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn restore_event(run: &Run, calendar: &str, v: &Value, original: &str) -> Result<()> {
-    let (graph, uid) = (&run.graph, &run.user_id);
+async fn restore_event(
+    graph: &GraphClient,
+    uid: &str,
+    calendar: &str,
+    v: &Value,
+    original: &str,
+) -> Result<()> {
     let zone = own_zone(v);
     let created = graph
         .create_event(uid, calendar, &event_body(v, original), zone.as_deref())
@@ -421,6 +429,7 @@ pub(crate) async fn calendars(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                 present.insert(id.clone(), (id, organizes));
             }
         }
+        let mut jobs = Vec::new();
         for item in &c.items {
             let there = present.remove(&item.name);
             if there.as_ref().is_some_and(|t| t.1) && run.on_conflict == OnConflict::Overwrite {
@@ -439,18 +448,21 @@ pub(crate) async fn calendars(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
             let Some(cid) = calendar.clone() else {
                 continue;
             };
-            let replaced = matches!(action, Action::Replace(_));
-            let r = async {
-                let (v, _) = run.read_item(item).await?;
-                if let Action::Replace(old) = &action {
-                    graph.delete_event(&uid, old).await?;
-                }
-                restore_event(run, &cid, &v, &item.name).await
-            }
-            .await;
-            run.record(&label, &item.name, replaced, r)?;
-            run.event(Phase::Items, Some(label.clone()));
+            let (graph, repo, uid, item) =
+                (graph.clone(), run.repo.clone(), uid.clone(), item.clone());
+            jobs.push(Job {
+                item_id: item.name.clone(),
+                replaced: matches!(action, Action::Replace(_)),
+                work: Box::pin(async move {
+                    let (v, _) = read_item(&repo, &item).await?;
+                    if let Action::Replace(old) = &action {
+                        graph.delete_event(&uid, old).await?;
+                    }
+                    restore_event(&graph, &uid, &cid, &v, &item.name).await
+                }),
+            });
         }
+        run.run_jobs(&label, jobs).await?;
     }
     Ok(())
 }
@@ -520,6 +532,7 @@ pub(crate) async fn tasks(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                 present.entry(task_key(&t)).or_default().push(id_of(&t));
             }
         }
+        let mut jobs = Vec::new();
         for item in &c.items {
             let v = match run.read_item(item).await {
                 Ok((v, _)) => v,
@@ -534,19 +547,20 @@ pub(crate) async fn tasks(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
             };
             let Some(lid) = list.clone() else { continue };
             let body = Value::Object(pick(&v, TASK_WRITABLE));
-            let replaced = matches!(action, Action::Replace(_));
-            let r = match &action {
-                Action::Replace(old) => graph.update_task(&uid, &lid, old, &body).await,
-                _ => graph.create_task(&uid, &lid, &body).await,
-            };
-            run.record(
-                &label,
-                &item.name,
-                replaced,
-                r.map(|_| ()).map_err(graph_err),
-            )?;
-            run.event(Phase::Items, Some(label.clone()));
+            let (graph, uid) = (graph.clone(), uid.clone());
+            jobs.push(Job {
+                item_id: item.name.clone(),
+                replaced: matches!(action, Action::Replace(_)),
+                work: Box::pin(async move {
+                    match &action {
+                        Action::Replace(old) => graph.update_task(&uid, &lid, old, &body).await?,
+                        _ => graph.create_task(&uid, &lid, &body).await?,
+                    };
+                    Ok(())
+                }),
+            });
         }
+        run.run_jobs(&label, jobs).await?;
     }
     Ok(())
 }
