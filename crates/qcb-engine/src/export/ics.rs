@@ -378,7 +378,8 @@ impl Calendar {
             .ok_or("the event has neither iCalUId nor id")?
             .to_string();
         let start = graph_time(&event["start"]).ok_or("the event has no start time")?;
-        let mut l = std::mem::take(&mut self.body);
+        // Written aside and added only when the whole event (with its exceptions) is good.
+        let mut l = Lines::default();
         l.raw("BEGIN:VEVENT");
         l.raw(&format!("UID:{}", escape(&uid)));
         self.event_props(&mut l, event, &frame)?;
@@ -403,7 +404,6 @@ impl Calendar {
         }
         alarm(&mut l, event);
         l.raw("END:VEVENT");
-        self.events += 1;
         for x in event["exceptionOccurrences"]
             .as_array()
             .into_iter()
@@ -423,7 +423,8 @@ impl Calendar {
             alarm(&mut l, x);
             l.raw("END:VEVENT");
         }
-        self.body = l;
+        self.body.out.push_str(&l.out);
+        self.events += 1;
         Ok(())
     }
 
@@ -715,6 +716,22 @@ mod tests {
             rrule(&r, &frame).unwrap(),
             "FREQ=MONTHLY;INTERVAL=2;BYDAY=FR;BYSETPOS=-1;COUNT=6"
         );
+    }
+
+    #[test]
+    fn an_event_that_cannot_be_written_leaves_the_others_alone() {
+        let mut c = Calendar::default();
+        c.add_event(&series()).unwrap();
+        let mut broken = series();
+        broken["iCalUId"] = json!("uid-2");
+        broken["exceptionOccurrences"][0]["originalStart"] = Value::Null;
+        broken["exceptionOccurrences"][0]["start"] = Value::Null;
+        assert!(c.add_event(&broken).is_err());
+        assert!(c.add_event(&json!({"id": "x"})).is_err());
+        assert_eq!(c.events, 1);
+        let text = c.finish("x");
+        assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
+        assert!(!text.contains("uid-2"));
     }
 
     #[test]

@@ -178,6 +178,7 @@ fn export_blocking(
         },
         done: 0,
         total: folders.iter().map(|f| f.items.len() as u64).sum(),
+        bytes: 0,
     };
     let result = folders
         .iter()
@@ -665,6 +666,8 @@ struct Ctx<'a> {
     report: ExportReport,
     done: u64,
     total: u64,
+    /// Bytes of the files recorded so far (for progress).
+    bytes: u64,
 }
 
 /// A message's file name: its received time and subject.
@@ -703,14 +706,13 @@ impl Ctx<'_> {
 
     fn tick(&mut self, f: &PlanFolder, n: u64) {
         self.done += n;
-        let bytes = self.report.written.iter().map(|w| w.bytes).sum();
         self.progress.event(ProgressEvent {
             phase: Phase::Items,
             mailbox: Some(f.mailbox.clone()),
             folder: Some(f.label()),
             items_done: self.done,
             items_total: self.total,
-            bytes_done: bytes,
+            bytes_done: self.bytes,
         });
     }
 
@@ -726,11 +728,11 @@ impl Ctx<'_> {
     }
 
     fn record(&mut self, path: String, items: u64, size: Option<u64>, stored: u64) {
-        self.report.written.push(ExportedFile {
-            path,
-            items,
-            bytes: size.unwrap_or(stored),
-        });
+        let bytes = size.unwrap_or(stored);
+        self.bytes += bytes;
+        self.report
+            .written
+            .push(ExportedFile { path, items, bytes });
     }
 
     /// Reads an item's content, recording a failure when it cannot be read.
@@ -771,7 +773,7 @@ impl Ctx<'_> {
             folder: Some(f.label()),
             items_done: self.done,
             items_total: self.total,
-            bytes_done: 0,
+            bytes_done: self.bytes,
         });
         let dry = self.opts.dry_run;
         let stored: u64 = f.items.iter().map(|n| n.size).sum();
@@ -920,5 +922,123 @@ impl Ctx<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qcb_repo::{BlobId, KdfParams, SnapshotMeta, Tree};
+    use serde_json::json;
+
+    /// A snapshot with one readable and one unreadable message, and the same for contacts.
+    fn damaged_repo(dir: &Path) -> Repository {
+        let repo =
+            Repository::init_local(&dir.join("repo"), b"pw", KdfParams::insecure_for_tests())
+                .unwrap();
+        let mut w = repo.writer();
+        let mime = b"Subject: good\r\n\r\nFrom me\r\n";
+        let good = w.save_content(mime).unwrap();
+        let contact = w
+            .save_content(br#"{"id":"c1","displayName":"Ann Example"}"#)
+            .unwrap();
+        let missing = |b| vec![BlobId([b; 32])];
+        let mut tree = |nodes| w.save_tree(&Tree { nodes }).unwrap();
+        let inbox = tree(vec![
+            Node::item(
+                "m1",
+                good,
+                mime.len() as u64,
+                None,
+                json!({"subject": "good", "receivedDateTime": "2026-11-02T09:00:00Z"}),
+            ),
+            Node::item("m2", missing(7), 10, None, json!({"subject": "lost"})),
+        ]);
+        let folder = tree(vec![
+            Node::item("c1", contact, 40, None, json!({"kind": "contact"})),
+            Node::item("c2", missing(8), 40, None, json!({"kind": "contact"})),
+        ]);
+        let mail = tree(vec![Node::dir("Inbox", inbox, json!({}))]);
+        let contacts = tree(vec![Node::dir(
+            "Contacts",
+            folder,
+            json!({"containerId": "f"}),
+        )]);
+        let mbx = tree(vec![
+            Node::dir("Mail", mail, json!({"category": "mail"})),
+            Node::dir("Contacts", contacts, json!({"category": "contacts"})),
+        ]);
+        let root = tree(vec![Node::dir("a@example.org", mbx, json!({}))]);
+        w.commit(SnapshotMeta::new(root, "t", Utc::now())).unwrap();
+        repo
+    }
+
+    #[test]
+    fn an_unreadable_item_is_reported_and_the_export_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = damaged_repo(dir.path());
+        for format in [MailFormat::Eml, MailFormat::Mbox] {
+            let target = dir.path().join(format!("{format:?}"));
+            let mut opts = ExportOptions::new("/a@example.org", &target);
+            opts.mail_format = format;
+            let r = export_blocking(&repo, &opts, &crate::NoProgress).unwrap();
+            assert_eq!((r.messages, r.contacts), (1, 1), "{r:?}");
+            let failed: Vec<(&str, &str)> = r
+                .failed
+                .iter()
+                .map(|f| (f.folder.as_str(), f.item_id.as_str()))
+                .collect();
+            assert_eq!(failed, [("Contacts/Contacts", "c2"), ("Mail/Inbox", "m2")]);
+            assert!(r.failed.iter().all(|f| f.reason.contains("cannot be read")));
+            assert_eq!(r.files, 2);
+            let vcf = std::fs::read_to_string(target.join("a@example.org/Contacts/Contacts.vcf"))
+                .unwrap();
+            assert!(vcf.contains("FN:Ann Example\r\n") && vcf.ends_with("END:VCARD\r\n"));
+            if format == MailFormat::Eml {
+                let eml = target.join("a@example.org/Mail/Inbox/2026-11-02 0900 good.eml");
+                assert_eq!(
+                    std::fs::read(eml).unwrap(),
+                    b"Subject: good\r\n\r\nFrom me\r\n"
+                );
+            } else {
+                let mbox =
+                    std::fs::read_to_string(target.join("a@example.org/Mail/Inbox.mbox")).unwrap();
+                assert_eq!(
+                    mbox,
+                    "From MAILER-DAEMON Mon Nov  2 09:00:00 2026\nSubject: good\n\n>From me\n\n"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn targets_that_exist_are_refused_and_a_dry_run_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = damaged_repo(dir.path());
+        let file = dir.path().join("taken.zip");
+        std::fs::write(&file, b"mine").unwrap();
+        let mut opts = ExportOptions::new("", &file);
+        opts.zip = true;
+        let e = export_blocking(&repo, &opts, &crate::NoProgress).unwrap_err();
+        assert_eq!(e.code(), "invalid_input");
+        assert_eq!(std::fs::read(&file).unwrap(), b"mine");
+        // A plain file where a folder should be.
+        let opts = ExportOptions::new("", &file);
+        assert!(export_blocking(&repo, &opts, &crate::NoProgress).is_err());
+        // A dry run of a zip lists the files and creates nothing.
+        let mut opts = ExportOptions::new("", dir.path().join("new.zip"));
+        opts.zip = true;
+        opts.dry_run = true;
+        let r = export_blocking(&repo, &opts, &crate::NoProgress).unwrap();
+        assert!(!dir.path().join("new.zip").exists());
+        let paths: Vec<&str> = r.written.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "a@example.org/Contacts/Contacts.vcf",
+                "a@example.org/Mail/Inbox/2026-11-02 0900 good.eml",
+                "a@example.org/Mail/Inbox/lost.eml"
+            ]
+        );
     }
 }
