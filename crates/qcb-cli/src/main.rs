@@ -199,6 +199,21 @@ enum Command {
         #[command(flatten)]
         state: sets::StateArgs,
     },
+    /// Test connection: sign in and report, per mailbox and category, what can be read and
+    /// written, naming each missing permission and the admin step that grants it (exit 4 when
+    /// something cannot be read).
+    TestConnection {
+        #[command(flatten)]
+        tenant: TenantArgs,
+        /// A mailbox (address or id); repeat for several. None: every mailbox.
+        #[arg(long = "mailbox", short = 'm')]
+        mailboxes: Vec<String>,
+        #[arg(long, default_value = "all", value_parser = Categories::parse)]
+        categories: Categories,
+        /// Probe at most this many mailboxes (0: all).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// The job history: every run of every backup set, newest first.
     History {
         /// Only this set's runs.
@@ -606,6 +621,26 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Set { command, state } => sets::run_set_command(command, state, out).await,
+        Command::TestConnection {
+            tenant,
+            mailboxes,
+            categories,
+            limit,
+        } => {
+            let graph = tenant.client().await?;
+            let report = qcb_engine::test_connection(
+                graph,
+                &tenant.client_id,
+                qcb_engine::ConnectionTest {
+                    mailboxes,
+                    selection: Default::default(),
+                    categories,
+                    limit,
+                },
+            )
+            .await?;
+            Ok(sets::print_connection_report(out, &report))
+        }
         Command::History { set, limit, state } => sets::history(state, set, limit, out).await,
         Command::Daemon { poll, state, .. } => sets::daemon(state, poll).await,
         Command::Snapshots { repo } => {

@@ -58,6 +58,14 @@ pub enum SetCommand {
     Remove { name: String },
     /// Run a set now.
     Run { name: String },
+    /// Test connection: sign in as the set does and report, per mailbox and category, what
+    /// can be read and written and which permission is missing (exit 4 when a read fails).
+    Test {
+        name: String,
+        /// Probe at most this many mailboxes (0: all).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// Store one of a set's secrets in the secret store (keychain, or --secrets-dir).
     Secret {
         name: String,
@@ -408,6 +416,11 @@ pub async fn run_set_command(
                 _ => ExitCode::from(3),
             });
         }
+        SetCommand::Test { name, limit } => {
+            let ctx = state.context("manual").await?;
+            let report = qcb_engine::sets::test_set(&ctx, &name, limit).await?;
+            return Ok(print_connection_report(out, &report));
+        }
         SetCommand::Secret {
             name,
             kind,
@@ -559,4 +572,73 @@ pub async fn daemon(state: StateArgs, poll: u64) -> anyhow::Result<ExitCode> {
     )
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a connection test; exit 0 when everything chosen can be read (write gaps are
+/// warnings: they only matter for restores), 4 otherwise.
+pub fn print_connection_report(out: &Output, r: &qcb_engine::ConnectionReport) -> ExitCode {
+    use qcb_engine::Access;
+    let reads_fail = r.directory.read != Access::Ok
+        || r.mailboxes
+            .iter()
+            .flat_map(|m| &m.categories)
+            .any(|c| c.read != Access::Ok);
+    if out.is_json() {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(r).expect("report serialises")
+        );
+    } else {
+        let word = |a: Access| match a {
+            Access::Ok => "ok",
+            Access::Missing => "MISSING",
+            Access::Unknown => "unknown",
+            Access::Error => "ERROR",
+        };
+        println!("signed in as the {}", r.sign_in);
+        if let Some(g) = &r.granted {
+            println!("granted: {}", g.join(", "));
+        }
+        let mut line = |who: &str, c: &qcb_engine::CategoryAccess| {
+            println!(
+                "{who:<32} {:<10} read {:<8} write {:<8}{}",
+                c.category,
+                word(c.read),
+                word(c.write),
+                if c.missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(" missing: {}", c.missing.join(", "))
+                }
+            );
+            if let Some(d) = &c.detail {
+                println!("{:<32}   {d}", "");
+            }
+            if let Some(f) = &c.fix {
+                println!("{:<32}   fix: {f}", "");
+            }
+        };
+        line("(directory)", &r.directory);
+        for m in &r.mailboxes {
+            for c in &m.categories {
+                line(&m.mailbox, c);
+            }
+        }
+        if r.not_tested > 0 {
+            println!("{} more mailbox(es) not tested (--limit)", r.not_tested);
+        }
+        println!(
+            "{}",
+            if r.problems == 0 {
+                "everything can be backed up and restored".to_string()
+            } else {
+                format!("{} problem(s)", r.problems)
+            }
+        );
+    }
+    if reads_fail {
+        ExitCode::from(4)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -319,3 +319,77 @@ async fn the_daemon_runs_server_sets_on_schedule_logs_to_files_and_stops_on_sigt
     assert!(log.contains("backup set run finished"), "{log}");
     assert!(!log.contains(&c.client_secret) && !log.contains("daemon-pw"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_connection_names_missing_permissions_and_sets_are_tested_the_way_they_sign_in() {
+    let env = Env::new().await;
+    let c = env.sim.credentials();
+    let ok_run = common::run(&env, "pw", &["--json", "test-connection"]).await;
+    let report = json(&ok_run);
+    assert_eq!(report["directory"]["read"], "ok");
+    assert_eq!(report["mailboxes"].as_array().unwrap().len(), 2);
+    let text = String::from_utf8_lossy(&common::run(&env, "pw", &["test-connection"]).await.stdout)
+        .into_owned();
+    assert!(
+        text.contains("MailboxSettings.ReadWrite") && text.contains("fix:"),
+        "{text}"
+    );
+
+    env.sim
+        .admin()
+        .set_app_permissions(&c.client_id, &["User.Read.All", "Mail.ReadWrite"], &[])
+        .unwrap();
+    let refused = common::run(
+        &env,
+        "pw",
+        &["--json", "test-connection", "--categories", "mail,contacts"],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    let r: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    let contacts = &r["mailboxes"][0]["categories"][1];
+    assert_eq!(contacts["category"], "contacts");
+    assert_eq!(contacts["read"], "missing");
+    assert_eq!(contacts["missing"][0], "Contacts.Read");
+
+    // A saved set is tested with its own sign-in and selection.
+    let repo = env.repo().display().to_string();
+    let (graph_url, authority) = (env.sim.graph_url(), env.sim.base_url());
+    let first = env.sim.admin().users()[0].user_principal_name.clone();
+    ok(&run(
+        &env,
+        "t",
+        &[
+            "set",
+            "create",
+            "One",
+            "--repo",
+            &repo,
+            "--tenant",
+            &c.tenant_id,
+            "--client-id",
+            &c.client_id,
+            "--graph-url",
+            &graph_url,
+            "--authority",
+            &authority,
+            "--categories",
+            "mail",
+            "--mailbox",
+            &first,
+        ],
+    )
+    .await);
+    let tested = run_with(
+        &env,
+        "t",
+        &[("QCBACKUP_CLIENT_SECRET", c.client_secret.as_str())],
+        &["--json", "set", "test", "One"],
+    )
+    .await;
+    let r: serde_json::Value = serde_json::from_slice(&tested.stdout).unwrap();
+    assert_eq!(tested.status.code(), Some(0), "{}", stderr(&tested));
+    assert_eq!(r["mailboxes"].as_array().unwrap().len(), 1);
+    assert_eq!(r["mailboxes"][0]["mailbox"], first.as_str());
+    assert_eq!(r["mailboxes"][0]["categories"][0]["write"], "ok");
+}

@@ -312,7 +312,7 @@ pub async fn backup(
     Ok(report)
 }
 
-async fn resolve_users(
+pub(crate) async fn resolve_users(
     graph: &GraphClient,
     wanted: &[String],
     selection: &MailboxSelection,

@@ -12,6 +12,7 @@ mod error;
 mod export;
 mod handle;
 mod mime;
+mod permissions;
 mod progress;
 mod restore;
 mod restore_pim;
@@ -28,6 +29,9 @@ pub use export::{
     ExportOptions, ExportReport, ExportedFile, MailFormat, NameSet, export, safe_stem,
 };
 pub use handle::RepoHandle;
+pub use permissions::{
+    Access, CategoryAccess, ConnectionReport, ConnectionTest, MailboxAccess, test_connection,
+};
 pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
 pub use restore::{OnConflict, RestoreOptions, RestoreTarget, restore};
 pub use selection::{FolderFilter, FolderVerdict, MailboxSelection};

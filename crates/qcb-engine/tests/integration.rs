@@ -6,6 +6,7 @@ mod integration {
     pub mod export;
     pub mod faults;
     pub mod incremental;
+    pub mod permissions;
     pub mod restore_all;
     pub mod roundtrip;
     pub mod sets;

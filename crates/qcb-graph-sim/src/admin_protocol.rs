@@ -112,6 +112,21 @@ impl Admin {
         Ok(())
     }
 
+    /// Scopes an app's application permissions to some mailboxes (Exchange RBAC for
+    /// Applications), or lifts the scope with `None`.
+    pub fn set_app_mailbox_scope(
+        &self,
+        client_id: &str,
+        mailboxes: Option<&[&str]>,
+    ) -> Result<(), SimError> {
+        let mut id = self.shared.proto.identity();
+        let app = id
+            .app_mut(client_id)
+            .ok_or_else(|| SimError::Invalid(format!("unknown app '{client_id}'")))?;
+        app.reg.mailbox_scope = mailboxes.map(|m| m.iter().map(|s| s.to_string()).collect());
+        Ok(())
+    }
+
     /// Registers a certificate credential: `pem` is an X.509 certificate
     /// (its SHA-1 `x5t` and SHA-256 `x5t#S256` thumbprints are computed) or
     /// an RSA public key, with the `x5t` the client will send (or `None`:

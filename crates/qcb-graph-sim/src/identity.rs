@@ -61,6 +61,10 @@ pub struct AppRegistration {
     pub delegated_permissions: Vec<String>,
     /// SHA-1 thumbprints (`x5t`, base64url) of registered certificates.
     pub certificate_thumbprints: Vec<String>,
+    /// Exchange RBAC for Applications: when set, the app's application permissions reach only
+    /// these mailboxes (user ids or principal names, any case), as a management scope on its
+    /// role assignments does; other mailboxes answer 403 `ErrorAccessDenied`.
+    pub mailbox_scope: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for AppRegistration {
@@ -75,6 +79,7 @@ impl std::fmt::Debug for AppRegistration {
             .field("application_permissions", &self.application_permissions)
             .field("delegated_permissions", &self.delegated_permissions)
             .field("certificate_thumbprints", &self.certificate_thumbprints)
+            .field("mailbox_scope", &self.mailbox_scope)
             .finish()
     }
 }
@@ -154,6 +159,7 @@ impl Identity {
                 application_permissions: DEFAULT_APP_ROLES.iter().map(|s| s.to_string()).collect(),
                 delegated_permissions: DEFAULT_DELEGATED.iter().map(|s| s.to_string()).collect(),
                 certificate_thumbprints: Vec::new(),
+                mailbox_scope: None,
             },
             certs: Vec::new(),
         };

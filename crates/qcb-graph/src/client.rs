@@ -124,7 +124,8 @@ fn path_of(url: &str) -> String {
         .unwrap_or_else(|_| url.to_string())
 }
 
-pub(crate) fn enc(segment: &str) -> String {
+/// Percent-encodes one URL path segment (an id or an address).
+pub fn enc(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
@@ -181,6 +182,47 @@ impl GraphClient {
 
     pub fn graph_url(&self) -> &str {
         &self.cfg.graph_url
+    }
+
+    /// Signs in (or reuses the cached token) without calling Graph: the first thing a
+    /// connection test checks.
+    pub async fn sign_in_now(&self) -> Result<()> {
+        self.access_token(None).await.map(|_| ())
+    }
+
+    /// The permissions the access token carries (`roles` of an app-only token, `scp` of a
+    /// delegated one), when the token can be read. Microsoft may make Graph tokens opaque, so
+    /// this is a hint for reports; what a request answers is the truth.
+    pub async fn granted_permissions(&self) -> Result<Option<Vec<String>>> {
+        use base64::Engine;
+        let token = self.access_token(None).await?;
+        let Some(payload) = token.split('.').nth(1) else {
+            return Ok(None);
+        };
+        let Ok(bytes) =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+        else {
+            return Ok(None);
+        };
+        let Ok(claims) = serde_json::from_slice::<Value>(&bytes) else {
+            return Ok(None);
+        };
+        let mut out: Vec<String> = match (&claims["roles"], &claims["scp"]) {
+            (Value::Array(roles), _) => roles
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect(),
+            (_, Value::String(scp)) => scp.split_whitespace().map(str::to_string).collect(),
+            _ => return Ok(None),
+        };
+        out.sort();
+        Ok(Some(out))
+    }
+
+    /// A read-only request whose answer is thrown away: does this path answer (a permission
+    /// probe)? `path` is relative to the Graph URL and may carry a query.
+    pub async fn probe(&self, path: &str) -> Result<()> {
+        self.get_json(path, &[]).await.map(|_| ())
     }
 
     /// A valid access token (cached until shortly before it expires); a new one when

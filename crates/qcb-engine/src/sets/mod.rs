@@ -25,7 +25,7 @@ use crate::selection::{FolderFilter, MailboxSelection};
 use qcb_repo::RetentionPolicy;
 
 pub use daemon::{DaemonOptions, run_daemon};
-pub use run::{RunContext, SetRunReport, run_set};
+pub use run::{RunContext, SetRunReport, run_set, test_set};
 pub use schedule::Schedule;
 pub use store::{RunRecord, RunStatus, SetStore, StoredSet};
 

@@ -173,6 +173,29 @@ async fn apply_retention(
     Ok(report)
 }
 
+/// "Test connection" for a saved set: signs in the way the set does and probes its mailboxes
+/// and categories (at most `limit` mailboxes; 0: all).
+pub async fn test_set(
+    ctx: &RunContext,
+    name: &str,
+    limit: usize,
+) -> Result<crate::ConnectionReport> {
+    let (store, n) = (ctx.store.clone(), name.to_string());
+    let set = blocking(move || store.get(&n)).await?.set;
+    let graph = Arc::new(client(ctx, &set).await?);
+    crate::test_connection(
+        graph,
+        &set.connection.client_id,
+        crate::ConnectionTest {
+            mailboxes: Vec::new(),
+            selection: set.mailboxes.clone(),
+            categories: set.categories,
+            limit,
+        },
+    )
+    .await
+}
+
 async fn secret(ctx: &RunContext, set: &BackupSet, kind: SecretKind) -> Result<String> {
     let entry = set
         .secret_entry(kind)

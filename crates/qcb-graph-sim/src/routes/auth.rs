@@ -1039,6 +1039,30 @@ pub(crate) fn me_path(shared: &Shared, headers: &HeaderMap, path: &str) -> Optio
     Some(format!("/v1.0/users/{user}{rest}"))
 }
 
+/// Whether an app-only request may reach this mailbox under the app's Exchange RBAC for
+/// Applications scope (no scope: every mailbox).
+fn in_app_scope(shared: &Shared, claims: &Claims, user_id: &Option<String>) -> bool {
+    let scope = shared
+        .proto
+        .identity()
+        .app(&claims.app_id)
+        .and_then(|a| a.reg.mailbox_scope.clone());
+    let Some(scope) = scope else {
+        return true;
+    };
+    let Some(id) = user_id else {
+        return false;
+    };
+    let t = shared.lock();
+    let upn = t
+        .mailbox_index(id)
+        .map(|i| t.mailboxes.user(i).upn.clone())
+        .unwrap_or_default();
+    scope
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(id) || m.eq_ignore_ascii_case(&upn))
+}
+
 /// Middleware on `/v1.0`: 401 `InvalidAuthenticationToken` unless the
 /// request carries a valid, unexpired, unrevoked bearer token; 403 when
 /// the token lacks the permission for the resource; 429 when the app is
@@ -1074,6 +1098,9 @@ pub(crate) async fn require_token(State(shared): St, req: Request, next: Next) -
             } else {
                 GraphError::access_denied().into_response()
             };
+        }
+        if fam != Family::Directory && !delegated && !in_app_scope(&shared, &claims, &user_id) {
+            return GraphError::access_denied().into_response();
         }
         if fam != Family::Directory {
             mailbox = user_id;
