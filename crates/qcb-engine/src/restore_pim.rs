@@ -205,9 +205,17 @@ pub(crate) async fn contacts(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                         .create_contact(&uid, &fid, &contact_body(&v, &item.name))
                         .await?;
                     if let Some(photo) = photo {
-                        graph
-                            .set_contact_photo(&uid, &id_of(&created), image_type(&photo), photo)
-                            .await?;
+                        let id = id_of(&created);
+                        if let Err(e) = graph
+                            .set_contact_photo(&uid, &id, image_type(&photo), photo)
+                            .await
+                        {
+                            // Without its photo it would pass for restored next time.
+                            if let Err(d) = graph.delete_contact(&uid, &id).await {
+                                tracing::warn!(contact = %id, error = %d, "incomplete restored contact not removed");
+                            }
+                            return Err(e.into());
+                        }
                     }
                     Ok(())
                 }),
@@ -291,6 +299,30 @@ async fn restore_event(
         .create_event(uid, calendar, &event_body(v, original), zone.as_deref())
         .await?;
     let id = id_of(&created);
+    match finish_event(graph, uid, &id, &created, v, zone).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // Half a series would be taken for the restored event by the next run (it carries
+            // the original id): it goes, so that a re-run restores the event again. Deleting
+            // it notifies nobody (it has no attendees, or is a received meeting).
+            if let Err(d) = graph.delete_event(uid, &id).await {
+                tracing::warn!(event = %id, error = %d, "incomplete restored event not removed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Time zone, attachments, exceptions and cancelled occurrences of a created event.
+async fn finish_event(
+    graph: &GraphClient,
+    uid: &str,
+    id: &str,
+    created: &Value,
+    v: &Value,
+    zone: Option<String>,
+) -> Result<()> {
+    let id = id.to_string();
     if let Some(z) = &zone
         && created["start"]["timeZone"].as_str() == Some(z.as_str())
     {
