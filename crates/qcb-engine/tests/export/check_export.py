@@ -11,6 +11,7 @@ JSON; exits 1 with the differences when anything does not match.
 """
 
 import collections
+import datetime
 import email
 import email.policy
 import json
@@ -22,6 +23,21 @@ import zipfile
 
 import icalendar
 import vobject
+
+
+def local_date(value) -> str:
+    """The date of a DATE or DATE-TIME value in its own zone (Exchange's "original local date")."""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    return value.isoformat()
+
+
+def utc_text(value) -> str:
+    """A DATE-TIME as UTC (`2026-10-12T07:15:00Z`), a DATE as itself."""
+    if isinstance(value, datetime.datetime):
+        assert value.tzinfo is not None, "a floating time"
+        return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat()
 
 
 def main() -> int:
@@ -68,20 +84,22 @@ def main() -> int:
             cal = icalendar.Calendar.from_ical(path.read_bytes())
             for ev in cal.walk("VEVENT"):
                 uid = str(ev.get("UID"))
-                s = found["series"].setdefault(uid, {"rrule": None, "exdates": 0, "overrides": 0})
+                s = found["series"].setdefault(
+                    uid, {"rrule": None, "exdates": [], "overrides": [], "start": None}
+                )
                 if ev.get("RECURRENCE-ID") is not None:
-                    s["overrides"] += 1
+                    s["overrides"].append(local_date(ev.decoded("RECURRENCE-ID")))
                     continue
                 found["events"].append(str(ev.get("SUMMARY", "")))
                 assert ev.get("DTSTART") is not None, (path, uid)
-                ev.decoded("DTSTART")
+                s["start"] = utc_text(ev.decoded("DTSTART"))
                 rrule = ev.get("RRULE")
                 if rrule is not None:
                     s["rrule"] = rrule["FREQ"][0]
                 exdates = ev.get("EXDATE")
                 if exdates is not None:
                     for ex in exdates if isinstance(exdates, list) else [exdates]:
-                        s["exdates"] += len(ex.dts)
+                        s["exdates"].extend(local_date(d.dt) for d in ex.dts)
             for todo in cal.walk("VTODO"):
                 found["tasks"].append(str(todo.get("SUMMARY", "")))
         elif suffix == ".vcf":
@@ -94,7 +112,11 @@ def main() -> int:
                     assert isinstance(data, bytes) and len(data) > 8, path
                     found["photos"] += 1
     # Only series (with an RRULE) are compared for recurrence details.
-    found["series"] = {u: s for u, s in found["series"].items() if s["rrule"] is not None}
+    found["series"] = {
+        u: dict(s, exdates=sorted(s["exdates"]), overrides=sorted(s["overrides"]))
+        for u, s in found["series"].items()
+        if s["rrule"] is not None
+    }
 
     problems = []
 
@@ -113,7 +135,8 @@ def main() -> int:
     for key in ("eml_files", "mbox_files", "photos"):
         if key in expected and expected[key] != found[key]:
             problems.append(f"{key}: expected {expected[key]}, found {found[key]}")
-    # Per series: `rrule` is a FREQ or true (any rule); exdates and overrides are counts.
+    # Per series: `rrule` is a FREQ or true (any rule); exdates and overrides are the original
+    # local dates of the cancelled and modified occurrences; start is the first start in UTC.
     if "series" in expected:
         if set(expected["series"]) != set(found["series"]):
             problems.append(

@@ -81,10 +81,21 @@ fn expected(w: &World, user: &str, mail_files: Option<(&str, usize)>) -> Value {
     for c in admin.calendars(user) {
         for e in admin.events(user, &c.id) {
             if e.kind == "seriesMaster" {
+                let (mut cancelled, mut modified) = (e.cancelled_dates, e.exception_dates);
+                cancelled.sort();
+                modified.sort();
+                let start = e
+                    .start
+                    .parse::<chrono::DateTime<chrono::Utc>>()
+                    .unwrap()
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string();
+                // The parsers must find the series' rule, its cancelled and modified occurrences
+                // by their original local dates, and its first start at the same instant.
                 series.insert(
                     e.ical_uid.clone(),
-                    json!({"rrule": true, "exdates": e.cancelled_dates.len(),
-                           "overrides": e.exception_dates.len()}),
+                    json!({"rrule": true, "exdates": cancelled, "overrides": modified,
+                           "start": start}),
                 );
             }
             events.push(e.subject);
