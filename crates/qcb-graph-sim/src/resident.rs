@@ -13,8 +13,8 @@
 //! rest of the run, since its state can no longer be regenerated.
 
 use std::ops::{Index, IndexMut};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{OnceLock, mpsc};
 
 use crate::model::{Mailbox, User};
 
@@ -32,9 +32,39 @@ struct Slot {
     used: AtomicU64,
 }
 
+/// Runs the generator on a thread of its own: every generated mailbox is
+/// allocated there, so the allocator reuses the memory of a dropped mailbox
+/// for the next one instead of spreading mailboxes over the per-thread
+/// arenas of the server's workers (which made the resident set grow with
+/// every generation although only `limit` mailboxes were alive).
+struct GeneratorThread {
+    requests: mpsc::Sender<(usize, mpsc::Sender<Box<Mailbox>>)>,
+}
+
+impl GeneratorThread {
+    fn spawn(generator: Generator) -> Option<Self> {
+        let (tx, rx) = mpsc::channel::<(usize, mpsc::Sender<Box<Mailbox>>)>();
+        std::thread::Builder::new()
+            .name("qcb-graph-sim-generator".into())
+            .spawn(move || {
+                while let Ok((i, reply)) = rx.recv() {
+                    let _ = reply.send(Box::new(generator(i)));
+                }
+            })
+            .ok()?;
+        Some(Self { requests: tx })
+    }
+
+    fn generate(&self, i: usize) -> Option<Box<Mailbox>> {
+        let (tx, rx) = mpsc::channel();
+        self.requests.send((i, tx)).ok()?;
+        rx.recv().ok()
+    }
+}
+
 pub(crate) struct Mailboxes {
     slots: Vec<Slot>,
-    generator: Option<Generator>,
+    generator: Option<GeneratorThread>,
     /// Most unpinned generated mailboxes kept; `None`: no limit.
     limit: Option<usize>,
     tick: AtomicU64,
@@ -72,7 +102,7 @@ impl Mailboxes {
                     used: AtomicU64::new(0),
                 })
                 .collect(),
-            generator: Some(generator),
+            generator: GeneratorThread::spawn(generator),
             limit: Some(limit.max(1)),
             tick: AtomicU64::new(0),
             generated: AtomicU64::new(0),
@@ -132,12 +162,12 @@ impl Mailboxes {
 
     fn generate(&self, i: usize) -> Box<Mailbox> {
         self.generated.fetch_add(1, Ordering::Relaxed);
-        match &self.generator {
-            Some(g) => Box::new(g(i)),
-            // Eager slots are always loaded; this is unreachable in practice
-            // but an empty mailbox is a safe answer.
-            None => Box::new(Mailbox::new(self.slots[i].user.clone())),
-        }
+        // Eager slots are always loaded, and the generator thread only
+        // stops with the server; an empty mailbox is the safe answer anyway.
+        self.generator
+            .as_ref()
+            .and_then(|g| g.generate(i))
+            .unwrap_or_else(|| Box::new(Mailbox::new(self.slots[i].user.clone())))
     }
 
     fn touch(&self, i: usize) {
