@@ -16,10 +16,13 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use serde_json::{Map, Value};
+
 use crate::model::{
     Attachment, AttachmentKind, BodyType, EmailAddress, FlagStatus, Importance, Message,
     MessageProps,
 };
+use crate::pim::{Contact, Event, Photo, PhotoBytes, TodoTask};
 
 const MAGIC: &[u8] = b"QCBFTS";
 const VERSION: u8 = 1;
@@ -126,18 +129,21 @@ pub(crate) fn encode(m: &Message) -> String {
         delivery_receipt_requested: p.delivery_receipt_requested,
         read_receipt_requested: p.read_receipt_requested,
     };
-    let payload = serde_json::to_vec(&item).unwrap_or_default();
+    seal(&serde_json::to_vec(&item).unwrap_or_default())
+}
+
+/// Magic, version, hash and payload, in base64.
+fn seal(payload: &[u8]) -> String {
     let mut out = Vec::with_capacity(payload.len() + 39);
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
-    out.extend_from_slice(blake3::hash(&payload).as_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(blake3::hash(payload).as_bytes());
+    out.extend_from_slice(payload);
     STANDARD.encode(out)
 }
 
-/// Decodes a stream made by [`encode`]; `None` when it is not one (bad
-/// base64, another format, edited or truncated).
-pub(crate) fn decode(data: &str) -> Option<Imported> {
+/// The payload of a stream made by [`seal`], if it is one and intact.
+fn unseal(data: &str) -> Option<Vec<u8>> {
     let raw = STANDARD.decode(data.trim()).ok()?;
     let rest = raw.strip_prefix(MAGIC)?;
     let (&version, rest) = rest.split_first()?;
@@ -148,6 +154,169 @@ pub(crate) fn decode(data: &str) -> Option<Imported> {
     if blake3::hash(payload).as_bytes() != hash {
         return None;
     }
+    Some(payload.to_vec())
+}
+
+/// Message classes of the other items (PidTagMessageClass), and the folder
+/// classes (PidTagContainerClass) of the folders that hold them.
+pub(crate) const CONTACT_CLASS: &str = "IPM.Contact";
+pub(crate) const EVENT_CLASS: &str = "IPM.Appointment";
+pub(crate) const TASK_CLASS: &str = "IPM.Task";
+
+#[derive(Serialize, Deserialize)]
+struct ContactItem {
+    class: String,
+    created: DateTime<Utc>,
+    last_modified: DateTime<Utc>,
+    props: Map<String, Value>,
+    photo: Option<PhotoItem>,
+    extended: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PhotoItem {
+    content_type: String,
+    width: u32,
+    height: u32,
+    #[serde(with = "base64_bytes")]
+    bytes: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EventItem {
+    class: String,
+    event: Event,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TaskItem {
+    class: String,
+    task: TodoTask,
+}
+
+/// The export stream of a contact: every property, the photo's bytes, the
+/// extended properties and the dates.
+pub(crate) fn encode_contact(c: &Contact) -> String {
+    let item = ContactItem {
+        class: CONTACT_CLASS.into(),
+        created: c.created,
+        last_modified: c.last_modified,
+        props: c.props.clone(),
+        photo: c.photo.as_ref().map(|p| PhotoItem {
+            content_type: p.content_type.clone(),
+            width: p.width,
+            height: p.height,
+            bytes: p.data(),
+        }),
+        extended: c.extended.clone(),
+    };
+    seal(&serde_json::to_vec(&item).unwrap_or_default())
+}
+
+/// The export stream of an event or series: the master's properties, its
+/// recurrence, every exception and cancelled occurrence, attachments with
+/// their bytes, extended properties, iCalUId and dates.
+pub(crate) fn encode_event(e: &Event) -> String {
+    let item = EventItem {
+        class: EVENT_CLASS.into(),
+        event: e.clone(),
+    };
+    seal(&serde_json::to_vec(&item).unwrap_or_default())
+}
+
+/// The export stream of a task.
+pub(crate) fn encode_task(t: &TodoTask) -> String {
+    let item = TaskItem {
+        class: TASK_CLASS.into(),
+        task: t.clone(),
+    };
+    seal(&serde_json::to_vec(&item).unwrap_or_default())
+}
+
+/// A decoded stream of any class.
+pub(crate) enum Stream {
+    Message(Box<Imported>),
+    Contact(Box<Contact>),
+    Event(Box<Event>),
+    Task(Box<TodoTask>),
+}
+
+impl Stream {
+    pub fn class(&self) -> &'static str {
+        match self {
+            Stream::Message(_) => MESSAGE_CLASS,
+            Stream::Contact(_) => CONTACT_CLASS,
+            Stream::Event(_) => EVENT_CLASS,
+            Stream::Task(_) => TASK_CLASS,
+        }
+    }
+}
+
+/// Decodes a stream of any class (keys, folders and change numbers of the
+/// returned items are the exporter's: the importer sets its own).
+pub(crate) fn decode_any(data: &str) -> Option<Stream> {
+    let payload = unseal(data)?;
+    #[derive(Deserialize)]
+    struct Class {
+        class: String,
+    }
+    let class: Class = serde_json::from_slice(&payload).ok()?;
+    match class.class.as_str() {
+        MESSAGE_CLASS => decode_message(&payload).map(|m| Stream::Message(Box::new(m))),
+        CONTACT_CLASS => {
+            let c: ContactItem = serde_json::from_slice(&payload).ok()?;
+            Some(Stream::Contact(Box::new(Contact {
+                key: 0,
+                folder: 0,
+                change_seq: 0,
+                created: c.created,
+                last_modified: c.last_modified,
+                props: c.props,
+                photo: c.photo.map(|p| Photo {
+                    bytes: PhotoBytes::Stored(p.bytes),
+                    content_type: p.content_type,
+                    width: p.width,
+                    height: p.height,
+                    change_seq: 0,
+                }),
+                extended: c.extended,
+            })))
+        }
+        EVENT_CLASS => {
+            let e: EventItem = serde_json::from_slice(&payload).ok()?;
+            Some(Stream::Event(Box::new(e.event)))
+        }
+        TASK_CLASS => {
+            let t: TaskItem = serde_json::from_slice(&payload).ok()?;
+            Some(Stream::Task(Box::new(t.task)))
+        }
+        _ => None,
+    }
+}
+
+/// Bytes as base64 in streams.
+pub(crate) mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        STANDARD.decode(s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Rough size of a contact, event or task (`mailboxItem.size`): its stream.
+pub(crate) fn stream_size(stream: &str) -> u64 {
+    (stream.len() / 4 * 3) as u64
+}
+
+/// A message stream's payload made by [`encode`]; `None` when it is not one.
+fn decode_message(payload: &[u8]) -> Option<Imported> {
     let item: Item = serde_json::from_slice(payload).ok()?;
     if item.class != MESSAGE_CLASS {
         return None;

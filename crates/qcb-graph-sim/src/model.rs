@@ -155,11 +155,12 @@ pub(crate) struct Folder {
     pub change_seq: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Attachment {
     pub key: u32,
     pub name: String,
     pub content_type: String,
+    #[serde(with = "crate::export::base64_bytes")]
     pub bytes: Vec<u8>,
     pub is_inline: bool,
     pub content_id: Option<String>,

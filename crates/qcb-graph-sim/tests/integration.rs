@@ -19,6 +19,7 @@ mod integration {
     mod large_tenant;
     mod lazy;
     mod mailbox_export;
+    mod mailbox_export_pim;
     mod mime_roundtrip;
     pub mod pim_calendar;
     pub mod pim_contacts;

@@ -96,7 +96,7 @@ pub(crate) struct Calendar {
     pub change_seq: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Attendee {
     pub email: EmailAddress,
     /// `required`, `optional`, `resource`.
@@ -106,7 +106,7 @@ pub(crate) struct Attendee {
 }
 
 /// The properties of an event, a series master, or an exception.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub(crate) struct EventProps {
     pub subject: String,
     pub body_type: BodyType,
@@ -135,8 +135,75 @@ pub(crate) struct EventProps {
     pub response: String,
 }
 
+/// [`EventProps`] as export streams carry it (zones by name).
+#[derive(serde::Deserialize)]
+pub(crate) struct EventPropsWire {
+    subject: String,
+    body_type: BodyType,
+    body: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    start_tz: String,
+    end_tz: String,
+    is_all_day: bool,
+    location: Option<String>,
+    attendees: Vec<Attendee>,
+    organizer: EmailAddress,
+    is_organizer: bool,
+    importance: Importance,
+    sensitivity: String,
+    show_as: String,
+    categories: Vec<String>,
+    is_reminder_on: bool,
+    reminder_minutes: i64,
+    response_requested: bool,
+    allow_new_time_proposals: bool,
+    hide_attendees: bool,
+    is_online_meeting: bool,
+    is_cancelled: bool,
+    response: String,
+}
+
+impl<'de> serde::Deserialize<'de> for EventProps {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        EventPropsWire::deserialize(d).map(Self::from)
+    }
+}
+
+impl From<EventPropsWire> for EventProps {
+    fn from(w: EventPropsWire) -> Self {
+        let zone = |n: &str| time::zone(n).map_or("UTC", |z| z.name);
+        Self {
+            subject: w.subject,
+            body_type: w.body_type,
+            body: w.body,
+            start: w.start,
+            end: w.end,
+            start_tz: zone(&w.start_tz),
+            end_tz: zone(&w.end_tz),
+            is_all_day: w.is_all_day,
+            location: w.location,
+            attendees: w.attendees,
+            organizer: w.organizer,
+            is_organizer: w.is_organizer,
+            importance: w.importance,
+            sensitivity: w.sensitivity,
+            show_as: w.show_as,
+            categories: w.categories,
+            is_reminder_on: w.is_reminder_on,
+            reminder_minutes: w.reminder_minutes,
+            response_requested: w.response_requested,
+            allow_new_time_proposals: w.allow_new_time_proposals,
+            hide_attendees: w.hide_attendees,
+            is_online_meeting: w.is_online_meeting,
+            is_cancelled: w.is_cancelled,
+            response: w.response,
+        }
+    }
+}
+
 /// A modified occurrence of a series.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Exception {
     pub props: EventProps,
     pub change_seq: u64,
@@ -144,7 +211,7 @@ pub(crate) struct Exception {
     pub last_modified: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Event {
     pub key: u64,
     pub calendar: u64,
@@ -267,7 +334,7 @@ pub(crate) struct TodoList {
     pub change_seq: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TodoTask {
     pub key: u64,
     pub list: u64,

@@ -247,7 +247,7 @@ pub(crate) fn parse_query_time(s: &str) -> Option<DateTime<Utc>> {
 
 // ---------------------------------------------------------------- recurrence
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum PatternType {
     Daily,
     Weekly,
@@ -281,7 +281,7 @@ impl PatternType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum RangeType {
     EndDate,
     NoEnd,
@@ -334,7 +334,7 @@ pub(crate) fn parse_weekday(s: &str) -> Option<Weekday> {
 }
 
 /// Graph `patternedRecurrence`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Recurrence {
     pub pattern: PatternType,
     pub interval: u32,
@@ -349,6 +349,43 @@ pub(crate) struct Recurrence {
     pub end_date: Option<NaiveDate>,
     pub count: u32,
     pub time_zone: &'static str,
+}
+
+/// [`Recurrence`] as export streams carry it (the zone by name).
+#[derive(serde::Deserialize)]
+struct RecurrenceWire {
+    pattern: PatternType,
+    interval: u32,
+    days_of_week: Vec<Weekday>,
+    day_of_month: u32,
+    month: u32,
+    index: u8,
+    first_day_of_week: Weekday,
+    range: RangeType,
+    start_date: NaiveDate,
+    end_date: Option<NaiveDate>,
+    count: u32,
+    time_zone: String,
+}
+
+impl<'de> serde::Deserialize<'de> for Recurrence {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = RecurrenceWire::deserialize(d)?;
+        Ok(Self {
+            pattern: w.pattern,
+            interval: w.interval,
+            days_of_week: w.days_of_week,
+            day_of_month: w.day_of_month,
+            month: w.month,
+            index: w.index,
+            first_day_of_week: w.first_day_of_week,
+            range: w.range,
+            start_date: w.start_date,
+            end_date: w.end_date,
+            count: w.count,
+            time_zone: zone(&w.time_zone).map_or("UTC", |z| z.name),
+        })
+    }
 }
 
 /// Hard stop for open-ended series (no client asks beyond this).

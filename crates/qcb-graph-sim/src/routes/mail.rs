@@ -759,11 +759,17 @@ fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response,
         t,
         i,
         HierarchyDelta {
-            root: MSGFOLDERROOT_KEY,
             collection: HIERARCHY,
             base,
             props: FOLDER_PROPS,
             entity: "mailFolder",
+        },
+        |mbx| {
+            mbx.descendants(MSGFOLDERROOT_KEY)
+                .into_iter()
+                .filter_map(|k| mbx.folders.get(&k))
+                .map(|f| (f.change_seq, f.key))
+                .collect()
         },
         |mbx, k, select| mbx.folders.get(&k).map(|f| folder_json(mbx, f, select)),
     )
@@ -771,8 +777,6 @@ fn folder_delta_inner(shared: &Shared, ctx: &Ctx, uid: &str) -> Result<Response,
 
 /// Which folder hierarchy a delta query pages through, and as what.
 pub(crate) struct HierarchyDelta {
-    /// The folder whose descendants are listed.
-    pub(crate) root: u64,
     /// The collection the delta tokens are issued for.
     pub(crate) collection: u64,
     pub(crate) base: String,
@@ -783,14 +787,16 @@ pub(crate) struct HierarchyDelta {
 }
 
 /// One page of a folder-hierarchy delta (`mailFolders/delta`, the mailbox API's
-/// `folders/delta`): folders under `h.root` changed in the round, in change order, each as
-/// `render` shows it. Folder ids do not depend on IdType: only odata.maxpagesize applies.
+/// `folders/delta`): of the folders `list` gives as `(change number, key)`, those changed in
+/// the round, in change order, each as `render` shows it. Folder ids do not depend on IdType:
+/// only odata.maxpagesize applies.
 pub(crate) fn hierarchy_delta(
     shared: &Shared,
     ctx: &Ctx,
     t: std::sync::MutexGuard<'_, Tenant>,
     i: usize,
     h: HierarchyDelta,
+    list: impl Fn(&Mailbox) -> Vec<(u64, u64)>,
     render: impl Fn(&Mailbox, u64, Option<&[String]>) -> Option<Value>,
 ) -> Result<Response, GraphError> {
     let mbx = &t.mailboxes[i];
@@ -814,12 +820,9 @@ pub(crate) fn hierarchy_delta(
         .max_page_size
         .unwrap_or(DEFAULT_PAGE)
         .clamp(1, MAX_PAGE);
-    let mut entries: Vec<(u64, u64)> = mbx
-        .descendants(h.root)
+    let mut entries: Vec<(u64, u64)> = list(mbx)
         .into_iter()
-        .filter_map(|k| mbx.folders.get(&k))
-        .filter(|f| f.change_seq <= to_seq && (state.initial || f.change_seq > state.from_seq))
-        .map(|f| (f.change_seq, f.key))
+        .filter(|&(seq, _)| seq <= to_seq && (state.initial || seq > state.from_seq))
         .collect();
     entries.sort_unstable();
     let start = match state.cursor {

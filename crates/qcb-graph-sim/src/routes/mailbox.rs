@@ -144,28 +144,378 @@ fn folder_type(mbx: &Mailbox, key: u64) -> &'static str {
     }
 }
 
+/// What a folder of the mailbox API is in the store. The API sees one
+/// folder hierarchy, as Exchange keeps it; the emulator keeps mail folders,
+/// contact folders, calendars and To Do lists apart (same key space).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    Mail(u64),
+    Contacts(u64),
+    Calendar(u64),
+    Tasks(u64),
+}
+
+impl Container {
+    fn key(self) -> u64 {
+        match self {
+            Container::Mail(k)
+            | Container::Contacts(k)
+            | Container::Calendar(k)
+            | Container::Tasks(k) => k,
+        }
+    }
+
+    /// The folder class (PidTagContainerClass), `mailboxFolder.type`.
+    fn folder_class(self, mbx: &Mailbox) -> &'static str {
+        match self {
+            Container::Mail(k) => folder_type(mbx, k),
+            Container::Contacts(_) => "IPF.Contact",
+            Container::Calendar(_) => "IPF.Appointment",
+            Container::Tasks(_) => "IPF.Task",
+        }
+    }
+
+    /// The class of the items it holds (`mailboxItem.type`).
+    fn item_class(self) -> &'static str {
+        match self {
+            Container::Mail(_) => crate::export::MESSAGE_CLASS,
+            Container::Contacts(_) => crate::export::CONTACT_CLASS,
+            Container::Calendar(_) => crate::export::EVENT_CLASS,
+            Container::Tasks(_) => crate::export::TASK_CLASS,
+        }
+    }
+}
+
+/// The default To Do list: the well-known Tasks folder (below
+/// msgfolderroot), parent of the other lists. "Flagged email" is a view of
+/// flagged mail, not a folder of its own, so the mailbox API does not list it.
+fn tasks_folder(mbx: &Mailbox) -> Option<u64> {
+    mbx.pim
+        .todo_lists
+        .values()
+        .find(|l| l.well_known == "defaultList")
+        .map(|l| l.key)
+}
+
+/// Every folder the mailbox API lists: (folder, parent key, change number).
+fn api_folders(mbx: &Mailbox) -> Vec<(Container, u64, u64)> {
+    let mut v: Vec<(Container, u64, u64)> = mbx
+        .descendants(MSGFOLDERROOT_KEY)
+        .into_iter()
+        .filter_map(|k| mbx.folders.get(&k))
+        .map(|f| {
+            (
+                Container::Mail(f.key),
+                f.parent.unwrap_or(MSGFOLDERROOT_KEY),
+                f.change_seq,
+            )
+        })
+        .collect();
+    v.extend(mbx.pim.contact_folders.values().map(|f| {
+        (
+            Container::Contacts(f.key),
+            f.parent.unwrap_or(MSGFOLDERROOT_KEY),
+            f.change_seq,
+        )
+    }));
+    v.extend(
+        mbx.pim
+            .calendars
+            .values()
+            .map(|c| (Container::Calendar(c.key), MSGFOLDERROOT_KEY, c.change_seq)),
+    );
+    let tasks = tasks_folder(mbx);
+    v.extend(
+        mbx.pim
+            .todo_lists
+            .values()
+            .filter(|l| l.well_known != "flaggedEmails")
+            .map(|l| {
+                let parent = match tasks {
+                    Some(t) if t != l.key => t,
+                    _ => MSGFOLDERROOT_KEY,
+                };
+                (Container::Tasks(l.key), parent, l.change_seq)
+            }),
+    );
+    v
+}
+
+/// The folders below `root` (any depth): (change number, key).
+fn api_descendants(mbx: &Mailbox, root: u64) -> Vec<(u64, u64)> {
+    let all = api_folders(mbx);
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(p) = stack.pop() {
+        for (c, parent, seq) in &all {
+            if *parent == p && c.key() != p {
+                out.push((*seq, c.key()));
+                stack.push(c.key());
+            }
+        }
+    }
+    out
+}
+
+fn container_of(mbx: &Mailbox, key: u64) -> Option<Container> {
+    if mbx.folders.contains_key(&key) {
+        Some(Container::Mail(key))
+    } else if mbx.pim.contact_folders.contains_key(&key) {
+        Some(Container::Contacts(key))
+    } else if mbx.pim.calendars.contains_key(&key) {
+        Some(Container::Calendar(key))
+    } else if mbx
+        .pim
+        .todo_lists
+        .get(&key)
+        .is_some_and(|l| l.well_known != "flaggedEmails")
+    {
+        Some(Container::Tasks(key))
+    } else {
+        None
+    }
+}
+
+/// A folder of the mailbox API by id, or by well-known name (the mail
+/// ones, `contacts`, `calendar`, `tasks`).
+fn container_key(mbx: &Mailbox, r: &str) -> Result<Container, crate::store::Lookup> {
+    use crate::store::Lookup;
+    let name = r.trim();
+    let by_name = if name.eq_ignore_ascii_case("contacts") {
+        Some(mbx.default_contact_folder().map(Container::Contacts))
+    } else if name.eq_ignore_ascii_case("calendar") {
+        Some(mbx.default_calendar().map(Container::Calendar))
+    } else if name.eq_ignore_ascii_case("tasks") {
+        Some(tasks_folder(mbx).map(Container::Tasks))
+    } else {
+        None
+    };
+    if let Some(found) = by_name {
+        return found.ok_or(Lookup::NotFound);
+    }
+    if let Ok(k) = mbx.folder_key(r) {
+        return Ok(Container::Mail(k));
+    }
+    match ids::decode(r) {
+        None => Err(Lookup::Malformed),
+        Some((g, ids::IdRef::Folder { key })) if &g == mbx.guid() => {
+            container_of(mbx, key).ok_or(Lookup::NotFound)
+        }
+        Some(_) => Err(Lookup::NotFound),
+    }
+}
+
+fn container_id(mbx: &Mailbox, c: Container) -> String {
+    match c {
+        Container::Mail(k) => mbx.folder_id(k),
+        Container::Contacts(k) => mbx.contact_folder_id(k),
+        Container::Calendar(k) => mbx.calendar_id(k),
+        Container::Tasks(k) => mbx.todo_list_id(k),
+    }
+}
+
+/// Items in a folder of the mailbox API.
+fn container_items(mbx: &Mailbox, c: Container) -> usize {
+    match c {
+        Container::Mail(k) => mbx.total_items(k),
+        Container::Contacts(k) => mbx.pim.contacts.values().filter(|x| x.folder == k).count(),
+        Container::Calendar(k) => mbx.pim.events.values().filter(|x| x.calendar == k).count(),
+        Container::Tasks(k) => mbx.pim.tasks.values().filter(|x| x.list == k).count(),
+    }
+}
+
 fn mailbox_folder_json(mbx: &Mailbox, key: u64, v: &str, select: Option<&[String]>) -> Value {
-    let Some(f) = mbx.folders.get(&key) else {
+    let Some(c) = container_of(mbx, key) else {
         return Value::Null;
     };
+    let all = api_folders(mbx);
+    let Some(&(_, parent, _)) = all.iter().find(|(x, _, _)| *x == c) else {
+        return Value::Null;
+    };
+    let parent_id = match container_of(mbx, parent) {
+        Some(p) => container_id(mbx, p),
+        None => mbx.folder_id(parent),
+    };
+    let (name, well_known) = match c {
+        Container::Mail(k) => {
+            let f = mbx.folders.get(&k);
+            (
+                f.map(|f| f.display_name.clone()).unwrap_or_default(),
+                f.and_then(|f| f.well_known),
+            )
+        }
+        Container::Contacts(k) => {
+            let f = mbx.pim.contact_folders.get(&k);
+            (
+                f.map(|f| f.display_name.clone()).unwrap_or_default(),
+                f.filter(|f| f.is_default).map(|_| "contacts"),
+            )
+        }
+        Container::Calendar(k) => {
+            let f = mbx.pim.calendars.get(&k);
+            (
+                f.map(|f| f.name.clone()).unwrap_or_default(),
+                f.filter(|f| f.is_default).map(|_| "calendar"),
+            )
+        }
+        Container::Tasks(k) => (
+            mbx.pim
+                .todo_lists
+                .get(&k)
+                .map(|l| l.display_name.clone())
+                .unwrap_or_default(),
+            (tasks_folder(mbx) == Some(k)).then_some("tasks"),
+        ),
+    };
+    let children = all.iter().filter(|(_, p, _)| *p == key).count();
     let mut out = Map::new();
     out.insert(
         "@odata.type".into(),
         json!("#microsoft.graph.mailboxFolder"),
     );
     let mut full: Vec<(&'static str, Value)> = vec![
-        ("id", json!(mbx.folder_id(key))),
-        ("displayName", json!(f.display_name)),
-        ("parentFolderId", json!(f.parent.map(|p| mbx.folder_id(p)))),
-        ("childFolderCount", json!(mbx.children(key, true).len())),
-        ("totalItemCount", json!(mbx.total_items(key))),
-        ("type", json!(folder_type(mbx, key))),
+        ("id", json!(container_id(mbx, c))),
+        ("displayName", json!(name)),
+        ("parentFolderId", json!(parent_id)),
+        ("childFolderCount", json!(children)),
+        ("totalItemCount", json!(container_items(mbx, c))),
+        ("type", json!(c.folder_class(mbx))),
     ];
     if v == "beta" {
-        full.push(("wellKnownName", json!(f.well_known)));
+        full.push(("wellKnownName", json!(well_known)));
     }
     out.extend(filter_map(full, select));
     Value::Object(out)
+}
+
+/// A contact, event or task of the mailbox API as `mailboxItem`.
+fn pim_item_json(
+    mbx: &Mailbox,
+    c: Container,
+    key: u64,
+    form: IdForm,
+    select: Option<&[String]>,
+) -> Option<Value> {
+    let (seq, created, modified, categories, stream) = match c {
+        Container::Mail(_) => return None,
+        Container::Contacts(_) => {
+            let x = mbx.pim.contacts.get(&key)?;
+            (
+                x.change_seq,
+                x.created,
+                x.last_modified,
+                x.props.get("categories").cloned().unwrap_or(json!([])),
+                crate::export::encode_contact(x),
+            )
+        }
+        Container::Calendar(_) => {
+            let x = mbx.pim.events.get(&key)?;
+            (
+                x.change_seq,
+                x.created,
+                x.last_modified,
+                json!(x.props.categories),
+                crate::export::encode_event(x),
+            )
+        }
+        Container::Tasks(_) => {
+            let x = mbx.pim.tasks.get(&key)?;
+            (
+                x.change_seq,
+                x.created,
+                x.last_modified,
+                json!(x.categories),
+                crate::export::encode_task(x),
+            )
+        }
+    };
+    let change_key = ids::change_key(mbx.guid(), seq);
+    let mut out = Map::new();
+    out.insert("@odata.type".into(), json!("#microsoft.graph.mailboxItem"));
+    out.insert("@odata.etag".into(), json!(format!("W/\"{change_key}\"")));
+    let full: Vec<(&'static str, Value)> = vec![
+        ("createdDateTime", json!(ts(&created))),
+        ("lastModifiedDateTime", json!(ts(&modified))),
+        ("changeKey", json!(change_key)),
+        ("categories", categories),
+        ("type", json!(c.item_class())),
+        ("size", json!(crate::export::stream_size(&stream))),
+        ("id", json!(mbx.item_id(key, c.key(), form))),
+    ];
+    out.extend(filter_map(full, select));
+    Some(Value::Object(out))
+}
+
+/// A contact, event or task by item id (regular or immutable): its folder
+/// and key.
+fn pim_item(mbx: &Mailbox, id: &str) -> Result<(Container, u64), crate::store::Lookup> {
+    use crate::store::Lookup;
+    let (key, scope) = match ids::decode(id) {
+        None => return Err(Lookup::Malformed),
+        Some((g, _)) if &g != mbx.guid() => return Err(Lookup::NotFound),
+        Some((_, ids::IdRef::ImmutableMessage { key })) => (key, None),
+        Some((_, ids::IdRef::Message { key, folder, .. })) => (key, Some(folder)),
+        Some(_) => return Err(Lookup::NotFound),
+    };
+    let found = if let Some(x) = mbx.pim.contacts.get(&key) {
+        Some(Container::Contacts(x.folder))
+    } else if let Some(x) = mbx.pim.events.get(&key) {
+        Some(Container::Calendar(x.calendar))
+    } else {
+        mbx.pim.tasks.get(&key).map(|x| Container::Tasks(x.list))
+    };
+    match found {
+        Some(c) if scope.is_none_or(|s| s == c.key()) => Ok((c, key)),
+        _ => Err(Lookup::NotFound),
+    }
+}
+
+/// Every entry of a delta round over a contact, calendar or task folder:
+/// `((change number, key, removed?), rendered)`, in change order.
+fn pim_round(mbx: &Mailbox, c: Container, st: &DeltaState, to_seq: u64) -> Vec<(u64, u64, bool)> {
+    use crate::pim::Kind;
+    let in_round = |seq: u64| seq <= to_seq && (st.initial || seq > st.from_seq);
+    let (kind, mut out): (Kind, Vec<(u64, u64, bool)>) = match c {
+        Container::Mail(_) => return Vec::new(),
+        Container::Contacts(f) => (
+            Kind::Contact,
+            mbx.pim
+                .contacts
+                .values()
+                .filter(|x| x.folder == f && in_round(x.change_seq))
+                .map(|x| (x.change_seq, x.key, false))
+                .collect(),
+        ),
+        Container::Calendar(f) => (
+            Kind::Event,
+            mbx.pim
+                .events
+                .values()
+                .filter(|x| x.calendar == f && in_round(x.change_seq))
+                .map(|x| (x.change_seq, x.key, false))
+                .collect(),
+        ),
+        Container::Tasks(f) => (
+            Kind::TodoTask,
+            mbx.pim
+                .tasks
+                .values()
+                .filter(|x| x.list == f && in_round(x.change_seq))
+                .map(|x| (x.change_seq, x.key, false))
+                .collect(),
+        ),
+    };
+    if !st.initial {
+        out.extend(
+            mbx.pim
+                .tombstones
+                .iter()
+                .filter(|t| t.kind == kind && t.scope == c.key() && in_round(t.seq))
+                .map(|t| (t.seq, t.key, true)),
+        );
+    }
+    out.sort_unstable();
+    out
 }
 
 fn mailbox_item_json(mbx: &Mailbox, m: &Message, form: IdForm, select: Option<&[String]>) -> Value {
@@ -229,14 +579,14 @@ fn folders_delta_inner(
             format!("{}/folders/delta", base_url(shared, v, mbx)),
         ),
         Some(fid) => {
-            let k = mbx.folder_key(fid).map_err(lookup_err)?;
+            let c = container_key(mbx, fid).map_err(lookup_err)?;
             (
-                k,
-                CHILDREN | k,
+                c.key(),
+                CHILDREN | c.key(),
                 format!(
                     "{}/folders/{}/childFolders/delta",
                     base_url(shared, v, mbx),
-                    mbx.folder_id(k)
+                    container_id(mbx, c)
                 ),
             )
         }
@@ -247,12 +597,12 @@ fn folders_delta_inner(
         t,
         i,
         HierarchyDelta {
-            root,
             collection,
             base,
             props: MAILBOX_FOLDER_PROPS,
             entity: "mailboxFolder",
         },
+        |mbx| api_descendants(mbx, root),
         |mbx, k, select| Some(mailbox_folder_json(mbx, k, v, select)),
     )
 }
@@ -281,11 +631,12 @@ fn items_delta_inner(
     let t = shared.lock();
     let i = mailbox_index(&t, mbx_id)?;
     let mbx = &t.mailboxes[i];
-    let fk = mbx.folder_key(fid).map_err(lookup_err)?;
+    let container = container_key(mbx, fid).map_err(lookup_err)?;
+    let fk = container.key();
     let base = format!(
         "{}/folders/{}/items/delta",
         base_url(shared, v, mbx),
-        mbx.folder_id(fk)
+        container_id(mbx, container)
     );
     let mismatch = "The sync state was issued for another folder.";
     let (state, to_seq) = match super::mail::resume(&t, ctx, i, ITEMS | fk, mismatch, &base)? {
@@ -329,18 +680,41 @@ fn items_delta_inner(
         folder: fk,
         ..state.clone()
     };
-    let (entries, next) = crate::delta::page(mbx, &folder_state, to_seq, form, size);
-    let value: Vec<Value> = entries
-        .into_iter()
-        .map(|e| match e {
-            Entry::Item(m) => mailbox_item_json(mbx, m, form, select.as_deref()),
-            Entry::Removed {
-                key,
-                folder,
-                move_gen,
-            } => removed_json(ids::message_id(mbx.guid(), form, key, folder, move_gen)),
-        })
-        .collect();
+    let (value, next) = if let Container::Mail(_) = container {
+        let (entries, next) = crate::delta::page(mbx, &folder_state, to_seq, form, size);
+        let value: Vec<Value> = entries
+            .into_iter()
+            .map(|e| match e {
+                Entry::Item(m) => mailbox_item_json(mbx, m, form, select.as_deref()),
+                Entry::Removed {
+                    key,
+                    folder,
+                    move_gen,
+                } => removed_json(ids::message_id(mbx.guid(), form, key, folder, move_gen)),
+            })
+            .collect();
+        (value, next)
+    } else {
+        let all = pim_round(mbx, container, &folder_state, to_seq);
+        let start = match folder_state.cursor {
+            None => 0,
+            Some(c) => all.partition_point(|e| *e <= c),
+        };
+        let rest = &all[start..];
+        let page = &rest[..rest.len().min(size)];
+        let value: Vec<Value> = page
+            .iter()
+            .filter_map(|&(_, key, removed)| {
+                if removed {
+                    Some(removed_json(mbx.item_id(key, fk, form)))
+                } else {
+                    pim_item_json(mbx, container, key, form, select.as_deref())
+                }
+            })
+            .collect();
+        let next = page.last().copied().filter(|_| rest.len() > page.len());
+        (value, next)
+    };
     let key = t.key;
     drop(t);
     let page = DeltaPage {
@@ -404,15 +778,12 @@ async fn export_items(
         let mbx = &t.mailboxes[mailbox_index(&t, &mbx)?];
         let value: Vec<Value> = ids
             .iter()
-            .map(|id| match mbx.message_key(id) {
-                Ok(k) => {
-                    let m = &mbx.messages[&k];
-                    json!({
-                        "itemId": id,
-                        "changeKey": ids::change_key(mbx.guid(), m.change_seq),
-                        "data": crate::export::encode(m),
-                    })
-                }
+            .map(|id| match export_one(mbx, id) {
+                Ok((change_seq, data)) => json!({
+                    "itemId": id,
+                    "changeKey": ids::change_key(mbx.guid(), change_seq),
+                    "data": data,
+                }),
                 Err(l) => {
                     let (code, message) = match l {
                         crate::store::Lookup::Malformed => {
@@ -441,6 +812,38 @@ async fn export_items(
     }
     .await;
     respond(result)
+}
+
+/// The change number and export stream of a message, contact, event or task.
+fn export_one(mbx: &Mailbox, id: &str) -> Result<(u64, String), crate::store::Lookup> {
+    match mbx.message_key(id) {
+        Ok(k) => {
+            let m = &mbx.messages[&k];
+            return Ok((m.change_seq, crate::export::encode(m)));
+        }
+        Err(crate::store::Lookup::Malformed) => return Err(crate::store::Lookup::Malformed),
+        Err(crate::store::Lookup::NotFound) => {}
+    }
+    let (c, key) = pim_item(mbx, id)?;
+    let found = match c {
+        Container::Contacts(_) => mbx
+            .pim
+            .contacts
+            .get(&key)
+            .map(|x| (x.change_seq, crate::export::encode_contact(x))),
+        Container::Calendar(_) => mbx
+            .pim
+            .events
+            .get(&key)
+            .map(|x| (x.change_seq, crate::export::encode_event(x))),
+        Container::Tasks(_) => mbx
+            .pim
+            .tasks
+            .get(&key)
+            .map(|x| (x.change_seq, crate::export::encode_task(x))),
+        Container::Mail(_) => None,
+    };
+    found.ok_or(crate::store::Lookup::NotFound)
 }
 
 // ---------------------------------------------------------------- import
@@ -574,7 +977,7 @@ async fn import_inner(
     let data = required("Data")?;
     let item_id = text("ItemId");
     let change_key = text("ChangeKey");
-    let imported = crate::export::decode(&data).ok_or_else(|| {
+    let stream = crate::export::decode_any(&data).ok_or_else(|| {
         GraphError::new(
             StatusCode::BAD_REQUEST,
             "ErrorInvalidRequest",
@@ -588,19 +991,23 @@ async fn import_inner(
         .ok_or_else(|| GraphError::unauthenticated("The authtoken is for another mailbox."))?;
     let now = t.now();
     let mbx = &mut t.mailboxes[i];
-    let fk = mbx.folder_key(&folder_id).map_err(lookup_err)?;
-    let key = match mode.to_ascii_lowercase().as_str() {
+    let folder = container_key(mbx, &folder_id).map_err(lookup_err)?;
+    if stream.class() != folder.item_class() {
+        return Err(GraphError::invalid_request(format!(
+            "An item of class {} cannot be imported into a folder of class {}.",
+            stream.class(),
+            folder.folder_class(mbx)
+        )));
+    }
+    let fk = folder.key();
+    let (key, change_seq) = match mode.to_ascii_lowercase().as_str() {
         "create" => {
             if item_id.is_some() || change_key.is_some() {
                 return Err(GraphError::invalid_request(
                     "ItemId and ChangeKey are not allowed in create mode.",
                 ));
             }
-            let key = mbx.insert_message(fk, imported.props, now);
-            if let Some(m) = mbx.messages.get_mut(&key) {
-                m.created = imported.created;
-            }
-            key
+            import_create(mbx, fk, stream, now)
         }
         "update" => {
             let (Some(item_id), Some(change_key)) = (item_id, change_key) else {
@@ -608,21 +1015,32 @@ async fn import_inner(
                     "ItemId and ChangeKey are required in update mode.",
                 ));
             };
-            let key = mbx.message_key(&item_id).map_err(lookup_err)?;
-            let m = &mbx.messages[&key];
-            if m.folder != fk {
-                return Err(GraphError::item_not_found());
-            }
-            if ids::change_key(mbx.guid(), m.change_seq) != change_key {
+            let (key, current) = match folder {
+                Container::Mail(_) => {
+                    let key = mbx.message_key(&item_id).map_err(lookup_err)?;
+                    let m = &mbx.messages[&key];
+                    if m.folder != fk {
+                        return Err(GraphError::item_not_found());
+                    }
+                    (key, m.change_seq)
+                }
+                _ => {
+                    let (c, key) = pim_item(mbx, &item_id).map_err(lookup_err)?;
+                    if c != folder {
+                        return Err(GraphError::item_not_found());
+                    }
+                    (key, item_seq(mbx, c, key).unwrap_or(0))
+                }
+            };
+            if ids::change_key(mbx.guid(), current) != change_key {
                 return Err(GraphError::new(
                     StatusCode::CONFLICT,
                     "ErrorIrresolvableConflict",
                     "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
                 ));
             }
-            let props = imported.props;
-            mbx.touch(key, now, |m| m.props = props);
-            key
+            import_update(mbx, key, stream, now);
+            (key, item_seq(mbx, folder, key).unwrap_or(0))
         }
         other => {
             return Err(GraphError::invalid_request(format!(
@@ -630,16 +1048,136 @@ async fn import_inner(
             )));
         }
     };
-    let m = &mbx.messages[&key];
+    let item_id = match folder {
+        Container::Mail(_) => mbx.message_id(&mbx.messages[&key], IdForm::Regular),
+        _ => mbx.item_id(key, fk, IdForm::Regular),
+    };
     let body = json!({
         "@odata.context": format!(
             "{}/api/{g}/$metadata#microsoft.graph.importMailboxItemResponse",
             shared.base_url
         ),
-        "itemId": mbx.message_id(m, IdForm::Regular),
-        "changeKey": ids::change_key(mbx.guid(), m.change_seq),
+        "itemId": item_id,
+        "changeKey": ids::change_key(mbx.guid(), change_seq),
     });
     Ok(graph_json(StatusCode::OK, body))
+}
+
+/// The change number of an item of a folder of the mailbox API.
+fn item_seq(mbx: &Mailbox, c: Container, key: u64) -> Option<u64> {
+    match c {
+        Container::Mail(_) => mbx.messages.get(&key).map(|m| m.change_seq),
+        Container::Contacts(_) => mbx.pim.contacts.get(&key).map(|x| x.change_seq),
+        Container::Calendar(_) => mbx.pim.events.get(&key).map(|x| x.change_seq),
+        Container::Tasks(_) => mbx.pim.tasks.get(&key).map(|x| x.change_seq),
+    }
+}
+
+/// A new item in folder `fk` with every property of the stream (the class
+/// matches the folder): `(key, change number)`.
+fn import_create(
+    mbx: &mut Mailbox,
+    fk: u64,
+    stream: crate::export::Stream,
+    now: DateTime<Utc>,
+) -> (u64, u64) {
+    use crate::export::Stream;
+    let key = match stream {
+        Stream::Message(m) => {
+            let m = *m;
+            let key = mbx.insert_message(fk, m.props, now);
+            if let Some(x) = mbx.messages.get_mut(&key) {
+                x.created = m.created;
+            }
+            key
+        }
+        Stream::Contact(c) => {
+            let c = *c;
+            let key = mbx.insert_contact(fk, c.props, c.photo, now);
+            if let Some(x) = mbx.pim.contacts.get_mut(&key) {
+                x.created = c.created;
+                x.extended = c.extended;
+            }
+            key
+        }
+        Stream::Event(e) => {
+            let mut e = *e;
+            let created = e.created;
+            e.calendar = fk;
+            let key = mbx.insert_event(e, now);
+            if let Some(x) = mbx.pim.events.get_mut(&key) {
+                x.created = created;
+                let seq = x.change_seq;
+                for ex in x.exceptions.values_mut() {
+                    ex.change_seq = seq;
+                }
+            }
+            key
+        }
+        Stream::Task(t) => {
+            let mut t = *t;
+            let created = t.created;
+            t.list = fk;
+            let key = mbx.insert_task(t, now);
+            if let Some(x) = mbx.pim.tasks.get_mut(&key) {
+                x.created = created;
+            }
+            key
+        }
+    };
+    let seq = match mbx.messages.get(&key) {
+        Some(m) => m.change_seq,
+        None => mbx.seq,
+    };
+    (key, seq)
+}
+
+/// Replaces an item's properties with the stream's (same class, checked by
+/// the caller); it gets a new changeKey and keeps its id and folder.
+fn import_update(mbx: &mut Mailbox, key: u64, stream: crate::export::Stream, now: DateTime<Utc>) {
+    use crate::export::Stream;
+    match stream {
+        Stream::Message(m) => {
+            let props = m.props;
+            mbx.touch(key, now, |x| x.props = props);
+        }
+        Stream::Contact(c) => {
+            let c = *c;
+            mbx.touch_contact(key, now, |x, seq| {
+                x.props = c.props;
+                x.photo = c.photo.map(|p| crate::pim::Photo {
+                    change_seq: seq,
+                    ..p
+                });
+                x.extended = c.extended;
+            });
+        }
+        Stream::Event(e) => {
+            let e = *e;
+            mbx.touch_event(key, now, |x, seq| {
+                x.props = e.props;
+                x.recurrence = e.recurrence;
+                x.exceptions = e.exceptions;
+                for ex in x.exceptions.values_mut() {
+                    ex.change_seq = seq;
+                }
+                x.cancelled = e.cancelled;
+                x.attachments = e.attachments;
+                x.extended = e.extended;
+            });
+        }
+        Stream::Task(t) => {
+            let t = *t;
+            mbx.touch_task(key, now, |x| {
+                let (k, list, seq, created) = (x.key, x.list, x.change_seq, x.created);
+                *x = t;
+                x.key = k;
+                x.list = list;
+                x.change_seq = seq;
+                x.created = created;
+            });
+        }
+    }
 }
 
 #[cfg(test)]
