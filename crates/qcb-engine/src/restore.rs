@@ -24,9 +24,12 @@ use crate::mime;
 use crate::progress::{Phase, Progress, ProgressEvent};
 use crate::types::{FailedItem, PlannedWrite, RestoreReport};
 
-/// Graph takes a create-message request of up to 4 MB; attachments above 3 MB need an upload
-/// session.
+/// Graph takes a create-message request of up to 4 MB: attachments of up to 3 MB in all go in
+/// the create request; above that, each is added after it, in order, those of 3 MB or more
+/// through an upload session.
 const INLINE_ATTACHMENT_LIMIT: usize = 3 * 1024 * 1024;
+/// The largest attachment Exchange Online takes.
+const MAX_ATTACHMENT: usize = 150 * 1024 * 1024;
 
 /// Where restored items go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -683,30 +686,81 @@ async fn restore_message(
     folder_id: &str,
     item: Node,
 ) -> Result<()> {
-    let body = tokio::task::spawn_blocking(move || -> Result<Value> {
+    let (body, later) = tokio::task::spawn_blocking(move || -> Result<_> {
         let mime = repo.read_content(&item.content)?;
         let meta: Value = match item.meta {
             Some(m) => serde_json::from_slice(&repo.read_data(&m)?)
                 .map_err(|e| EngineError::Internal(format!("item properties: {e}")))?,
             None => Value::Null,
         };
-        let parts = mime::split(&mime).map_err(EngineError::InvalidInput)?;
-        message_json(&meta, &parts)
+        let mut parts = mime::split(&mime).map_err(EngineError::InvalidInput)?;
+        if let Some(big) = parts
+            .attachments
+            .iter()
+            .find(|a| a.bytes.len() > MAX_ATTACHMENT)
+        {
+            return Err(EngineError::InvalidInput(format!(
+                "an attachment of {} bytes exceeds the 150 MB Exchange Online takes",
+                big.bytes.len()
+            )));
+        }
+        let inline_bytes: usize = parts.attachments.iter().map(|a| a.bytes.len()).sum();
+        let later = if inline_bytes > INLINE_ATTACHMENT_LIMIT {
+            std::mem::take(&mut parts.attachments)
+        } else {
+            Vec::new()
+        };
+        Ok((message_json(&meta, &parts), later))
     })
     .await??;
-    graph.create_message(user_id, folder_id, &body).await?;
+    let created = graph.create_message(user_id, folder_id, &body).await?;
+    if later.is_empty() {
+        return Ok(());
+    }
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let added = async {
+        for a in &later {
+            if a.bytes.len() < INLINE_ATTACHMENT_LIMIT {
+                graph
+                    .add_message_attachment(user_id, &id, &attachment_json(a))
+                    .await?;
+            } else {
+                let file = qcb_graph::UploadFile {
+                    name: &a.name,
+                    content_type: &a.content_type,
+                    is_inline: a.is_inline,
+                    content_id: a.content_id.as_deref(),
+                    bytes: &a.bytes,
+                };
+                graph.upload_message_attachment(user_id, &id, &file).await?;
+            }
+        }
+        Ok::<_, qcb_graph::GraphError>(())
+    }
+    .await;
+    if let Err(e) = added {
+        // Without all its attachments it would pass for restored next time.
+        if let Err(d) = graph.delete_message(user_id, &id).await {
+            tracing::warn!(message = %id, error = %d, "incomplete restored message not removed");
+        }
+        return Err(e.into());
+    }
     Ok(())
 }
 
-/// The JSON create request that brings a message back as it was.
-fn message_json(meta: &Value, parts: &mime::MimeParts) -> Result<Value> {
+fn attachment_json(a: &mime::MimeAttachment) -> Value {
     use base64::Engine;
-    let inline_bytes: usize = parts.attachments.iter().map(|a| a.bytes.len()).sum();
-    if inline_bytes > INLINE_ATTACHMENT_LIMIT {
-        return Err(EngineError::InvalidInput(format!(
-            "attachments of {inline_bytes} bytes exceed the 3 MB a single request can carry; restoring them needs an upload session, which this version does not do yet"
-        )));
-    }
+    json!({
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        "name": a.name, "contentType": a.content_type, "isInline": a.is_inline,
+        "contentId": a.content_id,
+        "contentBytes": base64::engine::general_purpose::STANDARD.encode(&a.bytes),
+    })
+}
+
+/// The JSON create request that brings a message back as it was (with the attachments left in
+/// `parts`).
+fn message_json(meta: &Value, parts: &mime::MimeParts) -> Value {
     let mut m = serde_json::Map::new();
     for key in [
         "subject",
@@ -730,18 +784,7 @@ fn message_json(meta: &Value, parts: &mime::MimeParts) -> Result<Value> {
         "body".into(),
         json!({ "contentType": parts.body_type, "content": parts.body }),
     );
-    let attachments: Vec<Value> = parts
-        .attachments
-        .iter()
-        .map(|a| {
-            json!({
-                "@odata.type": "#microsoft.graph.fileAttachment",
-                "name": a.name, "contentType": a.content_type, "isInline": a.is_inline,
-                "contentId": a.content_id,
-                "contentBytes": base64::engine::general_purpose::STANDARD.encode(&a.bytes),
-            })
-        })
-        .collect();
+    let attachments: Vec<Value> = parts.attachments.iter().map(attachment_json).collect();
     if !attachments.is_empty() {
         m.insert("attachments".into(), Value::Array(attachments));
     }
@@ -766,5 +809,5 @@ fn message_json(meta: &Value, parts: &mime::MimeParts) -> Result<Value> {
         ext.push(json!({ "id": "String 0x007D", "value": parts.header_block }));
     }
     m.insert("singleValueExtendedProperties".into(), Value::Array(ext));
-    Ok(Value::Object(m))
+    Value::Object(m)
 }

@@ -24,4 +24,5 @@ pub use auth::{
 pub use client::{GraphClient, GraphConfig, RetryPolicy, enc as encode_segment};
 pub use error::{GraphError, Result};
 pub use model::{DeltaPage, MESSAGE_SELECT, MailFolder, User};
+pub use pim::UploadFile;
 pub use signin::{DEFAULT_DELEGATED_SCOPES, DeviceCodePrompt, InteractiveOptions, SignIn};

@@ -215,3 +215,65 @@ async fn every_backed_up_message_previews_with_its_subject_sender_body_and_attac
     let missing = w.repo.item_preview("latest", &format!("{base}/no-such-id"));
     assert_eq!(missing.unwrap_err().code(), "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attachments_above_3_mb_come_back_through_an_upload_session_with_identical_mime() {
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let inbox = w.folder(&alice.id, "Inbox");
+    // A small attachment, then one of 4.5 MB: the message is created without them, then each
+    // is added in order (the large one through an upload session).
+    let big: Vec<u8> = (0..4_500_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut m = qcb_graph_sim::NewMessage::generated(99);
+    m.subject = "Quarterly scans".into();
+    m.received_date_time = Some("2026-10-01T08:00:00Z".into());
+    m.sent_date_time = Some("2026-10-01T07:59:00Z".into());
+    m.internet_message_id = Some("<scans-q3@contoso.example>".into());
+    m.attachments = vec![
+        qcb_graph_sim::NewAttachment {
+            name: "notes.txt".into(),
+            content_type: "text/plain".into(),
+            content: b"see the scans".to_vec(),
+            is_inline: false,
+            content_id: None,
+        },
+        qcb_graph_sim::NewAttachment {
+            name: "scans.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: big,
+            is_inline: false,
+            content_id: None,
+        },
+    ];
+    let id = admin.add_message(&alice.id, &inbox.id, m);
+    w.backup(0).await;
+    admin.clear_request_log();
+    let r = w
+        .restore(
+            &format!("/{}/Mail/Inbox", alice.user_principal_name),
+            "Big restore",
+            None,
+        )
+        .await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert!(
+        admin
+            .request_log()
+            .iter()
+            .any(|l| l.method == "PUT" && l.path.contains("AttachmentSessions")),
+        "an upload session was used"
+    );
+    let original = admin.message(&alice.id, &id).unwrap();
+    let copy = admin
+        .messages(&alice.id, &w.folder(&alice.id, "Big restore/Inbox").id)
+        .into_iter()
+        .find(|c| c.internet_message_id == original.internet_message_id)
+        .unwrap();
+    assert!(!copy.is_draft);
+    assert_eq!(copy.attachment_names, ["notes.txt", "scans.pdf"]);
+    assert_eq!(copy.received_date_time, original.received_date_time);
+    assert!(copy.mime == original.mime, "MIME differs after restore");
+}
