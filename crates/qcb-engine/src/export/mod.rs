@@ -511,7 +511,9 @@ impl Out {
             .ok();
             return Ok(out);
         }
-        match target.symlink_metadata() {
+        // The target itself may be a link to a folder (the user named it); inside it, nothing
+        // that exists is followed or reused.
+        match target.metadata() {
             Ok(m) if !m.is_dir() => {
                 return invalid(format!("{} exists and is not a folder", target.display()));
             }
@@ -1025,6 +1027,17 @@ mod tests {
         // A plain file where a folder should be.
         let opts = ExportOptions::new("", &file);
         assert!(export_blocking(&repo, &opts, &crate::NoProgress).is_err());
+        // A link to an empty folder is a folder the user named.
+        #[cfg(unix)]
+        {
+            let real = dir.path().join("real");
+            std::fs::create_dir(&real).unwrap();
+            std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+            let opts = ExportOptions::new("", dir.path().join("link"));
+            let r = export_blocking(&repo, &opts, &crate::NoProgress).unwrap();
+            assert_eq!(r.files, 2);
+            assert!(real.join("a@example.org/Contacts/Contacts.vcf").exists());
+        }
         // A dry run of a zip lists the files and creates nothing.
         let mut opts = ExportOptions::new("", dir.path().join("new.zip"));
         opts.zip = true;
