@@ -439,7 +439,10 @@ pub(crate) fn attachment_json(
         "contentLocation": Value::Null,
     });
     if with_content && let Some(obj) = v.as_object_mut() {
-        obj.insert("contentBytes".into(), json!(STANDARD.encode(&a.bytes)));
+        obj.insert(
+            "contentBytes".into(),
+            json!(STANDARD.encode(a.bytes.data())),
+        );
     }
     v
 }

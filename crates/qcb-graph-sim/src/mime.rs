@@ -178,7 +178,7 @@ fn attachment_part(a: &Attachment) -> Part {
     headers.push("Content-Transfer-Encoding: base64".to_string());
     Part {
         headers,
-        body: base64_lines(&a.bytes),
+        body: base64_lines(&a.bytes.data()),
     }
 }
 
@@ -669,7 +669,7 @@ mod tests {
                     key: 1,
                     name: "image001.png".into(),
                     content_type: "image/png".into(),
-                    bytes: vec![1, 2, 3, 4],
+                    bytes: vec![1, 2, 3, 4].into(),
                     is_inline: true,
                     content_id: Some("image001.png@01DC".into()),
                     last_modified: t,
@@ -678,7 +678,7 @@ mod tests {
                     key: 2,
                     name: "Übersicht Q4.pdf".into(),
                     content_type: "application/pdf".into(),
-                    bytes: vec![b'%'; 300],
+                    bytes: vec![b'%'; 300].into(),
                     is_inline: false,
                     content_id: None,
                     last_modified: t,

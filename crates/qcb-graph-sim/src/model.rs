@@ -160,11 +160,57 @@ pub(crate) struct Attachment {
     pub key: u32,
     pub name: String,
     pub content_type: String,
-    #[serde(with = "crate::export::base64_bytes")]
-    pub bytes: Vec<u8>,
+    pub bytes: Blob,
     pub is_inline: bool,
     pub content_id: Option<String>,
     pub last_modified: DateTime<Utc>,
+}
+
+/// An attachment's bytes: stored, or (generated attachments) rendered on
+/// demand from the PRNG state they were generated from, so a large tenant
+/// keeps only a few bytes per attachment in memory. Reading gives the same
+/// bytes every time.
+#[derive(Debug, Clone)]
+pub(crate) enum Blob {
+    Stored(Vec<u8>),
+    Generated {
+        spec: crate::data::blobs::BlobSpec,
+        len: usize,
+    },
+}
+
+impl Blob {
+    pub fn len(&self) -> usize {
+        match self {
+            Blob::Stored(b) => b.len(),
+            Blob::Generated { len, .. } => *len,
+        }
+    }
+
+    pub fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Blob::Stored(b) => std::borrow::Cow::Borrowed(b),
+            Blob::Generated { spec, .. } => std::borrow::Cow::Owned(spec.render()),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Blob {
+    fn from(b: Vec<u8>) -> Self {
+        Blob::Stored(b)
+    }
+}
+
+impl Serialize for Blob {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::export::base64_bytes::serialize(&self.data(), s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::export::base64_bytes::deserialize(d).map(Blob::Stored)
+    }
 }
 
 /// What an attachment is (Graph's `fileAttachment`, `itemAttachment`,

@@ -129,3 +129,33 @@ mod tests {
         assert!(p.starts_with(b"%PDF-1.4"));
     }
 }
+
+/// How a generated attachment's bytes were made: the generator's PRNG state
+/// just before, and the parameters. [`BlobSpec::render`] makes the same
+/// bytes again.
+#[derive(Debug, Clone)]
+pub(crate) enum BlobSpec {
+    Pdf {
+        rng: SplitMix64,
+        size: usize,
+    },
+    Csv {
+        rng: SplitMix64,
+        rows: usize,
+    },
+    Png {
+        rng: SplitMix64,
+        width: u32,
+        height: u32,
+    },
+}
+
+impl BlobSpec {
+    pub fn render(&self) -> Vec<u8> {
+        match self {
+            BlobSpec::Pdf { rng, size } => pdf(&mut rng.clone(), *size),
+            BlobSpec::Csv { rng, rows } => csv(&mut rng.clone(), *rows),
+            BlobSpec::Png { rng, width, height } => png(&mut rng.clone(), *width, *height),
+        }
+    }
+}

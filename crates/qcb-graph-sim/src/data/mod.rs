@@ -21,6 +21,7 @@ use crate::model::{
 use crate::resident::Mailboxes;
 use crate::rng::{SplitMix64, guid_from_bytes};
 use crate::store::Tenant;
+use blobs::BlobSpec;
 use corpus::Lang;
 
 /// Generated mail is dated within the 90 days before this instant.
@@ -324,15 +325,25 @@ fn make_mailbox(
         };
         let received = epoch() - Duration::seconds(rng.range(600, 90 * 86_400) as i64);
         let receipts = folder == tree.receipts;
-        let new = compose(&mut rng, j, kind, &user, colleagues, received, receipts);
-        planned.push((received, j, folder, new));
+        let mut specs = Vec::new();
+        let new = compose(
+            &mut rng, j, kind, &user, colleagues, received, receipts, &mut specs,
+        );
+        planned.push((received, j, folder, new, specs));
     }
     // Insert oldest first so keys and change numbers follow time.
     planned.sort_by_key(|p| (p.0, p.1));
-    for (received, _, folder, new) in planned {
+    for (received, _, folder, new, specs) in planned {
         let key = mbx.next_key;
         match props_from_new(new, &mbx.user, key, received) {
-            Ok(props) => {
+            Ok(mut props) => {
+                // Keep how the file attachments were made, not their bytes.
+                for (a, spec) in props.attachments.iter_mut().zip(specs) {
+                    if let Some(spec) = spec {
+                        let len = a.bytes.len();
+                        a.bytes = crate::model::Blob::Generated { spec, len };
+                    }
+                }
                 mbx.insert_message(folder, props, received);
             }
             Err(e) => tracing::error!("generator produced an invalid message: {e}"),
@@ -345,6 +356,8 @@ fn make_mailbox(
 }
 
 /// A realistic message. `owner` is `None` for [`NewMessage::generated`].
+/// `specs` gets, per attachment, how its bytes were generated.
+#[allow(clippy::too_many_arguments)]
 fn compose(
     rng: &mut SplitMix64,
     ordinal: usize,
@@ -353,9 +366,10 @@ fn compose(
     colleagues: &[EmailAddress],
     received: DateTime<Utc>,
     receipts: bool,
+    specs: &mut Vec<Option<BlobSpec>>,
 ) -> NewMessage {
     let me = EmailAddress::new(owner.display_name.clone(), owner.mail.clone());
-    let mut new = compose_received(rng, ordinal, colleagues, receipts);
+    let mut new = compose_received(rng, ordinal, colleagues, receipts, specs);
     let sent = received - Duration::seconds(rng.range(2, 900) as i64);
     new.received_date_time = Some(received.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     new.sent_date_time = Some(sent.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
@@ -397,6 +411,7 @@ fn compose_received(
     ordinal: usize,
     colleagues: &[EmailAddress],
     receipts: bool,
+    specs: &mut Vec<Option<BlobSpec>>,
 ) -> NewMessage {
     let (from, lang) = if receipts {
         let e = corpus::EXTERNAL[corpus::EXTERNAL.len() - 1];
@@ -465,6 +480,7 @@ fn compose_received(
             is_inline: true,
             content_id: Some(cid),
         });
+        specs.push(None);
     }
     let file_attachments = if ordinal % 10 == 1 || receipts {
         1
@@ -480,6 +496,10 @@ fn compose_received(
                 content_type: "application/pdf".into(),
                 content: {
                     let size = rng.range(1_024, 200 * 1_024) as usize;
+                    specs.push(Some(BlobSpec::Pdf {
+                        rng: rng.clone(),
+                        size,
+                    }));
                     blobs::pdf(rng, size)
                 },
                 is_inline: false,
@@ -490,6 +510,10 @@ fn compose_received(
                 content_type: "text/csv".into(),
                 content: {
                     let rows = rng.range(30, 400) as usize;
+                    specs.push(Some(BlobSpec::Csv {
+                        rng: rng.clone(),
+                        rows,
+                    }));
                     blobs::csv(rng, rows)
                 },
                 is_inline: false,
@@ -500,6 +524,11 @@ fn compose_received(
                 content_type: "image/png".into(),
                 content: {
                     let (w, h) = (rng.range(24, 160) as u32, rng.range(16, 120) as u32);
+                    specs.push(Some(BlobSpec::Png {
+                        rng: rng.clone(),
+                        width: w,
+                        height: h,
+                    }));
                     blobs::png(rng, w, h)
                 },
                 is_inline: false,
@@ -578,7 +607,7 @@ fn compose_received(
 pub(crate) fn generated_message(seed: u64) -> NewMessage {
     let mut rng = SplitMix64::derive(seed, "generated message");
     let ordinal = rng.below(10) as usize;
-    compose_received(&mut rng, ordinal, &[], false)
+    compose_received(&mut rng, ordinal, &[], false, &mut Vec::new())
 }
 
 fn outlook_message_id(rng: &mut SplitMix64) -> String {
@@ -639,7 +668,7 @@ pub(crate) fn props_from_new(
             key: i as u32 + 1,
             name: a.name,
             content_type: a.content_type,
-            bytes: a.content,
+            bytes: a.content.into(),
             is_inline: a.is_inline,
             content_id: a.content_id,
             last_modified: received,

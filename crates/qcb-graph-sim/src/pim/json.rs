@@ -550,7 +550,7 @@ pub(crate) fn event_attachment_json(
     if with_content && let Some(o) = v.as_object_mut() {
         o.insert(
             "contentBytes".into(),
-            json!(base64::engine::general_purpose::STANDARD.encode(&a.bytes)),
+            json!(base64::engine::general_purpose::STANDARD.encode(a.bytes.data())),
         );
     }
     v

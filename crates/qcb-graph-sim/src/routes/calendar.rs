@@ -1071,7 +1071,7 @@ fn attachment_from_json(v: &Value, key: u32, now: DateTime<Utc>) -> Result<Attac
             .and_then(Value::as_str)
             .unwrap_or("application/octet-stream")
             .to_string(),
-        bytes,
+        bytes: bytes.into(),
         is_inline: v.get("isInline").and_then(Value::as_bool).unwrap_or(false),
         content_id: v
             .get("contentId")
@@ -1506,7 +1506,7 @@ pub(crate) async fn get_attachment_value(State(shared): St, Path(p): Params) -> 
         let (_, a) = find_attachment(mbx, &p)?;
         let ct = HeaderValue::from_str(&a.content_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-        let mut resp = (StatusCode::OK, a.bytes.clone()).into_response();
+        let mut resp = (StatusCode::OK, a.bytes.data().into_owned()).into_response();
         resp.headers_mut()
             .insert(axum::http::header::CONTENT_TYPE, ct);
         Ok(resp)

@@ -1015,7 +1015,7 @@ fn attachment_from_input(
                     key,
                     name,
                     content_type: "message/rfc822".into(),
-                    bytes,
+                    bytes: bytes.into(),
                     is_inline: false,
                     content_id: None,
                     last_modified: now,
@@ -1033,7 +1033,7 @@ fn attachment_from_input(
                     key,
                     name,
                     content_type: a.content_type.unwrap_or_default(),
-                    bytes: a.source_url.unwrap_or_default().into_bytes(),
+                    bytes: a.source_url.unwrap_or_default().into_bytes().into(),
                     is_inline: false,
                     content_id: None,
                     last_modified: now,
@@ -1059,7 +1059,7 @@ fn attachment_from_input(
             content_type: a
                 .content_type
                 .unwrap_or_else(|| "application/octet-stream".into()),
-            bytes,
+            bytes: bytes.into(),
             is_inline: a.is_inline.unwrap_or(false),
             content_id,
             last_modified: now,
@@ -1229,7 +1229,7 @@ fn props_from_mime(
             key: n as u32 + 1,
             name: a.name,
             content_type: a.content_type,
-            bytes: a.bytes,
+            bytes: a.bytes.into(),
             is_inline: a.is_inline,
             content_id: a.content_id,
             last_modified: now,
@@ -1537,7 +1537,10 @@ pub(crate) async fn get_attachment(
             {
                 obj.insert(
                     "item".into(),
-                    crate::json::attached_item_json(&a.bytes, &mbx.attachment_id(m, a, ctx.form())),
+                    crate::json::attached_item_json(
+                        &a.bytes.data(),
+                        &mbx.attachment_id(m, a, ctx.form()),
+                    ),
                 );
             }
         }
@@ -1566,7 +1569,7 @@ pub(crate) async fn get_attachment_value(
         }
         let ct = HeaderValue::from_str(&a.content_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-        let mut resp = (StatusCode::OK, a.bytes.clone()).into_response();
+        let mut resp = (StatusCode::OK, a.bytes.data().into_owned()).into_response();
         resp.headers_mut()
             .insert(axum::http::header::CONTENT_TYPE, ct);
         Ok(resp)

@@ -449,7 +449,7 @@ fn finish(shared: &Shared, s: Session) -> Response {
         key,
         name: s.name,
         content_type: s.content_type,
-        bytes: s.received,
+        bytes: s.received.into(),
         is_inline: s.is_inline,
         content_id: s.content_id,
         last_modified: now,
