@@ -119,9 +119,11 @@ pub async fn run(dir: Option<PathBuf>, out: &Output) -> anyhow::Result<ExitCode>
     );
     let opts = RestoreOptions {
         snapshot: "latest".into(),
+        at_or_before: None,
         path,
         target_mailbox: None,
         target: qcb_engine::RestoreTarget::Folder(to_folder.clone()),
+        recursive: true,
         on_conflict: qcb_engine::OnConflict::Skip,
         dry_run: false,
         requests_per_mailbox: 4,

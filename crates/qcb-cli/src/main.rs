@@ -145,6 +145,13 @@ enum Command {
         /// When the item is still there: skip it, overwrite it, or keep both.
         #[arg(long, default_value = "skip", value_parser = OnConflict::parse)]
         on_conflict: OnConflict,
+        /// Leave a folder's subfolders out.
+        #[arg(long)]
+        no_recursive: bool,
+        /// Restore from the newest snapshot taken at or before this time: RFC 3339, or a date
+        /// (its end, UTC); give the snapshot as `latest`.
+        #[arg(long, value_name = "TIME", value_parser = parse_point_in_time)]
+        at_or_before: Option<chrono::DateTime<chrono::Utc>>,
         /// List what would be written, and write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -456,6 +463,18 @@ fn log_files(
     Ok(tracing_appender::non_blocking(appender))
 }
 
+/// A point in time: RFC 3339, or a date (its end, UTC).
+fn parse_point_in_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("{text:?}: give a date (2026-11-27) or an RFC 3339 time"))
+}
+
 fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<EngineError>().map(EngineError::code) {
         Some("wrong_password" | "sign_in" | "access_denied" | "missing_secret") => 4,
@@ -668,8 +687,16 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             to_folder,
             to_mailbox,
             on_conflict,
+            no_recursive,
+            at_or_before,
             dry_run,
         } => {
+            if at_or_before.is_some() && snapshot != "latest" {
+                return Err(EngineError::InvalidInput(
+                    "give either a snapshot or --at-or-before (with the snapshot `latest`)".into(),
+                )
+                .into());
+            }
             let target = match (to, to_folder) {
                 (Some(words), _) => {
                     RestoreTarget::parse(&words).map_err(EngineError::InvalidInput)?
@@ -681,9 +708,11 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             let graph = tenant.client().await?;
             let opts = RestoreOptions {
                 snapshot,
+                at_or_before,
                 path,
                 target_mailbox: to_mailbox,
                 target,
+                recursive: !no_recursive,
                 on_conflict,
                 dry_run,
                 requests_per_mailbox: 4,

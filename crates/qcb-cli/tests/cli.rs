@@ -152,6 +152,22 @@ async fn init_backup_list_browse_restore_check() {
     )
     .await;
     assert_eq!(bad.status.code(), Some(1));
+    // No snapshot is that old.
+    let old = run(
+        &env,
+        "pw",
+        &[
+            "restore",
+            "latest",
+            "/alice@contoso.example/Contacts",
+            "--at-or-before",
+            "2000-01-01",
+            "--no-recursive",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(old.status.code(), Some(5), "{}", stderr(&old));
     assert!(stderr(&bad).contains("use `original` or `folder NAME`"));
     let check = json(&run(&env, "pw", &["--json", "check"]).await);
     assert_eq!(check["ok"], true);

@@ -93,14 +93,19 @@ impl OnConflict {
 
 #[derive(Debug, Clone)]
 pub struct RestoreOptions {
-    /// `latest`, a snapshot id or a unique prefix.
+    /// `latest`, a snapshot id or a unique prefix. Ignored when `at_or_before` is set.
     pub snapshot: String,
+    /// The point in time: the newest snapshot taken at or before it.
+    pub at_or_before: Option<chrono::DateTime<chrono::Utc>>,
     /// `/mailbox`, `/mailbox/Category[/Folder/Sub][/item id]` (`Mail`, `Contacts`, `Calendars`,
     /// `Tasks`, `Settings`) inside the snapshot.
     pub path: String,
     /// Restore into this mailbox instead of the one the items came from.
     pub target_mailbox: Option<String>,
     pub target: RestoreTarget,
+    /// With `false`, a folder's subfolders are left out (a whole mailbox or category: the
+    /// top-level folders only).
+    pub recursive: bool,
     pub on_conflict: OnConflict,
     /// Write nothing; report what would be written.
     pub dry_run: bool,
@@ -143,7 +148,19 @@ fn display_name(n: &Node) -> String {
 }
 
 fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
-    let snap = repo.find_snapshot(&opts.snapshot)?;
+    let snap = match opts.at_or_before {
+        Some(t) => repo
+            .list_snapshots()?
+            .into_iter()
+            .rfind(|s| s.time <= t)
+            .ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "no snapshot was taken at or before {}",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ))
+            })?,
+        None => repo.find_snapshot(&opts.snapshot)?,
+    };
     let names = qcb_repo::split_path(&opts.path);
     let not_found = |what| {
         EngineError::Repo(qcb_repo::Error::PathNotFound {
@@ -224,10 +241,16 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
         } else if path.is_empty() {
             for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
                 let sub = repo.load_tree(&n.subtree.ok_or_else(|| not_found("folder"))?)?;
-                collect(repo, vec![display_name(n)], &sub, &mut containers)?;
+                collect(
+                    repo,
+                    vec![display_name(n)],
+                    &sub,
+                    opts.recursive,
+                    &mut containers,
+                )?;
             }
         } else {
-            collect(repo, path, &tree, &mut containers)?;
+            collect(repo, path, &tree, opts.recursive, &mut containers)?;
         }
         categories.push(CategoryPlan {
             category,
@@ -246,6 +269,7 @@ fn collect(
     repo: &Repository,
     path: Vec<String>,
     tree: &qcb_repo::Tree,
+    recursive: bool,
     out: &mut Vec<PlanContainer>,
 ) -> Result<()> {
     let items = tree
@@ -258,11 +282,14 @@ fn collect(
         path: path.clone(),
         items,
     });
+    if !recursive {
+        return Ok(());
+    }
     for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
         if let Some(sub) = n.subtree {
             let mut p = path.clone();
             p.push(display_name(n));
-            collect(repo, p, &repo.load_tree(&sub)?, out)?;
+            collect(repo, p, &repo.load_tree(&sub)?, true, out)?;
         }
     }
     Ok(())

@@ -579,3 +579,75 @@ async fn a_single_contact_event_task_or_message_is_restored_alone() {
     assert_eq!(state(&w, &alice.id).await, before);
     assert_eq!(admin.meeting_messages(), vec![]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_point_in_time_chooses_the_snapshot_and_a_folder_can_leave_its_subfolders_out() {
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let upn = &alice.user_principal_name;
+    backup_all(&w, 0).await;
+    let folder = admin
+        .contact_folders(&alice.id)
+        .into_iter()
+        .find(|f| f.display_name == "Lieferanten")
+        .unwrap();
+    let contact = admin.contacts(&alice.id, &folder.id)[0].clone();
+    assert!(admin.update_contact(
+        &alice.id,
+        &contact.id,
+        qcb_graph_sim::ContactPatch {
+            job_title: Some("Changed later".into()),
+            ..Default::default()
+        }
+    ));
+    backup_all(&w, 60).await;
+
+    // The newest snapshot at or before minute 30 is the first one: the contact as it was.
+    let mut opts = restore_opts(
+        &format!("/{upn}/Contacts/Lieferanten/{}", contact.id),
+        RestoreTarget::Folder("Then".into()),
+    );
+    opts.at_or_before = Some(at(30));
+    let r = w.restore_with(opts.clone()).await;
+    assert_eq!(r.items_restored, 1, "{r:?}");
+    let now = state(&w, &alice.id).await;
+    let then = &now["Contacts/Then/Lieferanten"];
+    assert_eq!(then.len(), 1);
+    assert_ne!(then[0]["jobTitle"], "Changed later");
+    assert!(
+        now["Contacts/Lieferanten"]
+            .iter()
+            .any(|c| c["jobTitle"] == "Changed later")
+    );
+    opts.at_or_before = Some(at(-30));
+    let e = qcb_engine::restore(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        opts,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "not_found");
+
+    // Not recursive: the default contact folder without its subfolder "Team 👥".
+    let mut opts = restore_opts(
+        &format!("/{upn}/Contacts/Contacts"),
+        RestoreTarget::Folder("Flat".into()),
+    );
+    opts.recursive = false;
+    let r = w.restore_with(opts).await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let after = state(&w, &alice.id).await;
+    assert_eq!(
+        after["Contacts/Flat/Contacts"].len(),
+        after["Contacts/Contacts"].len()
+    );
+    assert!(
+        !after
+            .keys()
+            .any(|k| k.starts_with("Contacts/Flat/Contacts/"))
+    );
+    assert_eq!(r.items_restored as usize, after["Contacts/Contacts"].len());
+}

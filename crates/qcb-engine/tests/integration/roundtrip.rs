@@ -28,9 +28,11 @@ async fn restore_a_folder_tree_into_a_new_folder_as_received_messages_with_ident
         .unwrap();
     let opts = RestoreOptions {
         snapshot: snap.short_id.clone(),
+        at_or_before: None,
         path: format!("/{}/Mail/Inbox", alice.user_principal_name),
         target_mailbox: None,
         target: RestoreTarget::restored_at(time),
+        recursive: true,
         on_conflict: OnConflict::Skip,
         dry_run: false,
         requests_per_mailbox: 4,

@@ -158,9 +158,11 @@ pub fn mail_opts(time: chrono::DateTime<chrono::Utc>, host: &str) -> qcb_engine:
 pub fn restore_opts(path: &str, target: qcb_engine::RestoreTarget) -> qcb_engine::RestoreOptions {
     qcb_engine::RestoreOptions {
         snapshot: "latest".into(),
+        at_or_before: None,
         path: path.into(),
         target_mailbox: None,
         target,
+        recursive: true,
         on_conflict: qcb_engine::OnConflict::Skip,
         dry_run: false,
         requests_per_mailbox: 4,
