@@ -137,6 +137,9 @@ struct Plan {
     mailbox: String,
     user_id: Option<String>,
     categories: Vec<CategoryPlan>,
+    /// The snapshot's mail folders: id → display names from the top (for the folders inbox
+    /// rules name).
+    mail_folders: HashMap<String, Vec<String>>,
 }
 
 fn display_name(n: &Node) -> String {
@@ -209,6 +212,18 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
             )));
         }
     }
+    // Inbox rules name mail folders by id: where each one was, to find it in the target.
+    let mut mail_folders = HashMap::new();
+    if chosen.iter().any(|(c, ..)| c == SETTINGS) {
+        let mail = match category_dirs.iter().find(|n| n.name == MAIL) {
+            Some(m) => m.subtree.map(|t| repo.load_tree(&t)).transpose()?,
+            None if category_dirs.is_empty() => Some(tree.clone()),
+            None => None,
+        };
+        if let Some(mail) = mail {
+            folder_ids(repo, &mail, &mut Vec::new(), &mut mail_folders)?;
+        }
+    }
     let mut categories = Vec::new();
     // Mail first, then the rest by name (a rule may move mail into a restored folder).
     chosen.sort_by_key(|(c, ..)| (c != MAIL, c.clone()));
@@ -262,7 +277,27 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
         mailbox: mailbox.clone(),
         user_id,
         categories,
+        mail_folders,
     })
+}
+
+fn folder_ids(
+    repo: &Repository,
+    tree: &qcb_repo::Tree,
+    path: &mut Vec<String>,
+    out: &mut HashMap<String, Vec<String>>,
+) -> Result<()> {
+    for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
+        path.push(display_name(n));
+        if let Some(id) = n.attrs["folderId"].as_str() {
+            out.insert(id.to_string(), path.clone());
+        }
+        if let Some(sub) = n.subtree {
+            folder_ids(repo, &repo.load_tree(&sub)?, path, out)?;
+        }
+        path.pop();
+    }
+    Ok(())
 }
 
 fn collect(
@@ -305,6 +340,8 @@ pub(crate) struct Run {
     pub on_conflict: OnConflict,
     pub dry_run: bool,
     pub requests: usize,
+    /// The snapshot's mail folders: id → display names from the top.
+    pub mail_folders: HashMap<String, Vec<String>>,
     pub progress: Arc<dyn Progress>,
     pub total: u64,
     pub folders_created: u64,
@@ -530,6 +567,7 @@ pub async fn restore(
         on_conflict: opts.on_conflict,
         dry_run: opts.dry_run,
         requests: opts.requests_per_mailbox.clamp(1, 4),
+        mail_folders: plan.mail_folders.clone(),
         progress,
         total: plan
             .categories
@@ -688,7 +726,7 @@ fn key_of(v: &Value) -> (String, String) {
 }
 
 /// The folder `name` under `parent` (or at the top of the mailbox).
-fn find_folder<'a>(
+pub(crate) fn find_folder<'a>(
     existing: &'a [MailFolder],
     parent: Option<&str>,
     name: &str,

@@ -624,13 +624,14 @@ pub(crate) async fn settings(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                             present.insert(n.to_string(), id_of(&r));
                         }
                     }
+                    let mut target_folders = None;
                     for rule in v.as_array().into_iter().flatten() {
                         let name = rule["displayName"].as_str().unwrap_or_default().to_string();
                         let there = present.remove(&name);
                         let Some(action) = run.decide("rule", &label, &name, there) else {
                             continue;
                         };
-                        let body = Value::Object(pick(
+                        let mut body = Value::Object(pick(
                             rule,
                             &[
                                 "displayName",
@@ -641,6 +642,23 @@ pub(crate) async fn settings(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                                 "actions",
                             ],
                         ));
+                        // A rule that moves or copies mail names the folder by id: the folder at
+                        // the same path in the target mailbox.
+                        if FOLDER_ACTIONS
+                            .iter()
+                            .any(|k| body["actions"][*k].is_string())
+                            && target_folders.is_none()
+                        {
+                            target_folders = Some(graph.mail_folders(&uid).await?);
+                        }
+                        if let Err(reason) = map_rule_folders(
+                            &mut body,
+                            &run.mail_folders,
+                            target_folders.as_deref().unwrap_or_default(),
+                        ) {
+                            run.record(&label, &name, false, Err(EngineError::NotFound(reason)))?;
+                            continue;
+                        }
                         let replaced = matches!(action, Action::Replace(_));
                         let r = async {
                             if let Action::Replace(old) = &action {
@@ -662,6 +680,41 @@ pub(crate) async fn settings(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                 ),
             }
         }
+    }
+    Ok(())
+}
+
+/// Rule actions that name a mail folder.
+const FOLDER_ACTIONS: &[&str] = &["moveToFolder", "copyToFolder"];
+
+/// Points a rule's folder actions at the folders with the same path in the target mailbox.
+fn map_rule_folders(
+    rule: &mut Value,
+    source: &HashMap<String, Vec<String>>,
+    target: &[qcb_graph::MailFolder],
+) -> std::result::Result<(), String> {
+    for key in FOLDER_ACTIONS {
+        let Some(id) = rule["actions"][*key].as_str() else {
+            continue;
+        };
+        let Some(path) = source.get(id) else {
+            // Not a folder of the snapshot: left as it is (Graph says whether it exists).
+            continue;
+        };
+        let mut parent: Option<String> = None;
+        for name in path {
+            match crate::restore::find_folder(target, parent.as_deref(), name) {
+                Some(f) => parent = Some(f.id.clone()),
+                None => {
+                    return Err(format!(
+                        "the folder {:?} this rule's {key} names is not in the mailbox (restore \
+                         its mail first)",
+                        path.join("/")
+                    ));
+                }
+            }
+        }
+        rule["actions"][*key] = json!(parent);
     }
     Ok(())
 }

@@ -651,3 +651,52 @@ async fn a_point_in_time_chooses_the_snapshot_and_a_folder_can_leave_its_subfold
     );
     assert_eq!(r.items_restored as usize, after["Contacts/Contacts"].len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inbox_rules_restored_into_another_mailbox_act_on_its_own_folders() {
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let bob = admin
+        .users()
+        .into_iter()
+        .find(|u| u.id != alice.id)
+        .unwrap();
+    backup_all(&w, 0).await;
+    let rule = w
+        .graph
+        .inbox_rules(&alice.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r["actions"]["moveToFolder"].is_string())
+        .unwrap();
+    let folder_id = rule["actions"]["moveToFolder"].as_str().unwrap();
+    let path = admin
+        .folders(&alice.id)
+        .into_iter()
+        .find(|f| f.id == folder_id)
+        .unwrap()
+        .path;
+    let mut opts = restore_opts(
+        &format!("/{}", alice.user_principal_name),
+        RestoreTarget::Original,
+    );
+    opts.target_mailbox = Some(bob.user_principal_name.clone());
+    let r = w.restore_with(opts).await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let copy = w
+        .graph
+        .inbox_rules(&bob.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r["displayName"] == rule["displayName"])
+        .unwrap();
+    assert_eq!(
+        copy["actions"]["moveToFolder"].as_str(),
+        Some(w.folder(&bob.id, &path).id.as_str()),
+        "{path}"
+    );
+    assert_eq!(admin.meeting_messages(), vec![]);
+}
