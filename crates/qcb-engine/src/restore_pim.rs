@@ -34,6 +34,8 @@ use crate::restore::{
 
 /// `PidLidAppointmentStateFlags` (PSETID_Appointment, 0x8217).
 const APPOINTMENT_STATE_FLAGS: &str = "Integer {00062002-0000-0000-C000-000000000046} Id 0x8217";
+/// Attachments of this size or more go through an upload session.
+const LARGE_ATTACHMENT: usize = 3 * 1024 * 1024;
 /// asfMeeting | asfReceived: a meeting received from its organizer.
 const RECEIVED_MEETING: &str = "3";
 
@@ -336,18 +338,39 @@ async fn finish_event(
         graph.update_event(uid, &id, &patch).await?;
     }
     for a in v["attachments"].as_array().into_iter().flatten() {
-        let body = Value::Object(pick(
-            a,
-            &[
-                "@odata.type",
-                "name",
-                "contentType",
-                "contentBytes",
-                "isInline",
-                "contentId",
-            ],
-        ));
-        graph.add_event_attachment(uid, &id, &body).await?;
+        let bytes = a["contentBytes"].as_str().and_then(|b| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(b).ok()
+        });
+        match bytes {
+            // 3 MB or more: through an upload session, as Graph requires.
+            Some(bytes) if bytes.len() >= LARGE_ATTACHMENT => {
+                let file = qcb_graph::UploadFile {
+                    name: a["name"].as_str().unwrap_or("attachment"),
+                    content_type: a["contentType"]
+                        .as_str()
+                        .unwrap_or("application/octet-stream"),
+                    is_inline: a["isInline"] == true,
+                    content_id: a["contentId"].as_str(),
+                    bytes: &bytes,
+                };
+                graph.upload_event_attachment(uid, &id, &file).await?;
+            }
+            _ => {
+                let body = Value::Object(pick(
+                    a,
+                    &[
+                        "@odata.type",
+                        "name",
+                        "contentType",
+                        "contentBytes",
+                        "isInline",
+                        "contentId",
+                    ],
+                ));
+                graph.add_event_attachment(uid, &id, &body).await?;
+            }
+        }
     }
     let exceptions: Vec<&Value> = v["exceptionOccurrences"]
         .as_array()

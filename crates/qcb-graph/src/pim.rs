@@ -445,10 +445,32 @@ impl GraphClient {
         message_id: &str,
         file: &UploadFile<'_>,
     ) -> Result<()> {
+        self.upload_attachment(user_id, "messages", message_id, file)
+            .await
+    }
+
+    /// Attaches a file of 3 MB to 150 MB to an event through an upload session.
+    pub async fn upload_event_attachment(
+        &self,
+        user_id: &str,
+        event_id: &str,
+        file: &UploadFile<'_>,
+    ) -> Result<()> {
+        self.upload_attachment(user_id, "events", event_id, file)
+            .await
+    }
+
+    async fn upload_attachment(
+        &self,
+        user_id: &str,
+        collection: &str,
+        item_id: &str,
+        file: &UploadFile<'_>,
+    ) -> Result<()> {
         let url = format!(
-            "/users/{}/messages/{}/attachments/createUploadSession",
+            "/users/{}/{collection}/{}/attachments/createUploadSession",
             enc(user_id),
-            enc(message_id)
+            enc(item_id)
         );
         let session = self
             .write_json(

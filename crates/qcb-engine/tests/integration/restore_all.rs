@@ -700,3 +700,56 @@ async fn inbox_rules_restored_into_another_mailbox_act_on_its_own_folders() {
     );
     assert_eq!(admin.meeting_messages(), vec![]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_attachment_above_3_mb_comes_back_through_an_upload_session() {
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let cal = admin
+        .calendars(&alice.id)
+        .into_iter()
+        .find(|c| c.is_default)
+        .unwrap();
+    let event = admin
+        .events(&alice.id, &cal.id)
+        .into_iter()
+        .find(|e| e.kind == "singleInstance" && e.attendees.is_empty())
+        .unwrap();
+    let big: Vec<u8> = (0..3_500_000u32).map(|i| (i % 251) as u8).collect();
+    w.graph
+        .upload_event_attachment(
+            &alice.id,
+            &event.id,
+            &qcb_graph::UploadFile {
+                name: "plan.bin",
+                content_type: "application/octet-stream",
+                is_inline: false,
+                content_id: None,
+                bytes: &big,
+            },
+        )
+        .await
+        .unwrap();
+    backup_all(&w, 0).await;
+    let before = state(&w, &alice.id).await;
+    assert!(admin.delete_event(&alice.id, &event.id));
+    admin.clear_request_log();
+    let r = w
+        .restore_with(restore_opts(
+            &format!(
+                "/{}/Calendars/{}/{}",
+                alice.user_principal_name, cal.name, event.id
+            ),
+            RestoreTarget::Original,
+        ))
+        .await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert!(
+        admin
+            .request_log()
+            .iter()
+            .any(|l| l.method == "PUT" && l.path.contains("AttachmentSessions"))
+    );
+    assert_eq!(state(&w, &alice.id).await, before);
+}
