@@ -629,6 +629,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             opts.mailboxes = mailboxes;
             opts.tags = tags;
             opts.categories = categories;
+            opts.spool_dir = Some(repo.cache_dir());
             let progress = out.progress_sink();
             let report =
                 qcb_engine::backup(graph, handle.repository().clone(), opts, progress).await?;

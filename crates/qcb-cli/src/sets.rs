@@ -599,7 +599,7 @@ pub fn print_connection_report(out: &Output, r: &qcb_engine::ConnectionReport) -
         if let Some(g) = &r.granted {
             println!("granted: {}", g.join(", "));
         }
-        let mut line = |who: &str, c: &qcb_engine::CategoryAccess| {
+        let line = |who: &str, c: &qcb_engine::CategoryAccess| {
             println!(
                 "{who:<32} {:<10} read {:<8} write {:<8}{}",
                 c.category,

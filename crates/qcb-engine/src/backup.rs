@@ -20,6 +20,7 @@ use crate::categories::{self, Categories, PrevCategory};
 use crate::error::{EngineError, Result};
 use crate::progress::{Phase, Progress, ProgressEvent};
 use crate::selection::{FolderFilter, FolderVerdict, MailboxSelection};
+use crate::spool::{Spool, Spooled};
 use crate::types::{BackupReport, FailedItem};
 
 /// What to back up, and how hard to push.
@@ -51,6 +52,9 @@ pub struct BackupOptions {
     pub mailbox_categories: HashMap<String, Categories>,
     /// Which mail folders to include.
     pub folders: FolderFilter,
+    /// Where the resume spool lives (the local cache): downloads that no snapshot holds yet,
+    /// so a run killed midway does not download them again. `None`: no spool.
+    pub spool_dir: Option<std::path::PathBuf>,
 }
 
 impl BackupOptions {
@@ -68,6 +72,7 @@ impl BackupOptions {
             selection: MailboxSelection::default(),
             mailbox_categories: HashMap::new(),
             folders: FolderFilter::default(),
+            spool_dir: None,
         }
     }
 }
@@ -88,6 +93,8 @@ struct PrevMailbox {
     by_id: HashMap<String, Node>,
     /// The other categories (contacts, calendars ...), by category dir name.
     categories: HashMap<String, PrevCategory>,
+    /// What an unfinished earlier run downloaded, by item id (the resume spool).
+    spooled: HashMap<String, Spooled>,
 }
 
 pub(crate) struct Shared {
@@ -101,6 +108,7 @@ pub(crate) struct Shared {
     categories: Categories,
     mailbox_categories: HashMap<String, Categories>,
     folders: FolderFilter,
+    spool: Option<Arc<Spool>>,
 }
 
 impl Shared {
@@ -163,18 +171,31 @@ pub async fn backup(
     // against; taking it reloads the index.
     let prev_repo = repo.clone();
     let lock_wait = opts.lock_wait;
-    let (lock, mut previous, parent) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let lock = prev_repo.lock_with(
-            LockKind::Shared,
-            LockOptions {
-                wait: lock_wait,
-                ..Default::default()
-            },
-        )?;
-        let (previous, parent) = load_previous(&prev_repo, &upns)?;
-        Ok((lock, previous, parent))
-    })
-    .await??;
+    let spool_dir = opts.spool_dir.clone();
+    let (lock, mut previous, parent, spool, mut spooled) =
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let lock = prev_repo.lock_with(
+                LockKind::Shared,
+                LockOptions {
+                    wait: lock_wait,
+                    ..Default::default()
+                },
+            )?;
+            let (previous, parent) = load_previous(&prev_repo, &upns)?;
+            let mut spooled = HashMap::new();
+            let spool = match spool_dir {
+                Some(dir) => {
+                    let spool = Spool::open(&dir, &prev_repo)?;
+                    for upn in &upns {
+                        spooled.insert(upn.clone(), spool.entries(upn)?);
+                    }
+                    Some(Arc::new(spool))
+                }
+                None => None,
+            };
+            Ok((lock, previous, parent, spool, spooled))
+        })
+        .await??;
 
     let shared = Arc::new(Shared {
         graph,
@@ -190,6 +211,7 @@ pub async fn backup(
             .map(|(k, v)| (k.to_lowercase(), *v))
             .collect(),
         folders: opts.folders.clone(),
+        spool: spool.clone(),
     });
     let limit = Arc::new(Semaphore::new(opts.mailbox_concurrency.max(1)));
     let mut jobs = JoinSet::new();
@@ -197,7 +219,10 @@ pub async fn backup(
     // read this time.
     let mut carried: HashMap<String, (Node, u64, u64)> = HashMap::new();
     for user in users {
-        let prev = previous
+        let mut prev = previous
+            .remove(&user.user_principal_name)
+            .unwrap_or_default();
+        prev.spooled = spooled
             .remove(&user.user_principal_name)
             .unwrap_or_default();
         if let Some(node) = &prev.node {
@@ -279,6 +304,7 @@ pub async fn backup(
         "itemsFetched": fetched, "failed": failed.len(),
     });
     let mut meta_parts = Some((opts.time, opts.hostname.clone(), parent, summary, opts.tags));
+    let mailboxes_done = mailboxes.clone();
     let (snapshot, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
         let root = writer.save_tree(&Tree {
             nodes: mailbox_nodes,
@@ -294,6 +320,10 @@ pub async fn backup(
         lock.check_valid()?;
         let snapshot = writer.commit(meta)?;
         lock.release()?;
+        // The snapshot holds everything the spool kept for these mailboxes.
+        if let Some(spool) = &spool {
+            spool.clear(&mailboxes_done)?;
+        }
         Ok((snapshot, stats))
     })
     .await??;
@@ -689,10 +719,21 @@ async fn backup_folder(
                 items.insert(id, node.clone());
                 continue;
             }
-            let (shared, limit, user_id) = (shared.clone(), limit.clone(), user.id.clone());
+            let resumed = prev
+                .spooled
+                .get(&id)
+                .filter(|s| !change_key.is_empty() && s.change_key == change_key)
+                .map(|s| s.node.clone());
+            let (shared, limit) = (shared.clone(), limit.clone());
+            let (user_id, upn) = (user.id.clone(), user.user_principal_name.clone());
             downloads.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("semaphore open");
-                let r = fetch_item(&shared, &user_id, &v).await;
+                let r = match resumed {
+                    Some(node) => resume_item(&shared, &user_id, &upn, &id, node, &v).await,
+                    None => fetch_item(&shared, &user_id, &upn, &v)
+                        .await
+                        .map(|n| (n, true)),
+                };
                 (id, r)
             });
         }
@@ -701,8 +742,8 @@ async fn backup_folder(
         while let Some(joined) = downloads.join_next().await {
             let (id, r) = joined?;
             match r {
-                Ok(node) => {
-                    fetched += 1;
+                Ok((node, downloaded)) => {
+                    fetched += u64::from(downloaded);
                     counted += 1;
                     shared.tracker.done(1, node.size);
                     items.insert(id, node);
@@ -751,7 +792,7 @@ async fn backup_folder(
             .message(&user.id, &id, Some(qcb_graph::MESSAGE_SELECT))
             .await
         {
-            Ok(props) => fetch_item(shared, &user.id, &props).await,
+            Ok(props) => fetch_item(shared, &user.id, &user.user_principal_name, &props).await,
             Err(e) => Err(e.into()),
         };
         match refetched {
@@ -811,28 +852,95 @@ pub(crate) fn is_expired_sync_state(e: &GraphError) -> bool {
 }
 
 /// Downloads one message's MIME source and stores it with its properties.
-async fn fetch_item(shared: &Shared, user_id: &str, props: &Value) -> Result<Node> {
+/// Takes an item an unfinished earlier run downloaded: its node when its blobs are in the
+/// repository, else the spooled bytes; downloads it only when neither is there. Returns the
+/// node and whether it was downloaded.
+async fn resume_item(
+    shared: &Shared,
+    user_id: &str,
+    mailbox: &str,
+    id: &str,
+    node: Node,
+    props: &Value,
+) -> Result<(Node, bool)> {
+    let (writer, repo, spool) = (
+        shared.writer.clone(),
+        shared.repo.clone(),
+        shared.spool.clone(),
+    );
+    let (mailbox_s, id_s) = (mailbox.to_string(), id.to_string());
+    let resumed = tokio::task::spawn_blocking(move || -> Result<Option<Node>> {
+        {
+            let w = writer
+                .lock()
+                .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+            if node
+                .content
+                .iter()
+                .chain(node.meta.iter())
+                .all(|b| w.contains(b))
+            {
+                return Ok(Some(node));
+            }
+        }
+        let Some(spool) = spool else { return Ok(None) };
+        let Some((props, mime)) = spool.payload(&mailbox_s, &id_s)? else {
+            return Ok(None);
+        };
+        Ok(Some(store_item(&writer, &repo, id_s, &props, &mime)?))
+    })
+    .await??;
+    match resumed {
+        Some(node) => Ok((node, false)),
+        None => fetch_item(shared, user_id, mailbox, props)
+            .await
+            .map(|n| (n, true)),
+    }
+}
+
+/// Hashes, compresses and stores one message; returns its node. Blocking.
+fn store_item(
+    writer: &Mutex<Writer>,
+    repo: &Repository,
+    id: String,
+    props: &Value,
+    mime: &[u8],
+) -> Result<Node> {
+    let meta = serde_json::to_vec(props).expect("json");
+    // Hash and compress before taking the writer, so items are prepared in parallel.
+    let prepared = repo.prepare_content(mime);
+    let meta = repo.prepare_blob(qcb_repo::BlobType::Data, &meta);
+    let mut w = writer
+        .lock()
+        .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+    let content = w.save_prepared_content(prepared)?;
+    let meta = w.save_prepared(meta)?;
+    Ok(Node::item(
+        id,
+        content,
+        mime.len() as u64,
+        Some(meta),
+        item_attrs(props),
+    ))
+}
+
+async fn fetch_item(shared: &Shared, user_id: &str, mailbox: &str, props: &Value) -> Result<Node> {
     let id = props["id"].as_str().unwrap_or_default().to_string();
     let mime = shared.graph.message_mime(user_id, &id).await?;
     let props = props.clone();
-    let (writer, repo) = (shared.writer.clone(), shared.repo.clone());
+    let (writer, repo, spool) = (
+        shared.writer.clone(),
+        shared.repo.clone(),
+        shared.spool.clone(),
+    );
+    let mailbox = mailbox.to_string();
     tokio::task::spawn_blocking(move || {
-        let meta = serde_json::to_vec(&props).expect("json");
-        // Hash and compress before taking the writer, so items are prepared in parallel.
-        let prepared = repo.prepare_content(&mime);
-        let meta = repo.prepare_blob(qcb_repo::BlobType::Data, &meta);
-        let mut w = writer
-            .lock()
-            .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
-        let content = w.save_prepared_content(prepared)?;
-        let meta = w.save_prepared(meta)?;
-        Ok(Node::item(
-            id,
-            content,
-            mime.len() as u64,
-            Some(meta),
-            item_attrs(&props),
-        ))
+        let node = store_item(&writer, &repo, id.clone(), &props, &mime)?;
+        if let Some(spool) = spool {
+            let change_key = props["changeKey"].as_str().unwrap_or_default();
+            spool.put(&mailbox, &id, change_key, &node, &props, &mime)?;
+        }
+        Ok(node)
     })
     .await?
 }

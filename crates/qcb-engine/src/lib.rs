@@ -20,6 +20,7 @@ pub mod secrets;
 mod selection;
 pub mod sets;
 mod settings;
+mod spool;
 mod types;
 
 pub use backup::{BackupOptions, backup};

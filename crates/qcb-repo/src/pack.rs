@@ -149,6 +149,16 @@ pub fn encode_payload(plaintext: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Reverses [`encode_payload`] for a payload whose plaintext length is not recorded.
+pub fn decode_payload(payload: &[u8]) -> Result<Vec<u8>, String> {
+    let (flag, body) = payload.split_first().ok_or("empty payload")?;
+    match *flag {
+        RAW => Ok(body.to_vec()),
+        ZSTD => zstd::stream::decode_all(body).map_err(|e| format!("zstd: {e}")),
+        other => Err(format!("unknown payload flag {other}")),
+    }
+}
+
 /// Decrypts and decompresses one blob read from a pack, and checks it hashes to its id.
 pub fn decode_blob(
     key: &MasterKey,

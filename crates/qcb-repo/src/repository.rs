@@ -18,6 +18,7 @@ use crate::pack::{self, PackBuilder, TARGET_PACK_SIZE};
 use crate::tree::{SNAPSHOT_AAD, Snapshot, SnapshotFile, SnapshotMeta, Tree};
 
 const CONFIG_AAD: &[u8] = b"qcbackup config v1";
+const LOCAL_AAD: &[u8] = b"qcbackup local spool v1";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -345,6 +346,24 @@ impl Repository {
 
     pub fn id(&self) -> &str {
         &self.inner.config.id
+    }
+
+    /// Compresses and encrypts data this machine keeps outside the repository on its behalf
+    /// (a backup's downloads that no snapshot holds yet), under the repository's master key:
+    /// such files are as unreadable without the password as the repository itself.
+    pub fn seal_local(&self, plaintext: &[u8]) -> Vec<u8> {
+        crypto::seal(&self.inner.key, LOCAL_AAD, &pack::encode_payload(plaintext))
+    }
+
+    /// Reverses [`Repository::seal_local`].
+    pub fn unseal_local(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+        let payload = crypto::open(&self.inner.key, LOCAL_AAD, sealed).ok_or_else(|| {
+            Error::corrupt(
+                "local spool",
+                "failed authentication (damaged, or not of this repository)",
+            )
+        })?;
+        pack::decode_payload(&payload).map_err(|e| Error::corrupt("local spool", e))
     }
 
     pub fn location(&self) -> String {

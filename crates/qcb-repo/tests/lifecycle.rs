@@ -569,3 +569,25 @@ fn a_damaged_index_file_is_named_does_not_lock_anyone_out_and_stops_prune() {
     );
     assert!(index_dir.join(&victim).exists(), "prune changed nothing");
 }
+
+#[test]
+fn local_spool_data_is_sealed_under_the_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_local(&dir.path().join("a"), b"pw", fast()).unwrap();
+    let other = Repository::init_local(&dir.path().join("b"), b"pw", fast()).unwrap();
+    let text = b"Subject: quarterly numbers\r\n\r\nconfidential body ".repeat(100);
+    let sealed = repo.seal_local(&text);
+    assert!(sealed.len() < text.len(), "compressed before sealing");
+    assert!(!sealed.windows(12).any(|w| w == b"confidential"));
+    assert_eq!(repo.unseal_local(&sealed).unwrap(), text);
+    // Another repository's key, or a flipped bit, does not open it.
+    assert!(other.unseal_local(&sealed).is_err());
+    let mut bad = sealed.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert!(repo.unseal_local(&bad).is_err());
+    // Small and incompressible inputs round-trip too.
+    for input in [&b""[..], b"x", &noise(3, 4096)] {
+        assert_eq!(repo.unseal_local(&repo.seal_local(input)).unwrap(), input);
+    }
+}

@@ -26,7 +26,8 @@ pub async fn backup_run(
     let repo = state.repo()?;
     let _running = state.start_backup()?;
     let graph = Arc::new(state.connection.client()?);
-    let opts = BackupOptions::new(chrono::Utc::now(), state.hostname.clone());
+    let mut opts = BackupOptions::new(chrono::Utc::now(), state.hostname.clone());
+    opts.spool_dir = Some(state.cache_root.clone());
     Ok(qcb_engine::backup(
         graph,
         repo.repository().clone(),

@@ -148,6 +148,7 @@ async fn run_inner(
         .collect();
     opts.folders = set.folders.clone();
     opts.tags = vec![set.tag()];
+    opts.spool_dir = Some(ctx.cache_dir.clone());
     let backup = crate::backup(graph, handle.repository().clone(), opts, progress).await?;
     let Some(policy) = set.retention.clone() else {
         return Ok((backup, None, None));
