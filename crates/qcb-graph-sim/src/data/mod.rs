@@ -302,8 +302,11 @@ fn make_mailbox(
         (tree.conversation_history, 2, Kind::Received),
     ];
     let total: u64 = weighted.iter().map(|w| w.1).sum();
-    let mut planned = Vec::with_capacity(spec.messages_per_user);
-    for j in 0..spec.messages_per_user {
+    // Each message's PRNG stream first picks its folder and date; the plan
+    // keeps only those, the message itself is composed when it is inserted
+    // (its stream replayed), so generation never holds more than one
+    // message's attachment bytes.
+    let plan = |j: usize| {
         let mut rng = SplitMix64::derive(spec.seed, &format!("mailbox/{index}/message/{j}"));
         let mut roll = rng.below(total);
         let mut choice = weighted[0];
@@ -324,16 +327,20 @@ fn make_mailbox(
             _ => (choice.0, choice.2),
         };
         let received = epoch() - Duration::seconds(rng.range(600, 90 * 86_400) as i64);
+        (received, folder, kind, rng)
+    };
+    let mut planned: Vec<(DateTime<Utc>, usize)> = (0..spec.messages_per_user)
+        .map(|j| (plan(j).0, j))
+        .collect();
+    // Insert oldest first so keys and change numbers follow time.
+    planned.sort_unstable();
+    for (_, j) in planned {
+        let (received, folder, kind, mut rng) = plan(j);
         let receipts = folder == tree.receipts;
         let mut specs = Vec::new();
         let new = compose(
             &mut rng, j, kind, &user, colleagues, received, receipts, &mut specs,
         );
-        planned.push((received, j, folder, new, specs));
-    }
-    // Insert oldest first so keys and change numbers follow time.
-    planned.sort_by_key(|p| (p.0, p.1));
-    for (received, _, folder, new, specs) in planned {
         let key = mbx.next_key;
         match props_from_new(new, &mbx.user, key, received) {
             Ok(mut props) => {
