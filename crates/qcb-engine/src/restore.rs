@@ -1,5 +1,6 @@
-//! Restore: a mailbox, a category or a folder from a snapshot, back where it came from or into a
-//! new folder, of the same mailbox or another one.
+//! Restore: a mailbox, a category, a folder (with or without its subfolders) or a single item
+//! from a snapshot (or the newest one at or before a point in time), back where it came from or
+//! into a new folder, of the same mailbox or another one.
 //!
 //! Mail comes back as received (non-draft) messages with their original dates, read state, flag,
 //! importance, categories, headers, body and attachments; contacts, events, To Do tasks and
@@ -390,6 +391,7 @@ impl Run {
             items_done: self.restored + self.skipped.len() as u64 + self.failed.len() as u64,
             items_total: self.total,
             bytes_done: 0,
+            pace: Default::default(),
         });
     }
 

@@ -18,7 +18,11 @@
 //!   mailbox organizes, since that would send a cancellation; it reports it as skipped.
 //! - To Do tasks cannot carry extended properties in Graph, so a task is recognised by its
 //!   title and body; overwriting one sets its other properties back.
-//! - Inbox rules are recognised by name. Mailbox settings are reported, not written.
+//! - Inbox rules are recognised by name; a rule that moves or copies mail is pointed at the
+//!   folder with the same path in the target mailbox. Mailbox settings are reported, not written.
+//! - The items of a container are written with up to `Run::requests` in flight. A contact or
+//!   event that could not be completed (photo, attachments, exceptions) is deleted again, so the
+//!   next run does not take it for restored.
 
 use std::collections::HashMap;
 
