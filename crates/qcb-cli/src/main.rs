@@ -824,18 +824,38 @@ async fn run_key(command: KeyCommand, out: &Output) -> anyhow::Result<ExitCode> 
 }
 
 /// Progress on stderr: JSON lines, or a human line at most every second and on phase changes.
+fn human_duration(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
 pub(crate) fn progress_line(e: &ProgressEvent) -> String {
     let place = match (&e.mailbox, &e.folder) {
         (Some(m), Some(f)) => format!(" {m} / {f}"),
         (Some(m), None) => format!(" {m}"),
         _ => String::new(),
     };
+    let mut pace = String::new();
+    if e.pace.items_per_second > 0.0 {
+        pace.push_str(&format!(", {:.1} items/s", e.pace.items_per_second));
+    }
+    if let Some(eta) = e.pace.eta_seconds {
+        pace.push_str(&format!(", about {} left", human_duration(eta)));
+    }
+    if e.pace.throttled_now > 0 {
+        pace.push_str(&format!(
+            ", {} request(s) waiting on Exchange throttling",
+            e.pace.throttled_now
+        ));
+    }
     format!(
-        "{:?}{place}: {}/{} items, {} KiB",
-        e.phase,
+        "{}{place}: {}/{} items, {} KiB{pace}",
+        format!("{:?}", e.phase).to_lowercase(),
         e.items_done,
         e.items_total,
         e.bytes_done / 1024
     )
-    .to_lowercase()
 }

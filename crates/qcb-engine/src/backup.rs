@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::categories::{self, Categories, PrevCategory};
 use crate::error::{EngineError, Result};
-use crate::progress::{Phase, Progress, ProgressEvent};
+use crate::progress::{Pace, Phase, Progress, ProgressEvent};
 use crate::selection::{FolderFilter, FolderVerdict, MailboxSelection};
 use crate::spool::{Spool, Spooled};
 use crate::types::{BackupReport, FailedItem};
@@ -153,7 +153,7 @@ pub async fn backup(
     progress: Arc<dyn Progress>,
 ) -> Result<BackupReport> {
     let started = Instant::now();
-    let tracker = Tracker::new(progress);
+    let tracker = Tracker::new(progress, graph.clone());
     tracker.phase(Phase::Listing, None, None);
     opts.selection
         .validate()
@@ -1047,6 +1047,8 @@ fn build_level(
 /// Throttled progress reporting with shared counters.
 pub(crate) struct Tracker {
     sink: Arc<dyn Progress>,
+    graph: Arc<GraphClient>,
+    started: Instant,
     state: Mutex<TrackerState>,
 }
 
@@ -1058,12 +1060,19 @@ struct TrackerState {
     total: u64,
     bytes: u64,
     last_sent: Option<Instant>,
+    /// (when, items done) samples of the last [`RATE_WINDOW`], for the rate.
+    samples: std::collections::VecDeque<(Instant, u64)>,
 }
 
+/// The rate is the items done over about this long.
+const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Tracker {
-    fn new(sink: Arc<dyn Progress>) -> Tracker {
+    fn new(sink: Arc<dyn Progress>, graph: Arc<GraphClient>) -> Tracker {
         Tracker {
             sink,
+            graph,
+            started: Instant::now(),
             state: Mutex::new(TrackerState {
                 phase: Phase::Listing,
                 mailbox: None,
@@ -1072,7 +1081,37 @@ impl Tracker {
                 total: 0,
                 bytes: 0,
                 last_sent: None,
+                samples: Default::default(),
             }),
+        }
+    }
+
+    fn pace(&self, s: &mut TrackerState, now: Instant) -> Pace {
+        s.samples.push_back((now, s.done));
+        while s
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW)
+            && s.samples.len() > 2
+        {
+            s.samples.pop_front();
+        }
+        let (t0, d0) = *s.samples.front().expect("just pushed");
+        let secs = now.duration_since(t0).as_secs_f64();
+        let rate = if secs >= 0.5 {
+            (s.done - d0.min(s.done)) as f64 / secs
+        } else {
+            0.0
+        };
+        let left = s.total.saturating_sub(s.done);
+        let g = self.graph.stats();
+        Pace {
+            elapsed_ms: now.duration_since(self.started).as_millis() as u64,
+            items_per_second: (rate * 10.0).round() / 10.0,
+            eta_seconds: (rate > 0.0 && left > 0).then(|| (left as f64 / rate).ceil() as u64),
+            requests: g.requests,
+            throttled_now: g.waiting_now,
+            throttle_wait_ms: g.throttle_wait_ms,
         }
     }
 
@@ -1083,7 +1122,9 @@ impl Tracker {
         if !force && !due {
             return;
         }
-        s.last_sent = Some(Instant::now());
+        let now = Instant::now();
+        s.last_sent = Some(now);
+        let pace = self.pace(&mut s, now);
         let event = ProgressEvent {
             phase: s.phase,
             mailbox: s.mailbox.clone(),
@@ -1091,6 +1132,7 @@ impl Tracker {
             items_done: s.done,
             items_total: s.total.max(s.done),
             bytes_done: s.bytes,
+            pace,
         };
         // Sent under the lock, so events leave in the order their counts were taken and a
         // progress bar never steps back. Sinks only queue the event.

@@ -33,7 +33,7 @@ pub use handle::RepoHandle;
 pub use permissions::{
     Access, CategoryAccess, ConnectionReport, ConnectionTest, MailboxAccess, test_connection,
 };
-pub use progress::{NoProgress, Phase, Progress, ProgressEvent};
+pub use progress::{NoProgress, Pace, Phase, Progress, ProgressEvent};
 pub use restore::{OnConflict, RestoreOptions, RestoreTarget, restore};
 pub use selection::{FolderFilter, FolderVerdict, MailboxSelection};
 pub use settings::{AppSettings, LogLevel, Theme};

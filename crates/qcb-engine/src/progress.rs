@@ -14,7 +14,7 @@ pub enum Phase {
 }
 
 /// One progress report. Totals grow while folders are discovered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressEvent {
     pub phase: Phase,
@@ -23,6 +23,27 @@ pub struct ProgressEvent {
     pub items_done: u64,
     pub items_total: u64,
     pub bytes_done: u64,
+    /// Speed, time left and throttling (jobs that talk to Graph fill it in).
+    #[serde(flatten)]
+    pub pace: Pace,
+}
+
+/// How fast a job goes and what holds it back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pace {
+    /// Since the job started.
+    pub elapsed_ms: u64,
+    /// Items per second over the last ten seconds or so.
+    pub items_per_second: f64,
+    /// Seconds left at that rate, once the total is known and items move.
+    pub eta_seconds: Option<u64>,
+    /// Requests sent to Graph so far (retries included).
+    pub requests: u64,
+    /// Requests waiting out Exchange's throttling (`Retry-After`) right now.
+    pub throttled_now: u64,
+    /// Time requests spent waiting on throttling so far, summed.
+    pub throttle_wait_ms: u64,
 }
 
 /// Where a job reports progress: the CLI prints it, the desktop app streams it to the window.

@@ -7,6 +7,7 @@ mod integration {
     pub mod faults;
     pub mod incremental;
     pub mod permissions;
+    pub mod progress;
     pub mod restore_all;
     pub mod roundtrip;
     pub mod sets;

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::auth::{ClientSecret, Credentials, TokenSource};
@@ -73,6 +75,30 @@ pub struct GraphClient {
     cfg: GraphConfig,
     token_url: String,
     tokens: TokenSource,
+    stats: Arc<Counters>,
+}
+
+/// Counts of what a client's requests met, for progress reports and benchmarks.
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    throttled: AtomicU64,
+    waiting: AtomicU64,
+    wait_ms: AtomicU64,
+}
+
+/// What a [`GraphClient`] has sent and met so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientStats {
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+    /// Answers 429 (throttled) or 503/504 (busy) that made the request wait and retry.
+    pub throttled: u64,
+    /// Requests waiting out a `Retry-After` (or a backoff) right now.
+    pub waiting_now: u64,
+    /// Time spent waiting on throttling so far, summed over requests.
+    pub throttle_wait_ms: u64,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -171,6 +197,7 @@ impl GraphClient {
             cfg,
             token_url,
             tokens: TokenSource::new(credentials),
+            stats: Arc::default(),
         })
     }
 
@@ -182,6 +209,17 @@ impl GraphClient {
 
     pub fn graph_url(&self) -> &str {
         &self.cfg.graph_url
+    }
+
+    /// What this client's requests have met so far.
+    pub fn stats(&self) -> ClientStats {
+        let c = &self.stats;
+        ClientStats {
+            requests: c.requests.load(Ordering::Relaxed),
+            throttled: c.throttled.load(Ordering::Relaxed),
+            waiting_now: c.waiting.load(Ordering::Relaxed),
+            throttle_wait_ms: c.wait_ms.load(Ordering::Relaxed),
+        }
     }
 
     /// Signs in (or reuses the cached token) without calling Graph: the first thing a
@@ -260,6 +298,7 @@ impl GraphClient {
         loop {
             attempt += 1;
             let token = self.access_token(None).await?;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self
                 .http
                 .request(method.clone(), &url)
@@ -310,7 +349,13 @@ impl GraphClient {
                     .map(|d| d.min(self.cfg.retry.max_delay))
                     .unwrap_or_else(|| backoff(&self.cfg.retry, attempt));
                 tracing::warn!(%method, %path, status = status.as_u16(), delay_ms = d.as_millis() as u64, "throttled or unavailable; waiting");
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                self.stats.waiting.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(d).await;
+                self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+                self.stats
+                    .wait_ms
+                    .fetch_add(d.as_millis() as u64, Ordering::Relaxed);
                 continue;
             }
             if !status.is_success() {

@@ -200,6 +200,7 @@ fn export_blocking(
         items_done: ctx.done,
         items_total: ctx.total,
         bytes_done: report.bytes,
+        pace: Default::default(),
     });
     tracing::info!(
         files = report.files,
@@ -715,6 +716,7 @@ impl Ctx<'_> {
             items_done: self.done,
             items_total: self.total,
             bytes_done: self.bytes,
+            pace: Default::default(),
         });
     }
 
@@ -776,6 +778,7 @@ impl Ctx<'_> {
             items_done: self.done,
             items_total: self.total,
             bytes_done: self.bytes,
+            pace: Default::default(),
         });
         let dry = self.opts.dry_run;
         let stored: u64 = f.items.iter().map(|n| n.size).sum();
