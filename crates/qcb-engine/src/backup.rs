@@ -563,7 +563,6 @@ async fn backup_mail(
     user: &User,
     prev: PrevMailbox,
 ) -> Result<MailboxResult> {
-    let upn = user.user_principal_name.clone();
     let all_folders = shared.graph.mail_folders(&user.id).await?;
     let mut results = Vec::new();
     let mut folders = Vec::new();
@@ -586,11 +585,30 @@ async fn backup_mail(
         .add_total(folders.iter().map(|f| f.total_item_count as u64).sum());
     let prev = Arc::new(prev);
     let limit = Arc::new(Semaphore::new(shared.requests_per_mailbox));
+    // Folders run side by side; every request of the mailbox (delta pages and downloads)
+    // takes a permit of `limit`, so the mailbox never has more than Exchange's concurrency
+    // in flight, and a folder with little to do no longer leaves the others' slots idle.
+    let mut running = JoinSet::new();
     for folder in folders {
-        shared
-            .tracker
-            .phase(Phase::Folder, Some(&upn), Some(&folder.display_name));
-        results.push(backup_folder(shared, user, folder, &prev, &limit).await?);
+        let (shared, user, prev, limit) =
+            (shared.clone(), user.clone(), prev.clone(), limit.clone());
+        running.spawn(async move {
+            shared.tracker.phase(
+                Phase::Folder,
+                Some(&user.user_principal_name),
+                Some(&folder.display_name),
+            );
+            backup_folder(&shared, &user, folder, &prev, &limit).await
+        });
+    }
+    while let Some(joined) = running.join_next().await {
+        match joined? {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                running.abort_all();
+                return Err(e);
+            }
+        }
     }
     let (mut fetched, mut failed) = (0, Vec::new());
     for r in &mut results {
@@ -665,11 +683,13 @@ async fn backup_folder(
     let mut fetched = 0;
     let mut restarted = false;
     let delta_link = loop {
-        let page = match shared
+        let permit = limit.acquire().await.expect("semaphore open");
+        let page = shared
             .graph
             .messages_delta(&user.id, &folder.id, link.as_deref(), shared.page_size)
-            .await
-        {
+            .await;
+        drop(permit);
+        let page = match page {
             Ok(p) => p,
             Err(e) if !restarted && link.is_some() && is_expired_sync_state(&e) => {
                 tracing::info!(folder = %folder.id, "delta token expired; enumerating the folder again");
