@@ -6,6 +6,33 @@ import { formatBytes } from '../src/lib/format';
 import { $, $$, deferred, renderApp } from './helpers';
 
 describe('backup', () => {
+  it('shows speed, time left and a throttling note while Exchange makes requests wait', async () => {
+    const gate = deferred();
+    let paused: Progress | null = null;
+    const backend = new MockBackend({
+      open: true,
+      onStep: async (p) => {
+        if (p.throttledNow && p.throttledNow > 0 && !paused) {
+          paused = p;
+          await gate.promise;
+        }
+      },
+    });
+    const { container } = await renderApp(backend);
+    await waitFor(() => expect($$(container, '.snapshot-row')).toHaveLength(3));
+    await fireEvent.click($(container, '#backup-now'));
+    await waitFor(() => expect(paused).not.toBeNull());
+    await waitFor(() => expect(container.querySelector('.throttled')).not.toBeNull());
+    expect($(container, '.throttled').textContent).toContain('Exchange Online is throttling: 1 request waits');
+    expect($(container, '#backup-status').textContent).toContain('throttling');
+    if (paused!.itemsPerSecond) {
+      expect($(container, '.rate').textContent).toBe(`${paused!.itemsPerSecond.toFixed(1)} items/s`);
+    }
+    gate.resolve();
+    await waitFor(() => expect(container.querySelector('#backup-report')).not.toBeNull());
+    expect(container.querySelector('.throttled')).toBeNull();
+  });
+
   it('updates the progress bar while running, then shows the report and refreshes the list', async () => {
     // Pause the fake backup at its first "items" progress message.
     const gate = deferred();

@@ -3,7 +3,7 @@ import { toApiError } from '../src/lib/backend/errors';
 import { MockBackend } from '../src/lib/backend/mock';
 import { mockOptionsFromUrl } from '../src/lib/backend/mockConfig';
 import type { Progress, RepoOpenArgs } from '../src/lib/backend/types';
-import { progressPercent, progressText } from '../src/lib/backup/progressText';
+import { paceFacts, progressPercent, progressText } from '../src/lib/backup/progressText';
 import { formatBytes, formatDuration } from '../src/lib/format';
 import { passwordStrength } from '../src/lib/repo/strength';
 import { newestFirst } from '../src/lib/snapshots/sort';
@@ -27,6 +27,17 @@ describe('formatting', () => {
     expect(progressText(p)).toBe('Backing up messages · a@b / Inbox · 5 of 20 items · 2 KiB read');
     expect(progressPercent(p)).toBe(25);
     expect(progressPercent({ ...p, itemsTotal: 0 })).toBeNull();
+  });
+  it('adds speed, time left and throttling when the engine reports them', () => {
+    const p: Progress = {
+      phase: 'items', mailbox: 'a@b', folder: 'Inbox', itemsDone: 5, itemsTotal: 20, bytesDone: 2048,
+      itemsPerSecond: 12.34, etaSeconds: 75, throttledNow: 2, requests: 40, throttleWaitMs: 900, elapsedMs: 3000,
+    };
+    expect(progressText(p)).toBe(
+      'Backing up messages · a@b / Inbox · 5 of 20 items · 2 KiB read · 12.3 items/s · about 1 min 15 s left · ' +
+        'Exchange Online is throttling: 2 requests wait, as Microsoft asks',
+    );
+    expect(paceFacts({ ...p, itemsPerSecond: 0, etaSeconds: null, throttledNow: 0 })).toEqual({ rate: null, eta: null, throttle: null });
   });
 });
 

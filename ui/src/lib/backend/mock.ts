@@ -387,9 +387,20 @@ export class MockBackend implements Backend {
       const generation = repo.snapshots.length;
       const tenant = this.tenant(time, generation);
       const firstBackup = repo.snapshots.length === 0;
+      // Pace as the engine reports it: rate over the run so far, time left, throttling.
       const emit = async (p: Progress) => {
-        onProgress({ ...p });
-        await this.step(p);
+        const elapsedMs = Date.now() - started;
+        const rate = elapsedMs >= 500 ? p.itemsDone / (elapsedMs / 1000) : 0;
+        const left = p.itemsTotal - p.itemsDone;
+        const out: Progress = {
+          ...p,
+          elapsedMs,
+          itemsPerSecond: Math.round(rate * 10) / 10,
+          etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : null,
+          throttledNow: p.throttledNow ?? 0,
+        };
+        onProgress(out);
+        await this.step(out);
       };
 
       const progress: Progress = { phase: 'listing', mailbox: null, folder: null, itemsDone: 0, itemsTotal: 0, bytesDone: 0 };
@@ -417,6 +428,9 @@ export class MockBackend implements Backend {
           const item = w.folder.items[i];
           // The demo tenant throttles one of Bob's messages on every run.
           if (item.id === 'AAMk-bob-inbox-3') {
+            // Exchange makes it wait (Retry-After) before giving up on it.
+            await emit(Object.assign(progress, { phase: 'items', throttledNow: 1 }));
+            progress.throttledNow = 0;
             failed.push({
               mailbox: w.mailbox.upn,
               folder: folderName,

@@ -67,6 +67,14 @@ export type Progress = {
   itemsDone: number;
   itemsTotal: number;
   bytesDone: number;
+  /** Pace, from the engine's `Pace` (absent in older events and before it is known). */
+  elapsedMs?: number;
+  itemsPerSecond?: number;
+  etaSeconds?: number | null;
+  requests?: number;
+  /** Requests waiting out Exchange's throttling (Retry-After) right now. */
+  throttledNow?: number;
+  throttleWaitMs?: number;
 };
 
 export type FailedItem = { mailbox: string; folder: string; itemId: string; reason: string };

@@ -215,6 +215,14 @@ export const en = {
     bytes: (size: string) => `${size} read`,
     progressItems: 'Items',
     progressBytes: 'Data read',
+    progressRate: 'Speed',
+    progressEta: 'Time left',
+    rate: (perSecond: string) => `${perSecond} items/s`,
+    eta: (left: string) => `about ${left} left`,
+    throttled: (n: number) =>
+      n === 1
+        ? 'Exchange Online is throttling: 1 request waits, as Microsoft asks'
+        : `Exchange Online is throttling: ${n} requests wait, as Microsoft asks`,
     reportTitle: 'Backup complete',
     reportTitleWithFailures: 'Backup complete with errors',
     reportSnapshot: 'Snapshot',
