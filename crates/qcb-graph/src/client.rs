@@ -373,13 +373,34 @@ impl GraphClient {
         }
     }
 
+    /// GETs `url` and reads the whole answer. A body cut off midway (the connection broke
+    /// after the status line) is fetched again, with the same rules as a failed request: a GET
+    /// is safe to repeat, and a half body is no answer.
+    pub(crate) async fn get_bytes(&self, url: &str, prefer: &[&str]) -> Result<(String, Vec<u8>)> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let resp = self.send(Method::GET, url, None, prefer).await?;
+            let path = path_of(resp.url().as_str());
+            match resp.bytes().await {
+                Ok(b) => return Ok((path, b.to_vec())),
+                Err(e) if attempt < self.cfg.retry.max_attempts => {
+                    let d = backoff(&self.cfg.retry, attempt);
+                    tracing::warn!(%path, attempt, delay_ms = d.as_millis() as u64, error = %error_chain(&e), "answer cut off; retrying");
+                    tokio::time::sleep(d).await;
+                }
+                Err(e) => {
+                    return Err(GraphError::Unreachable {
+                        url: path,
+                        detail: error_chain(&e),
+                    });
+                }
+            }
+        }
+    }
+
     pub(crate) async fn get_json(&self, url: &str, prefer: &[&str]) -> Result<Value> {
-        let resp = self.send(Method::GET, url, None, prefer).await?;
-        let path = path_of(resp.url().as_str());
-        let bytes = resp.bytes().await.map_err(|e| GraphError::Unreachable {
-            url: path.clone(),
-            detail: error_chain(&e),
-        })?;
+        let (path, bytes) = self.get_bytes(url, prefer).await?;
         serde_json::from_slice(&bytes).map_err(|e| GraphError::Malformed {
             what: format!("GET {path}"),
             detail: e.to_string(),
@@ -598,12 +619,46 @@ impl GraphClient {
             enc(user_id),
             enc(message_id)
         );
-        let resp = self.send(Method::GET, &url, None, &[]).await?;
-        let bytes = resp.bytes().await.map_err(|e| GraphError::Unreachable {
-            url: url.clone(),
-            detail: error_chain(&e),
-        })?;
-        Ok(bytes.to_vec())
+        Ok(self.get_bytes(&url, &[]).await?.1)
+    }
+
+    /// A message's MIME source, handed to `sink` piece by piece as it arrives (a 150 MB
+    /// message never sits whole in memory); returns its length. A body cut off midway is an
+    /// error (`Unreachable`): the caller starts the item again and discards what it got.
+    pub async fn message_mime_to(
+        &self,
+        user_id: &str,
+        message_id: &str,
+        sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<u64> {
+        let url = format!(
+            "/users/{}/messages/{}/$value",
+            enc(user_id),
+            enc(message_id)
+        );
+        let mut resp = self.send(Method::GET, &url, None, &[]).await?;
+        let path = path_of(resp.url().as_str());
+        let mut total = 0u64;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(piece)) => {
+                    total += piece.len() as u64;
+                    if sink.send(piece.to_vec()).await.is_err() {
+                        return Err(GraphError::Unreachable {
+                            url: path,
+                            detail: "the receiver of the download went away".into(),
+                        });
+                    }
+                }
+                Ok(None) => return Ok(total),
+                Err(e) => {
+                    return Err(GraphError::Unreachable {
+                        url: path,
+                        detail: format!("the download broke off after {total} bytes: {}", error_chain(&e)),
+                    });
+                }
+            }
+        }
     }
 
     /// A message's JSON, with the given `$select` (or all default properties).

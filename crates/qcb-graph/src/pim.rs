@@ -586,14 +586,8 @@ impl GraphClient {
     }
 
     async fn get_bytes_optional(&self, url: &str) -> Result<Option<Vec<u8>>> {
-        match self.send(reqwest::Method::GET, url, None, &[]).await {
-            Ok(resp) => {
-                let bytes = resp.bytes().await.map_err(|e| GraphError::Unreachable {
-                    url: url.to_string(),
-                    detail: e.to_string(),
-                })?;
-                Ok(Some(bytes.to_vec()))
-            }
+        match self.get_bytes(url, &[]).await {
+            Ok((_, bytes)) => Ok(Some(bytes)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }

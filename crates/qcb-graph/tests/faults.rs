@@ -1,0 +1,81 @@
+//! Answers cut off midway: the emulator announces the full `Content-Length`, sends half the
+//! body and closes the connection. A GET is safe to repeat, so the client fetches it again
+//! instead of failing (before, the cut-off body was an `Unreachable` error, which ends a job).
+
+use std::time::Duration;
+
+use qcb_graph::{ClientSecret, GraphClient, GraphConfig, RetryPolicy};
+use qcb_graph_sim::{Fault, FaultConfig, FaultRule, SimOptions, SimServer, TenantSpec};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_off_answer_to_a_get_is_fetched_again() {
+    let sim = SimServer::start_with(
+        TenantSpec {
+            seed: 5,
+            users: 1,
+            messages_per_user: 12,
+        },
+        SimOptions {
+            faults: FaultConfig {
+                rules: vec![
+                    FaultRule::nth(1, "/messages/delta", Fault::TruncatedBody),
+                    FaultRule::nth(1, "/photo/", Fault::TruncatedBody),
+                    FaultRule::nth(1, "/$value", Fault::TruncatedBody),
+                ],
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let c = sim.credentials();
+    let g = GraphClient::new(GraphConfig {
+        graph_url: sim.graph_url(),
+        authority: sim.base_url(),
+        tenant_id: c.tenant_id,
+        client_id: c.client_id,
+        client_secret: ClientSecret::new(c.client_secret),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+        },
+    })
+    .unwrap();
+    let admin = sim.admin();
+    let user = admin.users().remove(0);
+    let inbox = admin
+        .folders(&user.id)
+        .into_iter()
+        .find(|f| f.path == "Inbox")
+        .unwrap();
+    let messages = admin.messages(&user.id, &inbox.id);
+
+    // JSON (a delta page), a MIME source and a photo, each cut off once.
+    let page = g
+        .messages_delta(&user.id, &inbox.id, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), messages.len());
+    let mime = g.message_mime(&user.id, &messages[0].id).await.unwrap();
+    assert_eq!(mime, messages[0].mime);
+    let with_photo = admin
+        .contact_folders(&user.id)
+        .iter()
+        .flat_map(|f| admin.contacts(&user.id, &f.id))
+        .find(|c| c.has_photo)
+        .unwrap();
+    let photo = g.contact_photo(&user.id, &with_photo.id).await.unwrap();
+    assert!(photo.is_some_and(|p| !p.is_empty()));
+
+    let cut: Vec<String> = admin
+        .request_log()
+        .into_iter()
+        .filter(|r| r.fault.as_deref() == Some("truncated_body"))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(cut.len(), 3, "{cut:?}");
+    sim.shutdown().await;
+}
