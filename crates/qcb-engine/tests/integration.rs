@@ -5,6 +5,7 @@ mod integration {
     pub mod errors;
     pub mod export;
     pub mod faults;
+    pub mod faults_all;
     pub mod incremental;
     pub mod permissions;
     pub mod progress;
