@@ -47,7 +47,7 @@ struct Args {
     token_lifetime: u64,
     /// Most unchanged mailboxes kept in memory (each generated on first
     /// touch, dropped and regenerated identically later). Default: all of
-    /// them for tenants up to 200,000 messages, 4 above.
+    /// them for tenants up to 200,000 messages, 5 above.
     #[arg(long)]
     resident_mailboxes: Option<usize>,
 }

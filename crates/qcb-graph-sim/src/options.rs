@@ -69,9 +69,11 @@ pub struct MemoryConfig {
 impl MemoryConfig {
     /// Tenants with more messages than this are generated lazily.
     pub const LAZY_ABOVE_ITEMS: usize = 200_000;
-    /// Resident mailboxes of a lazily generated tenant by default (one per
-    /// request Exchange lets an app run concurrently against a mailbox).
-    pub const DEFAULT_RESIDENT: usize = 4;
+    /// Resident mailboxes of a lazily generated tenant by default: the
+    /// engine's 4 mailboxes at a time, plus one, so that the mailbox a
+    /// client has just finished (touched last, so not the least recently
+    /// used) is not the only one that could make room for its next.
+    pub const DEFAULT_RESIDENT: usize = 5;
 
     /// The resident limit for a tenant: `None` for eager generation.
     pub(crate) fn resident_for(&self, spec: &crate::TenantSpec) -> Option<usize> {
