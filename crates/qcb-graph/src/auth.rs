@@ -473,25 +473,62 @@ fn short_description(v: &Value) -> String {
 
 /// POSTs a form to an identity platform endpoint and reads its JSON; an answer with
 /// `error` becomes [`GraphError::SignIn`] with Entra's code and description.
+///
+/// The identity platform is retried like Graph when it is busy or unreachable (429, 500, 502,
+/// 503, 504 with their `Retry-After`, a refused or broken connection, an answer cut off): a
+/// token that expires in the middle of a backup must not end the job because one sign-in
+/// request met a transient fault. Asking again is safe: a client-credentials or refresh
+/// request only issues another token (Entra keeps the previous refresh token valid), and a
+/// code already redeemed answers `invalid_grant`, which is reported as before.
 pub(crate) async fn post_form(
     http: &reqwest::Client,
     url: &str,
     form: &[(&str, &str)],
 ) -> Result<Value> {
-    let resp = http
-        .post(url)
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| GraphError::Unreachable {
-            url: url.to_string(),
-            detail: crate::client::error_chain(&e),
-        })?;
-    let status = resp.status();
-    let body = resp.text().await.map_err(|e| GraphError::Unreachable {
+    const ATTEMPTS: u32 = 5;
+    let unreachable = |e: &reqwest::Error| GraphError::Unreachable {
         url: url.to_string(),
-        detail: crate::client::error_chain(&e),
-    })?;
+        detail: crate::client::error_chain(e),
+    };
+    let mut attempt = 0u32;
+    let (status, body) = loop {
+        attempt += 1;
+        // 0.25 s, 0.5 s, 1 s, 2 s: a busy endpoint is given a few seconds.
+        let wait = Duration::from_millis(250 << (attempt - 1).min(4));
+        let resp = match http.post(url).form(form).send().await {
+            Ok(r) => r,
+            Err(e) if attempt < ATTEMPTS => {
+                tracing::warn!(attempt, error = %crate::client::error_chain(&e), "sign-in request failed; retrying");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            Err(e) => return Err(unreachable(&e)),
+        };
+        let status = resp.status();
+        if attempt < ATTEMPTS && matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {
+            let after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| Duration::from_secs(s.min(60)));
+            tracing::warn!(
+                attempt,
+                status = status.as_u16(),
+                "sign-in endpoint busy; retrying"
+            );
+            tokio::time::sleep(after.unwrap_or(wait)).await;
+            continue;
+        }
+        match resp.text().await {
+            Ok(body) => break (status, body),
+            Err(e) if attempt < ATTEMPTS => {
+                tracing::warn!(attempt, error = %crate::client::error_chain(&e), "sign-in answer cut off; retrying");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(unreachable(&e)),
+        }
+    };
     let v: Value = serde_json::from_str(&body).map_err(|e| GraphError::Malformed {
         what: format!("answer of {url} (HTTP {})", status.as_u16()),
         detail: e.to_string(),

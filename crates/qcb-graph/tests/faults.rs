@@ -79,3 +79,65 @@ async fn a_cut_off_answer_to_a_get_is_fetched_again() {
     assert_eq!(cut.len(), 3, "{cut:?}");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_that_meets_a_busy_or_broken_identity_platform_is_tried_again() {
+    // The first four token requests fail, each in another way; the fifth gets a token. Before,
+    // the first failure ended the sign-in, and with it a backup whose token expired mid-run.
+    let token = |nth, fault| FaultRule {
+        method: Some("POST".into()),
+        ..FaultRule::nth(nth, "/oauth2/v2.0/token", fault)
+    };
+    let sim = SimServer::start_with(
+        TenantSpec {
+            seed: 5,
+            users: 1,
+            messages_per_user: 3,
+        },
+        SimOptions {
+            faults: FaultConfig {
+                rules: vec![
+                    token(1, Fault::ServiceUnavailable { retry_after: None }),
+                    token(2, Fault::ConnectionReset),
+                    token(3, Fault::TooManyRequests { retry_after: 1 }),
+                    token(4, Fault::TruncatedBody),
+                ],
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let c = sim.credentials();
+    let g = GraphClient::new(GraphConfig {
+        graph_url: sim.graph_url(),
+        authority: sim.base_url(),
+        tenant_id: c.tenant_id,
+        client_id: c.client_id,
+        client_secret: ClientSecret::new(c.client_secret),
+        retry: Default::default(),
+    })
+    .unwrap();
+    let users = g.users().await.unwrap();
+    assert_eq!(users.len(), 1);
+    let faults: Vec<Option<String>> = sim
+        .admin()
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .map(|r| r.fault)
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            Some("service_unavailable".to_string()),
+            Some("connection_reset".to_string()),
+            Some("too_many_requests".to_string()),
+            Some("truncated_body".to_string()),
+            None
+        ]
+    );
+    sim.shutdown().await;
+}
