@@ -944,9 +944,22 @@ fn store_item(
     ))
 }
 
+/// Downloads a message's MIME straight into the repository: pieces are cut into chunks as
+/// they arrive, so a large message never sits whole in memory. A message small enough to be
+/// one blob is also written to the resume spool. A download cut off midway is started again
+/// (three times at most).
 async fn fetch_item(shared: &Shared, user_id: &str, mailbox: &str, props: &Value) -> Result<Node> {
     let id = props["id"].as_str().unwrap_or_default().to_string();
-    let mime = shared.graph.message_mime(user_id, &id).await?;
+    let mut attempt = 0;
+    let (content, size, small) = loop {
+        attempt += 1;
+        match stream_mime(shared, user_id, &id).await {
+            Err(EngineError::Graph(e @ GraphError::Malformed { .. })) if attempt < 3 => {
+                tracing::warn!(item = %id, attempt, error = %e, "download cut off; starting the item again");
+            }
+            other => break other?,
+        }
+    };
     let props = props.clone();
     let (writer, repo, spool) = (
         shared.writer.clone(),
@@ -955,14 +968,66 @@ async fn fetch_item(shared: &Shared, user_id: &str, mailbox: &str, props: &Value
     );
     let mailbox = mailbox.to_string();
     tokio::task::spawn_blocking(move || {
-        let node = store_item(&writer, &repo, id.clone(), &props, &mime)?;
-        if let Some(spool) = spool {
+        let meta = repo.prepare_blob(
+            qcb_repo::BlobType::Data,
+            &serde_json::to_vec(&props).expect("json"),
+        );
+        let meta = writer
+            .lock()
+            .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?
+            .save_prepared(meta)?;
+        let node = Node::item(id.clone(), content, size, Some(meta), item_attrs(&props));
+        if let (Some(spool), Some(mime)) = (spool, small) {
             let change_key = props["changeKey"].as_str().unwrap_or_default();
             spool.put(&mailbox, &id, change_key, &node, &props, &mime)?;
         }
         Ok(node)
     })
     .await?
+}
+
+/// One download of a message's MIME into the repository: the content's blob ids, its size,
+/// and the bytes themselves when they are one blob (small enough for the spool).
+async fn stream_mime(
+    shared: &Shared,
+    user_id: &str,
+    id: &str,
+) -> Result<(Vec<qcb_repo::BlobId>, u64, Option<Vec<u8>>)> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    let (writer, repo) = (shared.writer.clone(), shared.repo.clone());
+    let consumer = tokio::task::spawn_blocking(move || -> Result<_> {
+        let mut chunker = qcb_repo::ContentChunker::new();
+        let mut ids = Vec::new();
+        let save = |chunk: &[u8], ids: &mut Vec<qcb_repo::BlobId>| -> Result<()> {
+            // Hash and compress before taking the writer, so items are prepared in parallel.
+            let id = repo.blob_id(chunk);
+            let prepared =
+                (!repo.has_blob(&id)).then(|| repo.prepare_blob(qcb_repo::BlobType::Data, chunk));
+            let mut w = writer
+                .lock()
+                .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+            ids.extend(w.save_prepared_content(vec![(id, prepared)])?);
+            Ok(())
+        };
+        while let Some(piece) = rx.blocking_recv() {
+            for chunk in chunker.push(&piece) {
+                save(&chunk, &mut ids)?;
+            }
+        }
+        let size = chunker.total();
+        let rest = chunker.finish();
+        let small = (ids.is_empty() && rest.len() == 1).then(|| rest[0].clone());
+        for chunk in &rest {
+            save(chunk, &mut ids)?;
+        }
+        Ok((ids, size, small))
+    });
+    let downloaded = shared.graph.message_mime_to(user_id, id, &tx).await;
+    drop(tx);
+    // A repository failure explains a download whose receiver went away: report it first.
+    let stored = consumer.await??;
+    downloaded?;
+    Ok(stored)
 }
 
 /// The properties kept in the tree itself, for listing without reading every item.

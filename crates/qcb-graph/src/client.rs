@@ -623,8 +623,8 @@ impl GraphClient {
     }
 
     /// A message's MIME source, handed to `sink` piece by piece as it arrives (a 150 MB
-    /// message never sits whole in memory); returns its length. A body cut off midway is an
-    /// error (`Unreachable`): the caller starts the item again and discards what it got.
+    /// message never sits whole in memory); returns its length. A body cut off midway is
+    /// `Malformed` (not fatal): the caller starts the item again and discards what it got.
     pub async fn message_mime_to(
         &self,
         user_id: &str,
@@ -652,9 +652,12 @@ impl GraphClient {
                 }
                 Ok(None) => return Ok(total),
                 Err(e) => {
-                    return Err(GraphError::Unreachable {
-                        url: path,
-                        detail: format!("the download broke off after {total} bytes: {}", error_chain(&e)),
+                    return Err(GraphError::Malformed {
+                        what: format!("GET {path}"),
+                        detail: format!(
+                            "the download broke off after {total} bytes: {}",
+                            error_chain(&e)
+                        ),
                     });
                 }
             }

@@ -51,8 +51,8 @@ pub use lock::{LockInfo, LockKind, LockOptions, RepoLock};
 pub use opendal_backend::OpendalBackend;
 pub use prune::{PruneOptions, PruneReport};
 pub use repository::{
-    CHUNK_AVG, CHUNK_MAX, CHUNK_MIN, CHUNK_THRESHOLD, PreparedBlob, Repository, Writer,
-    WriterStats, chunk_boundaries,
+    CHUNK_AVG, CHUNK_MAX, CHUNK_MIN, CHUNK_THRESHOLD, ContentChunker, PreparedBlob, Repository,
+    Writer, WriterStats, chunk_boundaries,
 };
 pub use retention::{ForgetDecision, ItemSet, RetentionPolicy, Span, plan_forget};
 pub use tree::{Node, NodeKind, Snapshot, SnapshotMeta, Tree};

@@ -581,6 +581,64 @@ pub fn chunk_boundaries(content: &[u8]) -> Box<dyn Iterator<Item = (usize, usize
     )
 }
 
+/// [`chunk_boundaries`] for content that arrives in pieces (a download), holding at most
+/// about [`CHUNK_MAX`] bytes plus the piece being added: it cuts exactly where
+/// `chunk_boundaries` cuts the whole content, so a streamed item dedupes against a stored one.
+#[derive(Default)]
+pub struct ContentChunker {
+    buf: Vec<u8>,
+    /// Whether a chunk was handed out (the content is over [`CHUNK_THRESHOLD`]).
+    cutting: bool,
+    total: u64,
+}
+
+impl ContentChunker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the next piece; returns the chunks that are now complete.
+    pub fn push(&mut self, piece: &[u8]) -> Vec<Vec<u8>> {
+        self.total += piece.len() as u64;
+        self.buf.extend_from_slice(piece);
+        let mut out = Vec::new();
+        // A cut depends only on the bytes from the chunk's start to at most CHUNK_MAX further,
+        // and on whether the content ends before that: with CHUNK_MAX bytes buffered, the first
+        // cut is the one the whole content would get.
+        while self.buf.len() >= CHUNK_MAX as usize {
+            let first = fastcdc::v2020::FastCDC::new(&self.buf, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX)
+                .next()
+                .expect("a non-empty buffer has a chunk");
+            out.push(self.buf.drain(..first.length).collect());
+            self.cutting = true;
+        }
+        out
+    }
+
+    /// The remaining chunks once the content is complete.
+    pub fn finish(self) -> Vec<Vec<u8>> {
+        if !self.cutting && self.buf.len() <= CHUNK_THRESHOLD {
+            return vec![self.buf];
+        }
+        chunk_rest(&self.buf)
+    }
+
+    /// Bytes pushed so far.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// Cuts the tail of a chunked item (shorter than `CHUNK_MAX`, or all of it).
+fn chunk_rest(buf: &[u8]) -> Vec<Vec<u8>> {
+    if buf.is_empty() {
+        return Vec::new();
+    }
+    fastcdc::v2020::FastCDC::new(buf, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX)
+        .map(|c| buf[c.offset..c.offset + c.length].to_vec())
+        .collect()
+}
+
 /// Counts of what a writer stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriterStats {

@@ -591,3 +591,38 @@ fn local_spool_data_is_sealed_under_the_master_key() {
         assert_eq!(repo.unseal_local(&repo.seal_local(input)).unwrap(), input);
     }
 }
+
+#[test]
+fn a_streamed_item_is_cut_exactly_where_the_whole_item_is() {
+    for (len, piece) in [
+        (0usize, 1000usize),
+        (100, 7),
+        (qcb_repo::CHUNK_THRESHOLD, 4096),
+        (qcb_repo::CHUNK_THRESHOLD + 1, 65_536),
+        (900_000, 333),
+        (3_500_000, 16_384),
+        (3_500_000, 1_500_000),
+        (9_000_001, 8_191),
+    ] {
+        let content = noise(len as u64, len);
+        let whole: Vec<&[u8]> = qcb_repo::chunk_boundaries(&content)
+            .map(|(a, b)| &content[a..b])
+            .collect();
+        let mut chunker = qcb_repo::ContentChunker::new();
+        let mut streamed: Vec<Vec<u8>> = Vec::new();
+        let mut held = 0;
+        for p in content.chunks(piece.max(1)) {
+            streamed.extend(chunker.push(p));
+            held =
+                held.max(chunker.total() as usize - streamed.iter().map(Vec::len).sum::<usize>());
+        }
+        assert_eq!(chunker.total() as usize, len);
+        streamed.extend(chunker.finish());
+        let streamed: Vec<&[u8]> = streamed.iter().map(Vec::as_slice).collect();
+        assert_eq!(streamed, whole, "{len} bytes in pieces of {piece}");
+        assert!(
+            held <= qcb_repo::CHUNK_MAX as usize + piece,
+            "{len}/{piece}: held {held} bytes at once"
+        );
+    }
+}
