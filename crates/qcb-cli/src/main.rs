@@ -14,6 +14,7 @@ use qcb_engine::{
 mod demo;
 mod export;
 mod output;
+mod search;
 mod sets;
 
 use output::Output;
@@ -158,6 +159,9 @@ enum Command {
     },
     /// Export part of a snapshot to files: .eml or .mbox, .ics, .vcf, in a folder or a .zip.
     Export(export::ExportArgs),
+    /// Search every snapshot's mail, contacts, events and tasks (subject, sender, recipients,
+    /// body, attachment names), with filters; shows where each hit is, to restore it.
+    Search(search::SearchArgs),
     /// Verify the repository: every snapshot's trees and blobs are indexed, and every blob reads back intact.
     Check {
         #[command(flatten)]
@@ -733,6 +737,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Export(args) => export::run(args, out).await,
+        Command::Search(args) => search::run(args, out).await,
         Command::Check {
             repo,
             read_data,

@@ -162,6 +162,16 @@ pub async fn prune(repo: Arc<RepoHandle>, options: PruneOptions) -> Result<Prune
     .await
 }
 
+/// Full-text search across every snapshot (or one), bringing the local search index up to
+/// date first (reading new snapshots' items off the async workers). Bad query syntax is
+/// `invalid_input`.
+pub async fn search(
+    repo: Arc<RepoHandle>,
+    query: crate::search::SearchQuery,
+) -> Result<crate::search::SearchResults> {
+    blocking(move || repo.search(&query)).await
+}
+
 /// Every snapshot's copy of one item (by its id), oldest first, following moves.
 pub async fn item_versions(repo: Arc<RepoHandle>, item_id: String) -> Result<Vec<ItemVersionInfo>> {
     blocking(move || {

@@ -11,6 +11,9 @@ use crate::types::{AttachmentInfo, Browse, FolderEntry, ItemEntry, ItemPreview, 
 pub struct RepoHandle {
     repo: Repository,
     catalog: Mutex<Catalog>,
+    /// The search index (`search.sqlite` beside the catalog), opened on first use.
+    search: Mutex<Option<crate::search::SearchIndex>>,
+    search_path: PathBuf,
 }
 
 impl std::fmt::Debug for RepoHandle {
@@ -62,8 +65,10 @@ impl RepoHandle {
     fn with_catalog(repo: Repository, cache_root: &Path) -> Result<RepoHandle> {
         let catalog = Catalog::open(&Self::catalog_path(cache_root, repo.id()), repo.id())?;
         Ok(RepoHandle {
+            search_path: cache_root.join(repo.id()).join("search.sqlite"),
             repo,
             catalog: Mutex::new(catalog),
+            search: Mutex::new(None),
         })
     }
 
@@ -76,10 +81,24 @@ impl RepoHandle {
         &self.repo
     }
 
-    fn catalog(&self) -> Result<std::sync::MutexGuard<'_, Catalog>> {
+    pub(crate) fn catalog(&self) -> Result<std::sync::MutexGuard<'_, Catalog>> {
         self.catalog
             .lock()
             .map_err(|_| EngineError::Internal("catalog lock poisoned".into()))
+    }
+
+    /// The search index, opened (created) on first use.
+    pub(crate) fn search_index(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, Option<crate::search::SearchIndex>>> {
+        let mut slot = self
+            .search
+            .lock()
+            .map_err(|_| EngineError::Internal("search index lock poisoned".into()))?;
+        if slot.is_none() {
+            *slot = Some(crate::search::SearchIndex::open(&self.search_path)?);
+        }
+        Ok(slot)
     }
 
     /// Every snapshot, oldest first (brings the catalog up to date first).
@@ -114,6 +133,11 @@ impl RepoHandle {
     /// Throws the local catalog away and rebuilds it from the repository alone (as on a new
     /// machine). Returns how many snapshots it now holds.
     pub fn rebuild_catalog(&self) -> Result<usize> {
+        // The search index goes too (it is rebuilt on the next search). Its lock is taken
+        // before the catalog's, never while holding it, as `search` does.
+        if let Some(idx) = self.search_index()?.as_mut() {
+            idx.clear()?;
+        }
         let mut cat = self.catalog()?;
         cat.clear()?;
         Ok(cat.sync(&self.repo)?)

@@ -16,6 +16,7 @@ mod permissions;
 mod progress;
 mod restore;
 mod restore_pim;
+pub mod search;
 pub mod secrets;
 mod selection;
 pub mod sets;
@@ -35,6 +36,7 @@ pub use permissions::{
 };
 pub use progress::{NoProgress, Pace, Phase, Progress, ProgressEvent};
 pub use restore::{OnConflict, RestoreOptions, RestoreTarget, restore};
+pub use search::{SearchHit, SearchPlace, SearchQuery, SearchResults};
 pub use selection::{FolderFilter, FolderVerdict, MailboxSelection};
 pub use settings::{AppSettings, LogLevel, Theme};
 pub use types::{
