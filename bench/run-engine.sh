@@ -41,5 +41,6 @@ git -C "$ROOT" status --porcelain --untracked-files=no > "$BENCH_DIR/engine-dirt
 dirty=$(wc -l < "$BENCH_DIR/engine-dirty.txt")
 python3 "$ROOT/bench/report.py" engine-meta --results "$RESULTS" --commit "$commit" \
     --dirty "$dirty" --dirty-files "$BENCH_DIR/engine-dirty.txt" --profile release
-python3 "$ROOT/bench/report.py" render --results "$ROOT/bench/results/ingest.json" --out "$DOC"
+python3 "$ROOT/bench/report.py" render --results "$ROOT/bench/results/ingest.json" \
+    --engine "$RESULTS" --out "$DOC"
 echo "== wrote $RESULTS and $DOC" >&2
