@@ -49,6 +49,18 @@ pub struct Residency {
 /// see with `Prefer: IdType="ImmutableId"`); `regular_id` is the current
 /// regular id (changes when the message moves). `mime` is exactly what
 /// `GET .../$value` returns.
+/// One attachment of a message, without its bytes: `id` is the immutable
+/// form (`kind` `file`, `item` or `reference`; `size` in bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttachmentInfo {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub kind: String,
+    pub size: usize,
+    pub is_inline: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MessageView {
     pub id: String,
@@ -258,7 +270,9 @@ impl Admin {
     }
 
     /// Every folder of a mailbox (msgfolderroot and everything below it,
-    /// hidden ones included), parents before children. Empty for an
+    /// hidden ones included; not the Recoverable Items subtree beside it,
+    /// which Graph does not list either: see [`Admin::folder`]), parents
+    /// before children. Empty for an
     /// unknown user. `user_id` may be the id or the UPN.
     pub fn folders(&self, user_id: &str) -> Vec<FolderInfo> {
         self.with_mailbox(user_id, |mbx, _| {
@@ -268,19 +282,7 @@ impl Admin {
                 let Some(f) = mbx.folders.get(&k) else {
                     continue;
                 };
-                out.push(FolderInfo {
-                    id: mbx.folder_id(k),
-                    parent_id: f
-                        .parent
-                        .filter(|p| *p != MAILBOX_ROOT_KEY)
-                        .map(|p| mbx.folder_id(p)),
-                    display_name: f.display_name.clone(),
-                    path: mbx.folder_path(k),
-                    well_known_name: f.well_known.map(str::to_string),
-                    is_hidden: f.hidden,
-                    total_item_count: mbx.total_items(k),
-                    unread_item_count: mbx.unread_items(k),
-                });
+                out.push(folder_info(mbx, f));
                 let children = mbx.children(k, true);
                 for c in children.iter().rev() {
                     stack.push(c.key);
@@ -289,6 +291,18 @@ impl Admin {
             out
         })
         .unwrap_or_default()
+    }
+
+    /// One folder by id or well-known name, any folder of the mailbox: also
+    /// those outside msgfolderroot that [`Admin::folders`] leaves out, as
+    /// `recoverableitemsdeletions` (Recoverable Items > Deletions, where
+    /// Graph's DELETE puts a message). `None` for an unknown user or folder.
+    pub fn folder(&self, user_id: &str, folder_id: &str) -> Option<FolderInfo> {
+        self.with_mailbox(user_id, |mbx, _| {
+            let k = mbx.folder_key(folder_id).ok()?;
+            mbx.folders.get(&k).map(|f| folder_info(mbx, f))
+        })
+        .flatten()
     }
 
     /// Messages of a folder (`folder_id` may be an id or a well-known
@@ -311,6 +325,37 @@ impl Admin {
             mbx.messages.get(&key).map(|m| message_view(mbx, m))
         })
         .flatten()
+    }
+
+    /// A message's attachments (any id form of the message), without
+    /// rendering their bytes. Empty if not found.
+    pub fn attachments(&self, user_id: &str, message_id: &str) -> Vec<AttachmentInfo> {
+        self.with_mailbox(user_id, |mbx, _| {
+            let Ok(key) = mbx.message_key(message_id) else {
+                return Vec::new();
+            };
+            let Some(m) = mbx.messages.get(&key) else {
+                return Vec::new();
+            };
+            m.props
+                .attachments
+                .iter()
+                .map(|a| AttachmentInfo {
+                    id: mbx.attachment_id(m, a, crate::ids::IdForm::Immutable),
+                    name: a.name.clone(),
+                    content_type: a.content_type.clone(),
+                    kind: match m.props.attachment_kind(a.key) {
+                        crate::model::AttachmentKind::File => "file",
+                        crate::model::AttachmentKind::Item => "item",
+                        crate::model::AttachmentKind::Reference => "reference",
+                    }
+                    .to_string(),
+                    size: a.bytes.len(),
+                    is_inline: a.is_inline,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// Adds a message; returns its immutable id.
@@ -425,5 +470,21 @@ impl Admin {
         self.with(|t| {
             t.clock_offset += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
         });
+    }
+}
+
+fn folder_info(mbx: &Mailbox, f: &crate::model::Folder) -> FolderInfo {
+    FolderInfo {
+        id: mbx.folder_id(f.key),
+        parent_id: f
+            .parent
+            .filter(|p| *p != MAILBOX_ROOT_KEY)
+            .map(|p| mbx.folder_id(p)),
+        display_name: f.display_name.clone(),
+        path: mbx.folder_path(f.key),
+        well_known_name: f.well_known.map(str::to_string),
+        is_hidden: f.hidden,
+        total_item_count: mbx.total_items(f.key),
+        unread_item_count: mbx.unread_items(f.key),
     }
 }

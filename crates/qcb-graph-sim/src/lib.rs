@@ -24,6 +24,7 @@
 //! `routes/` has the HTTP handlers (`auth`, `users`, `mail`, `sim`), `error`
 //! the Graph error shape, `admin` the library admin API.
 
+mod activity;
 mod admin;
 mod admin_protocol;
 mod conn;
@@ -49,9 +50,10 @@ mod throttle;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use activity::{Activity, ActivityReport};
 pub use admin::{
-    Admin, FolderInfo, LoggedRequest, MessagePatch, MessageView, NewAttachment, NewMessage,
-    Residency, UserInfo,
+    Admin, AttachmentInfo, FolderInfo, LoggedRequest, MessagePatch, MessageView, NewAttachment,
+    NewMessage, Residency, UserInfo,
 };
 pub use error::SimError;
 pub use faults::{Fault, FaultConfig, FaultRule};

@@ -17,6 +17,8 @@ use qcb_graph_sim::{FaultConfig, SimOptions, SimServer, TenantSpec, ThrottleConf
     about = "Microsoft Graph (Exchange Online mail) emulator"
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Seed of the generated tenant (same seed, same tenant).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -52,6 +54,64 @@ struct Args {
     resident_mailboxes: Option<usize>,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Simulate user activity in a running emulator (between two backups):
+    /// POST /_sim/activity to it and print what was done as JSON.
+    Activity {
+        /// The emulator's base_url (as it printed at start).
+        #[arg(long)]
+        url: String,
+        /// Mailbox id or UPN (repeatable); default: every mailbox.
+        #[arg(long = "user")]
+        users: Vec<String>,
+        /// Seed of the draws.
+        #[arg(long = "activity-seed", default_value_t = 1)]
+        activity_seed: u64,
+        /// New messages in each inbox.
+        #[arg(long, default_value_t = 5)]
+        new_mail: usize,
+        /// Messages moved to another folder.
+        #[arg(long, default_value_t = 3)]
+        moves: usize,
+        /// Messages whose flag and read state change.
+        #[arg(long, default_value_t = 3)]
+        flag_changes: usize,
+        /// Messages deleted (into Recoverable Items > Deletions).
+        #[arg(long, default_value_t = 2)]
+        deletions: usize,
+        /// Events whose subject and location change.
+        #[arg(long, default_value_t = 2)]
+        event_edits: usize,
+    },
+}
+
+/// `POST {base_url}/_sim/activity` with a plain HTTP/1.1 client; the
+/// answer's body.
+fn post_activity(base_url: &str, body: &str) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let rest = base_url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("--url must be the emulator's http:// base_url"))?;
+    let host = rest.split('/').next().unwrap_or(rest);
+    let mut stream = std::net::TcpStream::connect(host)?;
+    write!(
+        stream,
+        "POST /_sim/activity HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, rest) = answer
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("not an HTTP answer"))?;
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if status != "200" {
+        anyhow::bail!("{}: {rest}", head.lines().next().unwrap_or(""));
+    }
+    Ok(rest.to_string())
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Throttle {
     Off,
@@ -84,6 +144,30 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(Command::Activity {
+        url,
+        users,
+        activity_seed,
+        new_mail,
+        moves,
+        flag_changes,
+        deletions,
+        event_edits,
+    }) = args.command
+    {
+        let a = qcb_graph_sim::Activity {
+            users,
+            seed: activity_seed,
+            new_mail,
+            moves,
+            flag_changes,
+            deletions,
+            event_edits,
+        };
+        let body = post_activity(&url, &serde_json::to_string(&a)?)?;
+        println!("{body}");
+        return Ok(());
+    }
     let spec = TenantSpec {
         seed: args.seed,
         users: args.users,

@@ -324,3 +324,6 @@ pub(crate) struct Mailbox {
 pub(crate) const MAILBOX_ROOT_KEY: u64 = 1;
 /// Key of msgfolderroot ("Top of Information Store").
 pub(crate) const MSGFOLDERROOT_KEY: u64 = 2;
+/// Well-known name of the dumpster's Deletions folder, where Graph's DELETE
+/// puts a message.
+pub(crate) const RECOVERABLE_ITEMS_DELETIONS: &str = "recoverableitemsdeletions";

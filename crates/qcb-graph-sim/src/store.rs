@@ -14,7 +14,7 @@ use crate::admin::{LoggedRequest, MessagePatch};
 use crate::ids::{self, IdForm, IdRef};
 use crate::model::{
     Attachment, Folder, MAILBOX_ROOT_KEY, MSGFOLDERROOT_KEY, Mailbox, Message, MessageProps,
-    Tombstone, User,
+    RECOVERABLE_ITEMS_DELETIONS, Tombstone, User,
 };
 
 pub(crate) struct Tenant {
@@ -394,6 +394,22 @@ impl Mailbox {
             seq,
         });
         true
+    }
+
+    /// Graph's `DELETE /messages/{id}`: Exchange moves the message into the
+    /// dumpster's Deletions folder (`recoverableitemsdeletions`); a message
+    /// already there is purged (to Purges, which no client can read).
+    pub fn soft_delete_message(&mut self, key: u64, now: DateTime<Utc>) -> bool {
+        let deletions = self
+            .folders
+            .values()
+            .find(|f| f.well_known == Some(RECOVERABLE_ITEMS_DELETIONS))
+            .map(|f| f.key);
+        match (deletions, self.messages.get(&key).map(|m| m.folder)) {
+            (_, None) => false,
+            (Some(d), Some(f)) if d != f => self.move_message(key, d, now),
+            _ => self.delete_message(key),
+        }
     }
 
     /// Moves a message; its regular id changes, its immutable id does not.

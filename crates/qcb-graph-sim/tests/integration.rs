@@ -15,6 +15,7 @@ mod integration {
     mod determinism;
     mod faults;
     mod folders;
+    mod generator;
     mod identity;
     mod large_tenant;
     mod lazy;
@@ -24,6 +25,7 @@ mod integration {
     pub mod pim_calendar;
     pub mod pim_contacts;
     mod pim_todo;
+    mod recoverable_items;
     mod request_log;
     mod sdk;
     mod shared_mailboxes;

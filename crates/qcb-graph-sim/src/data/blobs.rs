@@ -75,13 +75,25 @@ fn crc32(data: &[u8]) -> u32 {
 
 /// A PDF-looking document of about `size` bytes.
 pub(crate) fn pdf(rng: &mut SplitMix64, size: usize) -> Vec<u8> {
-    let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>\nendobj\n4 0 obj\n<< /Filter /FlateDecode /Length 0 >>\nstream\n".to_vec();
-    let body = size.saturating_sub(out.len() + 64).max(16);
-    let mut noise = vec![0u8; body];
+    let mut out = Vec::with_capacity(pdf_len(size));
+    out.extend_from_slice(PDF_HEAD);
+    let mut noise = vec![0u8; pdf_body(size)];
     rng.fill(&mut noise);
     out.extend_from_slice(&noise);
-    out.extend_from_slice(b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
+    out.extend_from_slice(PDF_TAIL);
     out
+}
+
+const PDF_HEAD: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>\nendobj\n4 0 obj\n<< /Filter /FlateDecode /Length 0 >>\nstream\n";
+const PDF_TAIL: &[u8] = b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+
+fn pdf_body(size: usize) -> usize {
+    size.saturating_sub(PDF_HEAD.len() + 64).max(16)
+}
+
+/// The length of [`pdf`]'s output for `size`, without making it.
+pub(crate) fn pdf_len(size: usize) -> usize {
+    PDF_HEAD.len() + pdf_body(size) + PDF_TAIL.len()
 }
 
 /// A small semicolon-separated CSV with non-ASCII text.
@@ -127,6 +139,8 @@ mod tests {
         let p = pdf(&mut r, 50_000);
         assert!(p.len() > 45_000 && p.len() < 55_000);
         assert!(p.starts_with(b"%PDF-1.4"));
+        assert_eq!(p.len(), pdf_len(50_000));
+        assert_eq!(pdf(&mut SplitMix64::new(1), 10).len(), pdf_len(10));
     }
 }
 

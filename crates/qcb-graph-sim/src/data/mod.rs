@@ -256,6 +256,17 @@ fn make_tree(mbx: &mut Mailbox) -> Tree {
     mbx.add_folder(Some(top), "RSS Feeds", None, false);
     let sent = mbx.add_folder(Some(top), "Sent Items", Some("sentitems"), false);
     mbx.add_folder(Some(top), "Clutter", Some("clutter"), true);
+    // The non-IPM subtree beside msgfolderroot: the dumpster. Graph names
+    // only its Deletions folder (`recoverableitemsdeletions`); DELETE moves
+    // a message there. Not below msgfolderroot, so `/mailFolders` and
+    // `mailFolders/delta` never list it.
+    let recoverable = mbx.add_folder(Some(root), "Recoverable Items", None, true);
+    mbx.add_folder(
+        Some(recoverable),
+        "Deletions",
+        Some("recoverableitemsdeletions"),
+        false,
+    );
     Tree {
         inbox,
         projects,
@@ -287,6 +298,14 @@ fn make_mailbox(
 ) -> Mailbox {
     let mut mbx = Mailbox::new(user.clone());
     let tree = make_tree(&mut mbx);
+    let chain = if spec.messages_per_user >= DEEP_TREE_FROM_ITEMS {
+        deep_chain(&mut mbx, tree.archive)
+    } else {
+        Vec::new()
+    };
+    let large_attachment_at = (index == 0
+        && spec.users.saturating_mul(spec.messages_per_user) >= LARGE_ATTACHMENT_FROM_ITEMS)
+        .then_some(LARGE_ATTACHMENT_MESSAGE);
     let weighted: &[(u64, u64, Kind)] = &[
         (tree.inbox, 34, Kind::Received),
         (tree.projects, 6, Kind::Received),
@@ -335,7 +354,12 @@ fn make_mailbox(
     // Insert oldest first so keys and change numbers follow time.
     planned.sort_unstable();
     for (_, j) in planned {
-        let (received, folder, kind, mut rng) = plan(j);
+        let (received, mut folder, mut kind, mut rng) = plan(j);
+        if !chain.is_empty() && j % 100 == 50 {
+            // Some received mail down the deep chain, every level in turn.
+            folder = chain[(j / 100) % chain.len()];
+            kind = Kind::Received;
+        }
         let receipts = folder == tree.receipts;
         let mut specs = Vec::new();
         let new = compose(
@@ -351,6 +375,12 @@ fn make_mailbox(
                         a.bytes = crate::model::Blob::Generated { spec, len };
                     }
                 }
+                if spec.messages_per_user >= ITEM_ATTACHMENTS_FROM_ITEMS && j % 50 == 25 {
+                    add_item_attachment(spec, index, j, &mut props, &user, colleagues, key);
+                }
+                if large_attachment_at == Some(j) {
+                    add_large_attachment(spec, index, &mut props);
+                }
                 mbx.insert_message(folder, props, received);
             }
             Err(e) => tracing::error!("generator produced an invalid message: {e}"),
@@ -360,6 +390,102 @@ fn make_mailbox(
     // keys and change numbers do not depend on them.
     pim::populate(spec, index, &mut mbx, colleagues);
     mbx
+}
+
+/// Mailboxes of at least this many messages get a chain of folders 30 levels
+/// deep (msgfolderroot's children are level 1).
+pub(crate) const DEEP_TREE_FROM_ITEMS: usize = 1_000;
+/// Folder levels below msgfolderroot the deep chain reaches.
+pub(crate) const DEEP_TREE_LEVELS: usize = 30;
+/// Mailboxes of at least this many messages have an item attachment (an
+/// attached message) in every 50th message. (Not in the small tenants
+/// tests build, whose clients copy messages through JSON with file
+/// attachments only.)
+pub(crate) const ITEM_ATTACHMENTS_FROM_ITEMS: usize = 1_000;
+/// Tenants of at least this many messages in all: the first mailbox has one
+/// message with a [`LARGE_ATTACHMENT_BYTES`] file attachment.
+pub(crate) const LARGE_ATTACHMENT_FROM_ITEMS: usize = 20_000;
+/// Graph's upper bound for an attachment (upload sessions go to 150 MB).
+pub(crate) const LARGE_ATTACHMENT_BYTES: usize = 150 * 1024 * 1024;
+/// Which message (by generation ordinal) carries the large attachment.
+const LARGE_ATTACHMENT_MESSAGE: usize = 11;
+
+/// Below Archive: "Altablage 🗄️", then levels 3 to 30, each the only child
+/// of the one before, with German, Japanese and emoji names. Returns the
+/// chain, top first.
+fn deep_chain(mbx: &mut Mailbox, archive: u64) -> Vec<u64> {
+    const EMOJI: [&str; 6] = ["📁", "🗂️", "📦", "🧾", "🔖", "🌲"];
+    let mut chain = Vec::with_capacity(DEEP_TREE_LEVELS - 1);
+    let mut parent = archive;
+    for level in 2..=DEEP_TREE_LEVELS {
+        let name = if level == 2 {
+            "Altablage 🗄️".to_string()
+        } else {
+            format!("Ebene {level} — 階層{level} {}", EMOJI[level % EMOJI.len()])
+        };
+        parent = mbx.add_folder(Some(parent), &name, None, false);
+        chain.push(parent);
+    }
+    chain
+}
+
+/// Attaches a forwarded message (an `itemAttachment`: the item kept as
+/// MIME, as the emulator keeps every item attachment), made from a PRNG
+/// stream of its own; its file attachments are left out, its inline image
+/// kept, so it stays a few KB.
+fn add_item_attachment(
+    spec: &TenantSpec,
+    index: usize,
+    j: usize,
+    props: &mut MessageProps,
+    owner: &User,
+    colleagues: &[EmailAddress],
+    key: u64,
+) {
+    let mut rng = SplitMix64::derive(spec.seed, &format!("mailbox/{index}/item-attachment/{j}"));
+    let mut inner = compose_received(&mut rng, j, colleagues, false, &mut Vec::new());
+    inner.attachments.retain(|a| a.is_inline);
+    let received = props.received - Duration::seconds(rng.range(3_600, 30 * 86_400) as i64);
+    inner.received_date_time = Some(received.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    inner.sent_date_time = inner.received_date_time.clone();
+    let Ok(inner) = props_from_new(inner, owner, key, received) else {
+        return;
+    };
+    let akey = props.attachments.iter().map(|a| a.key).max().unwrap_or(0) + 1;
+    props.attachments.push(Attachment {
+        key: akey,
+        name: inner.subject.clone(),
+        content_type: "message/rfc822".into(),
+        bytes: mime::render(&inner).into(),
+        is_inline: false,
+        content_id: None,
+        last_modified: props.received,
+    });
+    props
+        .attachment_kinds
+        .insert(akey, crate::model::AttachmentKind::Item);
+}
+
+/// The rare large file attachment: [`LARGE_ATTACHMENT_BYTES`] of PDF, kept
+/// as its PRNG state and rendered only when read.
+fn add_large_attachment(spec: &TenantSpec, index: usize, props: &mut MessageProps) {
+    let rng = SplitMix64::derive(spec.seed, &format!("mailbox/{index}/large-attachment"));
+    let akey = props.attachments.iter().map(|a| a.key).max().unwrap_or(0) + 1;
+    props.attachments.push(Attachment {
+        key: akey,
+        name: "Werkstattaufnahmen 2026 — vollständig 📦.pdf".into(),
+        content_type: "application/pdf".into(),
+        bytes: crate::model::Blob::Generated {
+            spec: BlobSpec::Pdf {
+                rng,
+                size: LARGE_ATTACHMENT_BYTES,
+            },
+            len: blobs::pdf_len(LARGE_ATTACHMENT_BYTES),
+        },
+        is_inline: false,
+        content_id: None,
+        last_modified: props.received,
+    });
 }
 
 /// A realistic message. `owner` is `None` for [`NewMessage::generated`].

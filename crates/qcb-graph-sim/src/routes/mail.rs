@@ -398,10 +398,16 @@ pub(crate) async fn list_messages(
             Some(fid) => Some(folder_key(mbx, fid)?),
             None => None,
         };
+        // `/messages` without a folder: the whole IPM subtree (msgfolderroot
+        // and below), not the Recoverable Items beside it.
+        let ipm: std::collections::BTreeSet<u64> = match folder {
+            Some(_) => Default::default(),
+            None => mbx.descendants(MSGFOLDERROOT_KEY).into_iter().collect(),
+        };
         let mut list: Vec<&Message> = mbx
             .messages
             .values()
-            .filter(|m| folder.is_none_or(|f| m.folder == f))
+            .filter(|m| folder.map_or(ipm.contains(&m.folder), |f| m.folder == f))
             .filter(|m| filter.is_none_or(|f| f.matches(&m.props.received)))
             .collect();
         list.sort_by(|a, b| {
@@ -1418,14 +1424,46 @@ pub(crate) async fn update_message(
     )
 }
 
+/// `DELETE …/messages/{id}`: as in Exchange, a soft delete into the
+/// dumpster's Deletions folder (`recoverableitemsdeletions`); the message
+/// leaves its folder (an `@removed` in that folder's delta) and stays
+/// readable by its immutable id. Deleting it there purges it.
 pub(crate) async fn delete_message(axum::extract::State(shared): St, Path(p): Params) -> Response {
     respond((|| {
         let mut t = shared.lock();
+        let now = t.now();
         let mbx = mailbox_mut(&mut t, param(&p, "uid"))?;
         let k = message_key(mbx, param(&p, "mid"))?;
-        mbx.delete_message(k);
+        mbx.soft_delete_message(k, now);
         Ok(StatusCode::NO_CONTENT.into_response())
     })())
+}
+
+/// `POST …/messages/{id}/permanentDelete` (no body): the message goes to
+/// the dumpster's Purges folder, which no client can read; 204.
+pub(crate) async fn permanent_delete_message(
+    axum::extract::State(shared): St,
+    Path(p): Params,
+    body: Body,
+) -> Response {
+    respond(
+        async {
+            let bytes = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .map_err(|_| GraphError::invalid_request("The request body could not be read."))?;
+            if !bytes.iter().all(u8::is_ascii_whitespace) && bytes.as_ref() != b"{}" {
+                return Err(GraphError::invalid_request(
+                    "permanentDelete does not take a request body.",
+                ));
+            }
+            let mut t = shared.lock();
+            let mbx = mailbox_mut(&mut t, param(&p, "uid"))?;
+            let k = message_key(mbx, param(&p, "mid"))?;
+            mbx.delete_message(k);
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
 }
 
 #[derive(Deserialize)]

@@ -132,6 +132,10 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
             post(mail::move_message),
         )
         .route(
+            "/v1.0/users/{uid}/mailFolders/{fid}/messages/{mid}/permanentDelete",
+            post(mail::permanent_delete_message),
+        )
+        .route(
             "/v1.0/users/{uid}/messages",
             get(mail::list_messages).post(mail::create_message),
         )
@@ -160,6 +164,10 @@ pub(crate) fn service(shared: Arc<Shared>) -> Router {
         .route(
             "/v1.0/users/{uid}/messages/{mid}/move",
             post(mail::move_message),
+        )
+        .route(
+            "/v1.0/users/{uid}/messages/{mid}/permanentDelete",
+            post(mail::permanent_delete_message),
         )
         .merge(pim::router())
         .merge(upload::graph_routes())
@@ -227,6 +235,7 @@ const KEYWORDS: &[&str] = &[
     "delta",
     "attachments",
     "move",
+    "permanentDelete",
     "$value",
     "oauth2",
     "v2.0",

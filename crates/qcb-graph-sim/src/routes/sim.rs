@@ -70,6 +70,18 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_sim/users/{uid}/messages/{mid}/$value", get(get_mime))
         .route("/_sim/users/{uid}/messages/{mid}/move", post(move_message))
         .route("/_sim/clock/advance", post(advance_clock))
+        .route("/_sim/activity", post(activity))
+}
+
+/// `POST /_sim/activity` (`Activity`, snake_case; missing fields 0 / all
+/// mailboxes): 200 `ActivityReport`.
+async fn activity(State(shared): Sh, body: Body) -> Result<Response, Refused> {
+    let bytes = body_bytes(body, 64 * 1024).await?;
+    let a: crate::Activity = parse_body(&bytes, "expected an Activity")?;
+    let report = tokio::task::spawn_blocking(move || admin(&shared).simulate_activity(&a))
+        .await
+        .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(axum::Json(report).into_response())
 }
 
 async fn info(State(shared): Sh) -> Response {

@@ -97,6 +97,67 @@ async fn binary_prints_its_url_and_credentials_and_throttles() {
     assert_eq!(throttle["enabled"], true);
     assert_eq!(throttle["requests_per_window"], 10_000);
     assert_eq!(throttle["time_scale"], 1.0);
+
+    // `qcb-graph-sim activity`: user activity between two backups
+    let out = tokio::task::spawn_blocking({
+        let base = base.clone();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_qcb-graph-sim"))
+                .args([
+                    "activity",
+                    "--url",
+                    &base,
+                    "--user",
+                    "alice@contoso.example",
+                    "--new-mail",
+                    "4",
+                    "--moves",
+                    "2",
+                    "--flag-changes",
+                    "3",
+                    "--deletions",
+                    "2",
+                    "--event-edits",
+                    "1",
+                ])
+                .output()
+                .expect("run")
+        }
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["mailboxes"], 1, "{report}");
+    assert_eq!(report["new_mail"], 4);
+    assert_eq!(report["moves"], 2);
+    assert_eq!(report["flag_changes"], 3);
+    assert_eq!(report["deletions"], 2);
+    assert_eq!(report["event_edits"], 1);
+    let users: Value = http
+        .get(format!("{base}/_sim/users"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let alice = users[0]["id"].as_str().expect("alice").to_string();
+    let deleted: Value = http
+        .get(format!(
+            "{base}/_sim/users/{alice}/mailFolders/recoverableitemsdeletions/messages"
+        ))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(deleted.as_array().map(Vec::len), Some(2), "{deleted}");
     drop(child);
 }
 

@@ -127,6 +127,36 @@ async fn patch_delete_move_and_attachments() {
         .await
         .expect("send");
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    // a soft delete: out of the inbox, into Recoverable Items > Deletions,
+    // still readable by its immutable id, gone with its regular id
+    let deletions = admin
+        .folder(uid, "recoverableitemsdeletions")
+        .expect("Deletions folder");
+    let (status, v) = send(h.get(&format!("/users/{uid}/messages/{}", received.id))).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["parentFolderId"], deletions.id.as_str());
+    let (status, _) = send(h.get(&format!("/users/{uid}/messages/{}", received.regular_id))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        admin
+            .messages(uid, "inbox")
+            .iter()
+            .all(|m| m.id != received.id)
+    );
+    assert_eq!(
+        admin.message(uid, &received.id).map(|m| m.folder_id),
+        Some(deletions.id.clone())
+    );
+    // permanentDelete purges it
+    let resp = h
+        .req(
+            Method::POST,
+            &format!("/users/{uid}/messages/{}/permanentDelete", received.id),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let (status, _) = send(h.get(&format!("/users/{uid}/messages/{}", received.id))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(admin.message(uid, &received.id).is_none());
