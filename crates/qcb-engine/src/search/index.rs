@@ -126,6 +126,11 @@ impl SearchIndex {
             [],
         )
         .map_err(&err)?;
+        // The terms in the index, to expand prefixes longer than the prefix indexes.
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.docs_terms USING fts5vocab(main, docs, 'row');",
+        )
+        .map_err(&err)?;
         conn.execute(
             "INSERT OR REPLACE INTO meta(key, value) VALUES('schema', ?1)",
             [SCHEMA_VERSION],
@@ -205,6 +210,64 @@ impl SearchIndex {
         })
     }
 
+    /// Replaces each prefix term longer than the prefix indexes (`quarte*`) by the terms it
+    /// matches, ORed (`(quarter OR quarterly)`): FTS5 reads those incrementally, while such a
+    /// prefix makes it merge the whole posting lists of every matching term first. A prefix
+    /// with no term, or more than 64, is left as it is.
+    fn expand_long_prefixes(&self, fts: &str) -> rusqlite::Result<String> {
+        let chars: Vec<char> = fts.chars().collect();
+        let word = |c: char| c.is_alphanumeric() || c == '_' || !c.is_ascii();
+        let mut out = String::with_capacity(fts.len());
+        let mut in_quotes = false;
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '"' {
+                in_quotes = !in_quotes;
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            if in_quotes || !word(c) {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < chars.len() && word(chars[i]) {
+                i += 1;
+            }
+            let w: String = chars[start..i].iter().collect();
+            if i < chars.len() && chars[i] == '*' && w.chars().count() > 4 {
+                i += 1;
+                let prefix = w.to_lowercase();
+                let mut st = self.conn.prepare_cached(
+                    "SELECT term FROM temp.docs_terms WHERE term >= ?1 AND term < ?2 LIMIT 65",
+                )?;
+                let terms = st
+                    .query_map(params![prefix, format!("{prefix}\u{10FFFF}")], |r| {
+                        r.get::<_, String>(0)
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                if terms.is_empty() || terms.len() > 64 {
+                    out.push_str(&w);
+                    out.push('*');
+                } else {
+                    let list: Vec<String> = terms
+                        .iter()
+                        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                        .collect();
+                    out.push('(');
+                    out.push_str(&list.join(" OR "));
+                    out.push(')');
+                }
+            } else {
+                out.push_str(&w);
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs a query. `fts` is an FTS5 query; a syntax error is `invalid_input`.
     pub fn search(&self, fts: &str, f: &Filters, limit: usize) -> Result<SearchResults> {
         // Running a statement fails with the generic SQLITE_ERROR only when FTS5 rejects the
@@ -226,6 +289,7 @@ impl SearchIndex {
         // The filters on mailbox, folder, category, attachments and month are terms of the
         // `tags` column, so FTS5 intersects them with the text; the exact date bounds and the
         // snapshot are checked on the (few) rows that remain.
+        let fts = self.expand_long_prefixes(fts).map_err(&internal)?;
         let mut fts_all = format!("{{subject sender recipients body attachments}} : ({fts})");
         for t in filter_tags(f) {
             fts_all.push_str(" AND tags : ");

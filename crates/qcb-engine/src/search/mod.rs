@@ -555,6 +555,13 @@ mod tests {
         );
         let r = idx.search(&fts_query("alice@example.com"), &f, 10).unwrap();
         assert_eq!(r.total, 1);
+        // A prefix longer than the prefix indexes is expanded into the terms it matches.
+        let r = idx.search("quarterl*", &f, 10).unwrap();
+        assert_eq!(r.total, 1);
+        assert_eq!(idx.search("subject:quarterl*", &f, 10).unwrap().total, 1);
+        assert_eq!(idx.search("nothingsuch*", &f, 10).unwrap().total, 0);
+        assert_eq!(idx.search("\"quarterly budg\"*", &f, 10).unwrap().total, 1);
+        assert_eq!(r.total, 1);
         for bad in ["\"open", "budget AND", "nosuchcol:x", "(a"] {
             let e = idx.search(bad, &f, 10).unwrap_err();
             assert_eq!(e.code(), "invalid_input", "{bad}: {e}");
