@@ -438,7 +438,17 @@ async fn run(a: Args) -> Result<(), String> {
         client_id: c.client_id,
         client_secret: c.client_secret,
     };
-    let graph = Arc::new(conn.client().map_err(|e| err("client")(&e))?);
+    // The client keeps the same budget Exchange enforces (less 2%, as for the real limit),
+    // over the shortened window in real time.
+    let budget = qcb_engine::MailboxBudget {
+        requests: (throttle.requests_per_window as f64 * 0.98) as u32,
+        window: std::time::Duration::from_secs_f64(window_real_s),
+    };
+    let graph = Arc::new(
+        conn.client()
+            .map_err(|e| err("client")(&e))?
+            .with_mailbox_budget(Some(budget)),
+    );
     admin.clear_request_log();
     admin.reset_throttle();
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use qcb_graph::{GraphClient, GraphError, MailFolder, User};
 use qcb_repo::{LockKind, LockOptions, Node, NodeKind, Repository, SnapshotMeta, Tree, Writer};
 use serde_json::{Value, json};
@@ -213,6 +214,17 @@ pub async fn backup(
         folders: opts.folders.clone(),
         spool: spool.clone(),
     });
+    // A heartbeat: progress (and the requests waiting on throttling) is reported even while
+    // no item completes, e.g. when Exchange has paused every request of a mailbox.
+    let ticker = AbortOnDrop(Some(tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                shared.tracker.tick();
+            }
+        }
+    })));
     let limit = Arc::new(Semaphore::new(opts.mailbox_concurrency.max(1)));
     let mut jobs = JoinSet::new();
     // What each mailbox looked like last time: (node, items, bytes), kept in case it cannot be
@@ -288,6 +300,7 @@ pub async fn backup(
         )));
     }
 
+    ticker.stop().await;
     let Shared {
         writer, tracker, ..
     } = Arc::try_unwrap(shared)
@@ -362,8 +375,17 @@ pub(crate) async fn resolve_users(
             out.push(u);
         }
     };
-    for w in wanted.iter().chain(&selection.users) {
-        match graph.user(w).await {
+    // Looked up side by side (eight at a time), kept in the order they were named.
+    let names: Vec<String> = wanted.iter().chain(&selection.users).cloned().collect();
+    let lookups = futures_util::stream::iter(names.into_iter().map(|w| async move {
+        let r = graph.user(&w).await;
+        (w, r)
+    }))
+    .buffered(8)
+    .collect::<Vec<_>>()
+    .await;
+    for (w, r) in lookups {
+        match r {
             Ok(u) => add(u, &mut out),
             Err(e) if e.is_not_found() => {
                 return Err(EngineError::NotFound(format!(
@@ -474,7 +496,16 @@ fn collect_folders(
             continue;
         }
         let Some(sub) = n.subtree else { continue };
-        let folder_tree = repo.load_tree(&sub)?;
+        // A folder whose tree cannot be read (its blob was only in a lost index file, say) is
+        // enumerated afresh; the rest of the mailbox still serves as the base.
+        let folder_tree = match repo.load_tree(&sub) {
+            Ok(t) => t,
+            Err(e @ (qcb_repo::Error::MissingBlob(_) | qcb_repo::Error::Corrupt { .. })) => {
+                tracing::warn!(error = %e, "folder in the previous snapshot unreadable; enumerating it again");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut pf = PrevFolder {
             delta_link: n.attrs["deltaLink"].as_str().map(str::to_string),
             items: HashMap::new(),
@@ -557,14 +588,41 @@ async fn backup_mailbox(
     Ok(result)
 }
 
+/// The well-known name of Recoverable Items > Deletions.
+const RECOVERABLE_DELETIONS: &str = "recoverableitemsdeletions";
+
 /// Backs up the mail folders of a mailbox into its `Mail` category dir.
 async fn backup_mail(
     shared: &Arc<Shared>,
     user: &User,
     prev: PrevMailbox,
 ) -> Result<MailboxResult> {
-    let all_folders = shared.graph.mail_folders(&user.id).await?;
+    let mut all_folders = shared.graph.mail_folders(&user.id).await?;
     let mut results = Vec::new();
+    let mut unreadable = Vec::new();
+    // Recoverable Items > Deletions is outside what `/mailFolders` lists: items deleted from
+    // the mailbox (or emptied from Deleted Items) wait there until Exchange purges them, and
+    // a backup keeps them.
+    match shared
+        .graph
+        .well_known_folder(&user.id, RECOVERABLE_DELETIONS)
+        .await
+    {
+        Ok(Some(f)) if !all_folders.iter().any(|x| x.id == f.id) => all_folders.push(f),
+        Ok(_) => {}
+        Err(e) if aborts_job(&e) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(mailbox = %user.user_principal_name, error = %e, "recoverable items not readable");
+            unreadable.push(FailedItem {
+                mailbox: user.user_principal_name.clone(),
+                folder: "Recoverable Items".into(),
+                item_id: String::new(),
+                reason: format!(
+                    "the recoverable items (deleted items kept by Exchange) could not be read: {e}"
+                ),
+            });
+        }
+    }
     let mut folders = Vec::new();
     for (folder, verdict) in filter_folders(&shared.folders, all_folders) {
         match verdict {
@@ -610,7 +668,7 @@ async fn backup_mail(
             }
         }
     }
-    let (mut fetched, mut failed) = (0, Vec::new());
+    let (mut fetched, mut failed) = (0, unreadable);
     for r in &mut results {
         fetched += r.fetched;
         failed.append(&mut r.failed);
@@ -1122,11 +1180,32 @@ fn build_level(
             json!({
                 "folderId": r.folder.id, "parentFolderId": r.folder.parent_folder_id, "displayName": r.folder.display_name,
                 "deltaLink": r.delta_link, "itemCount": r.items.len(), "childCount": child_count,
-                "isHidden": r.folder.is_hidden,
+                "isHidden": r.folder.is_hidden, "wellKnownName": r.folder.well_known_name,
             }),
         ));
     }
     Ok(nodes)
+}
+
+/// A task that is cancelled when this is dropped (an early return), or by [`Self::stop`].
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl AbortOnDrop {
+    /// Cancels the task and waits until it is gone (and what it held is released).
+    async fn stop(mut self) {
+        if let Some(h) = self.0.take() {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = &self.0 {
+            h.abort();
+        }
+    }
 }
 
 /// Throttled progress reporting with shared counters.
@@ -1236,6 +1315,11 @@ impl Tracker {
                 s.done = s.total;
             }
         });
+    }
+
+    /// Reports the current state again (at most every 100 ms), changed or not.
+    fn tick(&self) {
+        self.emit(false, |_| {});
     }
 
     pub(crate) fn add_total(&self, n: u64) {

@@ -46,7 +46,7 @@ pub use types::{
 };
 
 /// Re-exported so front ends need not depend on the lower crates for these.
-pub use qcb_graph::GraphClient;
+pub use qcb_graph::{GraphClient, MailboxBudget};
 pub use qcb_repo::{
     KdfParams, KeyInfo, LockInfo, PruneOptions, PruneReport, ReadData, RetentionPolicy, Span,
 };

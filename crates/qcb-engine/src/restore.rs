@@ -257,13 +257,10 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
         } else if path.is_empty() {
             for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
                 let sub = repo.load_tree(&n.subtree.ok_or_else(|| not_found("folder"))?)?;
-                collect(
-                    repo,
-                    vec![display_name(n)],
-                    &sub,
-                    opts.recursive,
-                    &mut containers,
-                )?;
+                let Some(name) = restored_name(n, &sub) else {
+                    continue;
+                };
+                collect(repo, vec![name], &sub, opts.recursive, &mut containers)?;
             }
         } else {
             collect(repo, path, &tree, opts.recursive, &mut containers)?;
@@ -323,12 +320,29 @@ fn collect(
     }
     for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::Dir) {
         if let Some(sub) = n.subtree {
+            let sub = repo.load_tree(&sub)?;
+            let Some(name) = restored_name(n, &sub) else {
+                continue;
+            };
             let mut p = path.clone();
-            p.push(display_name(n));
-            collect(repo, p, &repo.load_tree(&sub)?, true, out)?;
+            p.push(name);
+            collect(repo, p, &sub, true, out)?;
         }
     }
     Ok(())
+}
+
+/// Where a restore puts the items of Recoverable Items > Deletions.
+pub(crate) const RECOVERED_DELETIONS: &str = "Recovered deleted items";
+
+/// The name a folder of the snapshot is restored under; `None`: not restored. Items can only
+/// be created in a mailbox's normal folders, so what Exchange kept in Recoverable Items >
+/// Deletions comes back into a folder of its own, and an empty Deletions is not recreated.
+fn restored_name(n: &Node, sub: &qcb_repo::Tree) -> Option<String> {
+    if n.attrs["wellKnownName"] == "recoverableitemsdeletions" {
+        return (!sub.nodes.is_empty()).then(|| RECOVERED_DELETIONS.to_string());
+    }
+    Some(display_name(n))
 }
 
 /// What a restore is doing and has done so far, shared by the categories.

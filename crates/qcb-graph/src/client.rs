@@ -1,3 +1,4 @@
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -69,6 +70,78 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Exchange Online's request budget per app and mailbox (10,000 requests in any 10 minutes),
+/// kept by the client: a request that would exceed it waits its turn instead of being
+/// answered 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailboxBudget {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+impl MailboxBudget {
+    /// Exchange's documented limit less 2% for requests that arrive later than they leave.
+    pub fn exchange() -> Self {
+        MailboxBudget {
+            requests: 9_800,
+            window: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The send times of each mailbox's requests in the last window (and reserved ones ahead).
+struct Budgets {
+    budget: Option<MailboxBudget>,
+    sent: std::sync::Mutex<HashMap<String, VecDeque<tokio::time::Instant>>>,
+    /// Mailboxes Exchange answered 429 with a `Retry-After`: none of their requests go before.
+    paused: std::sync::Mutex<HashMap<String, tokio::time::Instant>>,
+}
+
+impl Budgets {
+    /// Reserves the next slot of `mailbox`: `None` to go now, or when to go.
+    fn reserve(&self, mailbox: &str) -> Option<tokio::time::Instant> {
+        let now = tokio::time::Instant::now();
+        let paused = self
+            .paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(mailbox)
+            .copied()
+            .filter(|t| *t > now);
+        let Some(b) = self.budget else {
+            return paused;
+        };
+        let now = paused.unwrap_or(now);
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        let q = sent.entry(mailbox.to_string()).or_default();
+        while q.front().is_some_and(|t| *t + b.window <= now) {
+            q.pop_front();
+        }
+        let limit = b.requests.max(1) as usize;
+        let at = if q.len() < limit {
+            now.max(q.back().copied().unwrap_or(now))
+        } else {
+            (q[q.len() - limit] + b.window).max(now)
+        };
+        q.push_back(at);
+        (at > tokio::time::Instant::now()).then_some(at)
+    }
+
+    /// Holds every request of `mailbox` until `until` (a 429's `Retry-After`).
+    fn pause(&self, mailbox: &str, until: tokio::time::Instant) {
+        let mut p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let t = p.entry(mailbox.to_string()).or_insert(until);
+        *t = (*t).max(until);
+    }
+}
+
+/// The mailbox a request addresses (`/users/{id or address}/...`), as the budget's key.
+fn mailbox_of(path: &str) -> Option<String> {
+    let rest = path.split("/users/").nth(1)?;
+    let seg = rest.split(['/', '?']).next()?;
+    (!seg.is_empty()).then(|| seg.to_ascii_lowercase())
+}
+
 /// A signed-in Graph client. Cheap to share behind an `Arc`; requests may run concurrently.
 pub struct GraphClient {
     http: reqwest::Client,
@@ -76,6 +149,7 @@ pub struct GraphClient {
     token_url: String,
     tokens: TokenSource,
     stats: Arc<Counters>,
+    budgets: Budgets,
 }
 
 /// Counts of what a client's requests met, for progress reports and benchmarks.
@@ -198,6 +272,11 @@ impl GraphClient {
             token_url,
             tokens: TokenSource::new(credentials),
             stats: Arc::default(),
+            budgets: Budgets {
+                budget: Some(MailboxBudget::exchange()),
+                sent: Default::default(),
+                paused: Default::default(),
+            },
         })
     }
 
@@ -209,6 +288,13 @@ impl GraphClient {
 
     pub fn graph_url(&self) -> &str {
         &self.cfg.graph_url
+    }
+
+    /// Keeps this request budget per mailbox instead of Exchange's (`None`: none at all, and
+    /// rely on 429 and `Retry-After` alone). For an emulator with shortened windows.
+    pub fn with_mailbox_budget(mut self, budget: Option<MailboxBudget>) -> Self {
+        self.budgets.budget = budget;
+        self
     }
 
     /// What this client's requests have met so far.
@@ -297,6 +383,15 @@ impl GraphClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            if let Some(at) = mailbox_of(&path).and_then(|m| self.budgets.reserve(&m)) {
+                self.stats.waiting.fetch_add(1, Ordering::Relaxed);
+                let waited = at.saturating_duration_since(tokio::time::Instant::now());
+                tokio::time::sleep_until(at).await;
+                self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+                self.stats
+                    .wait_ms
+                    .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+            }
             let token = self.access_token(None).await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self
@@ -350,6 +445,12 @@ impl GraphClient {
                     .unwrap_or_else(|| backoff(&self.cfg.retry, attempt));
                 tracing::warn!(%method, %path, status = status.as_u16(), delay_ms = d.as_millis() as u64, "throttled or unavailable; waiting");
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                // Exchange throttles the mailbox, not the request: its other requests wait too.
+                if status.as_u16() == 429
+                    && let Some(m) = mailbox_of(&path)
+                {
+                    self.budgets.pause(&m, tokio::time::Instant::now() + d);
+                }
                 self.stats.waiting.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(d).await;
                 self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
@@ -522,6 +623,26 @@ impl GraphClient {
             out.push(f);
         }
         Ok(out)
+    }
+
+    /// A folder by its well-known name (`recoverableitemsdeletions`, `inbox` ...); `None` when
+    /// the mailbox has no such folder.
+    pub async fn well_known_folder(&self, user_id: &str, name: &str) -> Result<Option<MailFolder>> {
+        match self
+            .get_json(
+                &format!("/users/{}/mailFolders/{}", enc(user_id), enc(name)),
+                &[],
+            )
+            .await
+        {
+            Ok(v) => {
+                let mut f: MailFolder = Self::parse("mailFolder", v)?;
+                f.well_known_name = Some(name.to_string());
+                Ok(Some(f))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// One page of a folder's message delta: the first round when `link` is `None`, else the

@@ -21,7 +21,9 @@ pub use auth::{
     ClientCertificate, ClientSecret, Credentials, Delegated, MemoryTokenStore, RefreshToken,
     RefreshTokenStore, StoreError,
 };
-pub use client::{ClientStats, GraphClient, GraphConfig, RetryPolicy, enc as encode_segment};
+pub use client::{
+    ClientStats, GraphClient, GraphConfig, MailboxBudget, RetryPolicy, enc as encode_segment,
+};
 pub use error::{GraphError, Result};
 pub use model::{DeltaPage, MESSAGE_SELECT, MailFolder, User};
 pub use pim::UploadFile;

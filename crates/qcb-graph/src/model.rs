@@ -29,6 +29,10 @@ pub struct MailFolder {
     pub unread_item_count: u32,
     #[serde(default)]
     pub is_hidden: Option<bool>,
+    /// The well-known name the folder was fetched by (`recoverableitemsdeletions` ...); set by
+    /// [`crate::GraphClient::well_known_folder`], not by Graph (v1.0 has no such property).
+    #[serde(skip)]
+    pub well_known_name: Option<String>,
 }
 
 /// One page of a delta query.
