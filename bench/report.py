@@ -407,6 +407,14 @@ def render(a):
         w(render_engine(json.load(open(a.engine)), analysis))
     text = "\n".join(L)
     text = re.sub(r"\n{3,}", "\n\n", text)
+    # The search section (bench/report_search.py) lives between its markers: carried over.
+    if os.path.exists(a.out):
+        import report_search
+        old = open(a.out).read()
+        if report_search.BEGIN in old and report_search.END in old:
+            kept = old[old.index(report_search.BEGIN):old.index(report_search.END)
+                       + len(report_search.END)]
+            text = text.rstrip() + "\n\n" + kept
     with open(a.out, "w") as f:
         f.write(text.rstrip() + "\n")
 
