@@ -14,7 +14,10 @@ use crate::types::{
     Browse, CheckReport, ForgetEntry, ForgetReport, ItemPreview, ItemVersionInfo, SnapshotInfo,
 };
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+/// Runs blocking work (disk, SQLite, crypto) off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f).await?
 }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::RunOn;
 use super::run::{RunContext, run_set};
+use crate::api::blocking;
 use crate::error::Result;
 use crate::progress::NoProgress;
 
@@ -28,10 +29,6 @@ impl Default for DaemonOptions {
             run_on: RunOn::Server,
         }
     }
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await?
 }
 
 /// Runs due sets, one after another, until `shutdown` completes. A run cut short by the

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::store::{RunOutcome, RunStatus, SetStore};
 use super::{AuthMethod, BackupSet, SecretKind};
+use crate::api::blocking;
 use crate::error::{EngineError, Result};
 use crate::progress::Progress;
 use crate::secrets::SecretStore;
@@ -40,10 +41,6 @@ pub struct SetRunReport {
     /// Why retention could not be applied (the backup itself is fine).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_error: Option<String>,
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await?
 }
 
 /// Runs the set named `name` now and records the run in the history, whatever its outcome.
