@@ -458,11 +458,7 @@ pub async fn run_set_command(
             let e = entry.clone();
             blocking(move || secrets.set(&e, &value)).await?;
             out.done(
-                &format!(
-                    "stored the {} of backup set {:?}",
-                    kind_text(kind),
-                    set.name
-                ),
+                &format!("stored the {} of backup set {:?}", kind.as_str(), set.name),
                 serde_json::json!({ "entry": entry }),
             );
         }
@@ -470,19 +466,10 @@ pub async fn run_set_command(
     Ok(ExitCode::SUCCESS)
 }
 
-fn kind_text(kind: SecretKind) -> &'static str {
-    match kind {
-        SecretKind::RepositoryPassword => "repository-password",
-        SecretKind::ClientSecret => "client-secret",
-        SecretKind::ClientCertificate => "client-certificate",
-        SecretKind::RefreshToken => "refresh-token",
-    }
-}
-
 fn secret_list(set: &BackupSet) -> Vec<&'static str> {
     set.secret_entries()
         .into_iter()
-        .map(|(k, _)| kind_text(k))
+        .map(|(k, _)| k.as_str())
         .collect()
 }
 

@@ -146,17 +146,33 @@ pub enum SecretKind {
 }
 
 impl SecretKind {
-    pub fn parse(text: &str) -> std::result::Result<SecretKind, String> {
-        match text {
-            "repository-password" => Ok(SecretKind::RepositoryPassword),
-            "client-secret" => Ok(SecretKind::ClientSecret),
-            "client-certificate" => Ok(SecretKind::ClientCertificate),
-            "refresh-token" => Ok(SecretKind::RefreshToken),
-            _ => Err(format!(
-                "{text:?}: choose repository-password, client-secret, client-certificate or \
-                 refresh-token"
-            )),
+    const ALL: [SecretKind; 4] = [
+        SecretKind::RepositoryPassword,
+        SecretKind::ClientSecret,
+        SecretKind::ClientCertificate,
+        SecretKind::RefreshToken,
+    ];
+
+    /// The name `qcbackup set secret` takes (`repository-password` ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::RepositoryPassword => "repository-password",
+            SecretKind::ClientSecret => "client-secret",
+            SecretKind::ClientCertificate => "client-certificate",
+            SecretKind::RefreshToken => "refresh-token",
         }
+    }
+
+    pub fn parse(text: &str) -> std::result::Result<SecretKind, String> {
+        SecretKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| {
+                format!(
+                    "{text:?}: choose repository-password, client-secret, client-certificate \
+                     or refresh-token"
+                )
+            })
     }
 }
 

@@ -200,12 +200,7 @@ async fn secret(ctx: &RunContext, set: &BackupSet, kind: SecretKind) -> Result<S
         .ok_or_else(|| EngineError::Internal(format!("the set has no {kind:?} entry")))?;
     let (secrets, e) = (ctx.secrets.clone(), entry.clone());
     blocking(move || secrets.get(&e)).await?.ok_or_else(|| {
-        let kind_text = match kind {
-            SecretKind::RepositoryPassword => "repository-password",
-            SecretKind::ClientSecret => "client-secret",
-            SecretKind::ClientCertificate => "client-certificate",
-            SecretKind::RefreshToken => "refresh-token",
-        };
+        let kind_text = kind.as_str();
         EngineError::MissingSecret(format!(
             "backup set {:?}: no {kind_text} in the secret store (entry {entry:?}); store it \
              with `qcbackup set secret {:?} {kind_text}`",
