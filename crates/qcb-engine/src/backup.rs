@@ -858,7 +858,7 @@ async fn backup_folder(
             .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
         items
             .iter()
-            .filter(|(_, n)| !n.content.iter().chain(n.meta.iter()).all(|b| w.contains(b)))
+            .filter(|(_, n)| !n.data_blobs().all(|b| w.contains(b)))
             .map(|(id, _)| id.clone())
             .collect()
     };
@@ -952,12 +952,7 @@ async fn resume_item(
             let w = writer
                 .lock()
                 .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
-            if node
-                .content
-                .iter()
-                .chain(node.meta.iter())
-                .all(|b| w.contains(b))
-            {
+            if node.data_blobs().all(|b| w.contains(b)) {
                 return Ok(Some(node));
             }
         }

@@ -169,12 +169,8 @@ impl Spool {
         let durable: Vec<(String, String)> = rows
             .into_iter()
             .filter(|(_, _, node)| {
-                self.node(node).is_some_and(|n| {
-                    n.content
-                        .iter()
-                        .chain(n.meta.iter())
-                        .all(|b| self.repo.has_blob(b))
-                })
+                self.node(node)
+                    .is_some_and(|n| n.data_blobs().all(|b| self.repo.has_blob(b)))
             })
             .map(|(m, i, _)| (m, i))
             .collect();

@@ -98,7 +98,7 @@ impl Repository {
                 };
                 for node in &tree.nodes {
                     stack.extend(node.subtree);
-                    for blob in node.content.iter().chain(node.meta.iter()) {
+                    for blob in node.data_blobs() {
                         if !seen_blobs.insert(*blob) {
                             continue;
                         }

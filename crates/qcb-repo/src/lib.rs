@@ -47,7 +47,7 @@ pub use error::{Error, Result};
 pub use ids::{BlobId, BlobType, SnapshotId};
 pub use keys::KeyInfo;
 pub use location::{DEFAULT_S3_REGION, Location, S3Location, Secret};
-pub use lock::{LockInfo, LockKind, LockOptions, RepoLock};
+pub use lock::{LockInfo, LockKind, LockOptions, RepoLock, process_is_gone};
 pub use opendal_backend::OpendalBackend;
 pub use prune::{PruneOptions, PruneReport};
 pub use repository::{

@@ -116,11 +116,12 @@ impl std::fmt::Debug for RepoLock {
     }
 }
 
-fn process_is_gone(pid: u32) -> bool {
+/// Whether process `pid` of this machine has ended (Linux); `false` where that cannot be told
+/// without platform calls (callers then rely on other signs, such as a lock's refresh time).
+pub fn process_is_gone(pid: u32) -> bool {
     if cfg!(target_os = "linux") {
         !std::path::Path::new("/proc").join(pid.to_string()).exists()
     } else {
-        // No portable check without platform calls: rely on the refresh time alone.
         false
     }
 }

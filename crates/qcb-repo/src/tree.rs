@@ -49,6 +49,11 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
+    /// The data blobs an item needs: its content (in order), then its meta blob.
+    pub fn data_blobs(&self) -> impl Iterator<Item = &BlobId> {
+        self.content.iter().chain(self.meta.iter())
+    }
+
     pub fn dir(name: impl Into<String>, subtree: BlobId, attrs: serde_json::Value) -> Node {
         Node {
             name: name.into(),

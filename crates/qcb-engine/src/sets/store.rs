@@ -355,7 +355,7 @@ impl SetStore {
         })?;
         let mut n = 0;
         for (id, pid) in running {
-            if pid as u32 != std::process::id() && process_is_gone(pid as u32) {
+            if pid as u32 != std::process::id() && qcb_repo::process_is_gone(pid as u32) {
                 self.with(|c| {
                     c.execute(
                         "UPDATE runs SET status = 'interrupted', finished = ?2,
@@ -428,15 +428,6 @@ impl SetStore {
             )
         })?;
         Ok(t.as_deref().map(parse_time))
-    }
-}
-
-fn process_is_gone(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        !Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        // No portable check without platform calls: such a run keeps showing as running.
-        false
     }
 }
 
