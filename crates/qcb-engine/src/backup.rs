@@ -1053,13 +1053,11 @@ async fn stream_mime(
         let mut ids = Vec::new();
         let save = |chunk: &[u8], ids: &mut Vec<qcb_repo::BlobId>| -> Result<()> {
             // Hash and compress before taking the writer, so items are prepared in parallel.
-            let id = repo.blob_id(chunk);
-            let prepared =
-                (!repo.has_blob(&id)).then(|| repo.prepare_blob(qcb_repo::BlobType::Data, chunk));
+            let prepared = repo.prepare_chunk(chunk);
             let mut w = writer
                 .lock()
                 .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
-            ids.extend(w.save_prepared_content(vec![(id, prepared)])?);
+            ids.extend(w.save_prepared_content(vec![prepared])?);
             Ok(())
         };
         while let Some(piece) = rx.blocking_recv() {

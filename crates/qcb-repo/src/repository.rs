@@ -385,13 +385,16 @@ impl Repository {
     /// the repository already has are not compressed again (`None`).
     pub fn prepare_content(&self, content: &[u8]) -> Vec<(BlobId, Option<PreparedBlob>)> {
         chunk_boundaries(content)
-            .map(|(s, e)| {
-                let id = self.blob_id(&content[s..e]);
-                let prepared = (!self.has_blob(&id))
-                    .then(|| self.prepare_blob(BlobType::Data, &content[s..e]));
-                (id, prepared)
-            })
+            .map(|(s, e)| self.prepare_chunk(&content[s..e]))
             .collect()
+    }
+
+    /// Prepares one data blob already cut (by [`ContentChunker`], say); `None` when the
+    /// repository has it.
+    pub fn prepare_chunk(&self, chunk: &[u8]) -> (BlobId, Option<PreparedBlob>) {
+        let id = self.blob_id(chunk);
+        let prepared = (!self.has_blob(&id)).then(|| self.prepare_blob(BlobType::Data, chunk));
+        (id, prepared)
     }
 
     /// The id a blob with this content has (or would have) in this repository.
@@ -575,10 +578,13 @@ pub fn chunk_boundaries(content: &[u8]) -> Box<dyn Iterator<Item = (usize, usize
     if content.len() <= CHUNK_THRESHOLD {
         return Box::new(std::iter::once((0, content.len())));
     }
-    Box::new(
-        fastcdc::v2020::FastCDC::new(content, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX)
-            .map(|c| (c.offset, c.offset + c.length)),
-    )
+    Box::new(cdc(content))
+}
+
+/// FastCDC (2020) cuts of `content` with the repository's parameters, whatever its size.
+fn cdc(content: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    fastcdc::v2020::FastCDC::new(content, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX)
+        .map(|c| (c.offset, c.offset + c.length))
 }
 
 /// [`chunk_boundaries`] for content that arrives in pieces (a download), holding at most
@@ -606,10 +612,10 @@ impl ContentChunker {
         // and on whether the content ends before that: with CHUNK_MAX bytes buffered, the first
         // cut is the one the whole content would get.
         while self.buf.len() >= CHUNK_MAX as usize {
-            let first = fastcdc::v2020::FastCDC::new(&self.buf, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX)
+            let (_, end) = cdc(&self.buf)
                 .next()
                 .expect("a non-empty buffer has a chunk");
-            out.push(self.buf.drain(..first.length).collect());
+            out.push(self.buf.drain(..end).collect());
             self.cutting = true;
         }
         out
@@ -620,23 +626,15 @@ impl ContentChunker {
         if !self.cutting && self.buf.len() <= CHUNK_THRESHOLD {
             return vec![self.buf];
         }
-        chunk_rest(&self.buf)
+        cdc(&self.buf)
+            .map(|(s, e)| self.buf[s..e].to_vec())
+            .collect()
     }
 
     /// Bytes pushed so far.
     pub fn total(&self) -> u64 {
         self.total
     }
-}
-
-/// Cuts the tail of a chunked item (shorter than `CHUNK_MAX`, or all of it).
-fn chunk_rest(buf: &[u8]) -> Vec<Vec<u8>> {
-    if buf.is_empty() {
-        return Vec::new();
-    }
-    fastcdc::v2020::FastCDC::new(buf, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX)
-        .map(|c| buf[c.offset..c.offset + c.length].to_vec())
-        .collect()
 }
 
 /// Counts of what a writer stored.
