@@ -523,9 +523,14 @@ impl RepoArgs {
 }
 
 fn default_cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
+    xdg_dir("XDG_CACHE_HOME", ".cache")
+}
+
+/// `$VAR/qcbackup`, else `$HOME/<home_sub>/qcbackup` (the XDG base directories).
+fn xdg_dir(var: &str, home_sub: &str) -> PathBuf {
+    std::env::var_os(var)
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(home_sub)))
         .unwrap_or_else(std::env::temp_dir)
         .join("qcbackup")
 }

@@ -15,7 +15,7 @@ use qcb_engine::sets::{
 use qcb_engine::{Categories, EngineError, FolderFilter, MailboxSelection};
 
 use crate::output::Output;
-use crate::{PolicyArgs, default_cache_dir, hostname};
+use crate::{PolicyArgs, default_cache_dir, hostname, xdg_dir};
 
 /// Where sets, history and secrets are kept.
 #[derive(Args, Clone)]
@@ -210,14 +210,9 @@ impl CreateArgs {
 
 impl StateArgs {
     fn db_path(&self) -> PathBuf {
-        self.state_db.clone().unwrap_or_else(|| {
-            std::env::var_os("XDG_CONFIG_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-                .unwrap_or_else(std::env::temp_dir)
-                .join("qcbackup")
-                .join("state.db")
-        })
+        self.state_db
+            .clone()
+            .unwrap_or_else(|| xdg_dir("XDG_CONFIG_HOME", ".config").join("state.db"))
     }
 
     async fn store(&self) -> anyhow::Result<Arc<SetStore>> {

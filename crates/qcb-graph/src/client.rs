@@ -297,6 +297,17 @@ impl GraphClient {
         self
     }
 
+    /// Sleeps until `at`, counted in [`ClientStats`] as a request waiting on throttling.
+    async fn wait_for_throttle(&self, at: tokio::time::Instant) {
+        let waited = at.saturating_duration_since(tokio::time::Instant::now());
+        self.stats.waiting.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep_until(at).await;
+        self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+        self.stats
+            .wait_ms
+            .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+    }
+
     /// What this client's requests have met so far.
     pub fn stats(&self) -> ClientStats {
         let c = &self.stats;
@@ -384,13 +395,7 @@ impl GraphClient {
         loop {
             attempt += 1;
             if let Some(at) = mailbox_of(&path).and_then(|m| self.budgets.reserve(&m)) {
-                self.stats.waiting.fetch_add(1, Ordering::Relaxed);
-                let waited = at.saturating_duration_since(tokio::time::Instant::now());
-                tokio::time::sleep_until(at).await;
-                self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
-                self.stats
-                    .wait_ms
-                    .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+                self.wait_for_throttle(at).await;
             }
             let token = self.access_token(None).await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -451,12 +456,8 @@ impl GraphClient {
                 {
                     self.budgets.pause(&m, tokio::time::Instant::now() + d);
                 }
-                self.stats.waiting.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(d).await;
-                self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
-                self.stats
-                    .wait_ms
-                    .fetch_add(d.as_millis() as u64, Ordering::Relaxed);
+                self.wait_for_throttle(tokio::time::Instant::now() + d)
+                    .await;
                 continue;
             }
             if !status.is_success() {
