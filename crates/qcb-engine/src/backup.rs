@@ -400,11 +400,22 @@ pub(crate) async fn resolve_users(
             add(u, &mut out);
         }
     }
-    if selection.all_users || selection.shared {
+    if selection.all_users {
         for u in graph.users().await? {
-            let take = selection.all_users
-                || graph.user_purpose(&u.id).await?.as_deref() == Some("shared");
-            if take {
+            add(u, &mut out);
+        }
+    } else if selection.shared {
+        // Each user's purpose is one request: asked eight at a time, kept in directory order.
+        let purposes =
+            futures_util::stream::iter(graph.users().await?.into_iter().map(|u| async move {
+                let purpose = graph.user_purpose(&u.id).await;
+                (u, purpose)
+            }))
+            .buffered(8)
+            .collect::<Vec<_>>()
+            .await;
+        for (u, purpose) in purposes {
+            if purpose?.as_deref() == Some("shared") {
                 add(u, &mut out);
             }
         }
