@@ -442,6 +442,30 @@ impl Admin {
         .unwrap_or_else(|| Err(SimError::UnknownUser(user_id.to_string())))
     }
 
+    /// Sets the mailbox's quota in bytes (Exchange's
+    /// ProhibitSendReceiveQuota); `None`: unlimited, the default. Client
+    /// writes that would take the mailbox over it are refused with 507
+    /// `ErrorQuotaExceeded` (see the README, "Mailbox quotas"). Lowering it
+    /// below the mailbox's size is allowed: then every adding write is
+    /// refused until enough is deleted.
+    pub fn set_mailbox_quota(&self, user_id: &str, quota: Option<u64>) -> Result<(), SimError> {
+        self.with_mailbox(user_id, |mbx, _| mbx.quota = quota)
+            .ok_or_else(|| SimError::UnknownUser(user_id.to_string()))
+    }
+
+    /// The mailbox's quota in bytes (`None`: unlimited); `None` for an
+    /// unknown user.
+    pub fn mailbox_quota(&self, user_id: &str) -> Option<Option<u64>> {
+        self.with_mailbox(user_id, |mbx, _| mbx.quota)
+    }
+
+    /// The mailbox's size in bytes as the quota counts it (an
+    /// approximation of Exchange's TotalItemSize: items' properties and
+    /// attachments, Recoverable Items excluded); `None` for an unknown user.
+    pub fn mailbox_size(&self, user_id: &str) -> Option<u64> {
+        self.with_mailbox(user_id, |mbx, _| mbx.size())
+    }
+
     /// How many mailboxes there are, how many have their contents in
     /// memory now, and how many times a mailbox's contents were generated
     /// (first touch, or again after being dropped; see `MemoryConfig`).

@@ -377,7 +377,11 @@ fn decode_message(payload: &[u8]) -> Option<Imported> {
 /// Rough size of a message as Exchange reports it (`mailboxItem.size`):
 /// the bytes of its properties and attachments.
 pub(crate) fn size(m: &Message) -> u64 {
-    let p = &m.props;
+    props_size(&m.props)
+}
+
+/// [`size`] of a message's properties (before it is stored).
+pub(crate) fn props_size(p: &MessageProps) -> u64 {
     let addrs = |v: &[EmailAddress]| {
         v.iter()
             .map(|a| a.name.len() + a.address.len() + 16)
@@ -395,9 +399,6 @@ pub(crate) fn size(m: &Message) -> u64 {
             .iter()
             .map(|(k, v)| k.len() + v.len())
             .sum::<usize>()
-        + p.attachments
-            .iter()
-            .map(|a| a.bytes.len() + a.name.len() + 64)
-            .sum::<usize>();
+        + crate::quota::attachments_size(&p.attachments);
     n as u64
 }

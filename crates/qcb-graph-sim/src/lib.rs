@@ -41,6 +41,7 @@ mod model;
 mod odata;
 mod options;
 mod pim;
+mod quota;
 mod resident;
 mod rng;
 mod routes;

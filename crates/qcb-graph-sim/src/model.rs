@@ -318,6 +318,9 @@ pub(crate) struct Mailbox {
     pub next_key: u64,
     /// Contacts, calendars, To Do, rules (`crate::pim`).
     pub pim: crate::pim::Pim,
+    /// Exchange's ProhibitSendReceiveQuota in bytes; `None`: unlimited
+    /// (`crate::quota`).
+    pub quota: Option<u64>,
 }
 
 /// Key of the (unlisted) mailbox root above msgfolderroot.

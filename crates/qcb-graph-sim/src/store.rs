@@ -108,6 +108,7 @@ impl Mailbox {
             seq: 0,
             next_key: MAILBOX_ROOT_KEY,
             pim: Default::default(),
+            quota: None,
         }
     }
 

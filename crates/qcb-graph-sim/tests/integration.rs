@@ -21,10 +21,12 @@ mod integration {
     mod lazy;
     mod mailbox_export;
     mod mailbox_export_pim;
+    mod mailbox_settings;
     mod mime_roundtrip;
     pub mod pim_calendar;
     pub mod pim_contacts;
     mod pim_todo;
+    mod quota;
     mod recoverable_items;
     mod request_log;
     mod sdk;

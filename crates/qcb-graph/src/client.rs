@@ -436,7 +436,7 @@ impl GraphClient {
                 self.access_token(Some(&token)).await?;
                 continue;
             }
-            if status.as_u16() == 429 || (repeatable && matches!(status.as_u16(), 503 | 504)) {
+            if is_retried(status.as_u16(), repeatable) {
                 if attempt >= self.cfg.retry.max_attempts {
                     return Err(GraphError::Throttled {
                         method: method.to_string(),
@@ -851,6 +851,15 @@ impl GraphClient {
     }
 }
 
+/// Whether an answer with this status is waited for and sent again: 429 (throttled) always,
+/// 503/504 (busy) when the request is safe to repeat. Every other status is final, other 5xx
+/// included: 507 Insufficient Storage ("The maximum storage quota has been reached", Microsoft
+/// Graph, concepts/errors.md; Exchange's `ErrorQuotaExceeded`, the mailbox is full) does not go
+/// away by retrying, and comes back as [`GraphError::Api`] with its Graph code.
+pub(crate) fn is_retried(status: u16, repeatable: bool) -> bool {
+    status == 429 || (repeatable && matches!(status, 503 | 504))
+}
+
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
@@ -860,4 +869,22 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_retried;
+
+    #[test]
+    fn only_throttled_and_busy_answers_are_retried() {
+        for repeatable in [true, false] {
+            assert!(is_retried(429, repeatable));
+            // 507 Insufficient Storage (ErrorQuotaExceeded) is final, like 500, 501 and 502.
+            for status in [400, 404, 500, 501, 502, 507] {
+                assert!(!is_retried(status, repeatable), "{status}");
+            }
+        }
+        assert!(is_retried(503, true) && is_retried(504, true));
+        assert!(!is_retried(503, false) && !is_retried(504, false));
+    }
 }

@@ -46,6 +46,12 @@ impl GraphError {
         }
     }
 
+    /// The mailbox is full: 507 Insufficient Storage / `ErrorQuotaExceeded` (Exchange's
+    /// ProhibitSendReceiveQuota reached). Not retried; only freeing space or a larger quota helps.
+    pub fn is_quota_exceeded(&self) -> bool {
+        self.status() == Some(507) || self.code() == Some("ErrorQuotaExceeded")
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }

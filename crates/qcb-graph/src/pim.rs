@@ -148,6 +148,15 @@ impl GraphClient {
             .await
     }
 
+    /// `PATCH /users/{id}/mailboxSettings` (needs `MailboxSettings.ReadWrite`) with the writable
+    /// settings to change (automaticRepliesSetting, dateFormat,
+    /// delegateMeetingMessageDeliveryOptions, language, timeFormat, timeZone, workingHours);
+    /// answers the updated settings.
+    pub async fn update_mailbox_settings(&self, user_id: &str, settings: &Value) -> Result<Value> {
+        let url = format!("/users/{}/mailboxSettings", enc(user_id));
+        self.write_json(Method::PATCH, &url, settings, &[]).await
+    }
+
     pub async fn inbox_rules(&self, user_id: &str) -> Result<Vec<Value>> {
         self.collect_pages(&format!(
             "/users/{}/mailFolders/inbox/messageRules",
@@ -519,7 +528,8 @@ impl GraphClient {
                     .send()
                     .await;
                 match sent {
-                    Ok(r) if matches!(r.status().as_u16(), 429 | 503 | 504) && attempt < 4 => {}
+                    Ok(r)
+                        if crate::client::is_retried(r.status().as_u16(), true) && attempt < 4 => {}
                     Ok(r) => break r,
                     Err(e) if attempt < 4 && (e.is_connect() || e.is_timeout()) => {}
                     Err(e) => {

@@ -650,7 +650,7 @@ pub(crate) fn mailbox_settings_json(mbx: &Mailbox) -> Value {
         .values()
         .find(|f| f.well_known == Some("archive"))
         .map(|f| mbx.folder_id(f.key));
-    json!({
+    let mut v = json!({
         "archiveFolder": archive,
         "timeZone": "W. Europe Standard Time",
         "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
@@ -675,7 +675,13 @@ pub(crate) fn mailbox_settings_json(mbx: &Mailbox) -> Value {
             "endTime": "17:00:00.0000000",
             "timeZone": {"name": "W. Europe Standard Time"},
         },
-    })
+    });
+    if let Some(o) = v.as_object_mut() {
+        for (k, x) in &mbx.pim.settings {
+            o.insert(k.clone(), x.clone());
+        }
+    }
+    v
 }
 
 /// `primaryMailboxId` like Exchange's (`MBX:` + a GUID-derived id).

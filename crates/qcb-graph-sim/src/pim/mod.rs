@@ -414,6 +414,9 @@ pub(crate) struct Pim {
     /// Meeting requests, updates and cancellations Exchange would have
     /// sent from this mailbox (nothing leaves the emulator).
     pub outbox: Vec<MeetingMessage>,
+    /// mailboxSettings a client changed (PATCH), by property: each replaces
+    /// the derived default of `json::mailbox_settings_json`.
+    pub settings: Map<String, Value>,
 }
 
 /// An event addressed by a URL: a single event or series master, or one

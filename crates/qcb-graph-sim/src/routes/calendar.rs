@@ -259,6 +259,7 @@ pub(crate) async fn create_calendar(
             let mut t = shared.lock();
             let i = mailbox_index(&t, &uid)?;
             let mbx = &mut t.mailboxes[i];
+            mbx.check_quota(0)?;
             if mbx
                 .pim
                 .calendars
@@ -1211,6 +1212,7 @@ pub(crate) async fn create_event(
                 extended: a.extended.into_iter().collect(),
                 ical_uid: String::new(),
             };
+            mbx.check_quota(crate::quota::event_size(&e))?;
             let k = mbx.insert_event(e, now);
             let e = mbx.pim.events[&k].clone();
             if e.props.is_organizer && e.has_attendees() {
@@ -1536,6 +1538,7 @@ pub(crate) async fn add_attachment(
                 .unwrap_or(0)
                 + 1;
             let a = attachment_from_json(&input, next, now)?;
+            mbx.check_quota(crate::quota::attachments_size(std::slice::from_ref(&a)) as u64)?;
             mbx.touch_event(r.key, now, |e, _| e.attachments.push(a));
             let e = &mbx.pim.events[&r.key];
             let a = e

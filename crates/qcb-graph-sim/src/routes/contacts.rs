@@ -178,6 +178,7 @@ async fn create_folder(
         Some(fid) => Some(folder_key(mbx, fid)?),
         None => None,
     };
+    mbx.check_quota(0)?;
     let k = mbx.create_contact_folder(parent_key, &name).map_err(|_| {
         GraphError::new(
             StatusCode::CONFLICT,
@@ -606,6 +607,12 @@ pub(crate) async fn create(
             };
             let mut props = Map::new();
             merge_contact(&mut props, set);
+            let adding: usize = props
+                .iter()
+                .map(|(k, v)| k.len() + crate::quota::value_size(v))
+                .chain(ext.iter().map(|(k, v)| k.len() + v.len()))
+                .sum();
+            mbx.check_quota((adding + crate::quota::ITEM_OVERHEAD) as u64)?;
             let k = mbx.insert_contact(fk, props, None, now);
             if let Some(c) = mbx.pim.contacts.get_mut(&k) {
                 c.extended = ext.into_iter().collect();
@@ -749,6 +756,18 @@ pub(crate) async fn put_photo_value(State(shared): St, Path(p): Params, body: Bo
             let i = mailbox_index(&t, param(&p, "uid"))?;
             let mbx = &mut t.mailboxes[i];
             let k = path_contact(mbx, &p)?.key;
+            let old = mbx
+                .pim
+                .contacts
+                .get(&k)
+                .and_then(|c| c.photo.as_ref())
+                .map_or(0, |p| match &p.bytes {
+                    PhotoBytes::Stored(b) => b.len(),
+                    PhotoBytes::Generated { .. } => 0,
+                });
+            if bytes.len() > old {
+                mbx.check_quota((bytes.len() - old) as u64)?;
+            }
             mbx.touch_contact(k, now, |c, seq| {
                 c.photo = Some(Photo {
                     bytes: PhotoBytes::Stored(bytes.to_vec()),

@@ -329,6 +329,7 @@ async fn create_folder(
         None => MSGFOLDERROOT_KEY,
         Some(fid) => folder_key(mbx, fid)?,
     };
+    mbx.check_quota(0)?;
     let k = mbx
         .create_folder(parent_key, &name, input.is_hidden.unwrap_or(false))
         .map_err(|_| {
@@ -1325,6 +1326,7 @@ async fn create_message_inner(
         Some(input) => props_from_json(input, mbx, key, now)?,
         None => props_from_mime(&bytes, mbx, key, now)?,
     };
+    mbx.check_quota(crate::export::props_size(&props))?;
     let k = mbx.insert_message(folder, props, now);
     let m = stored_message(mbx, k)?;
     let v = message_entity(shared, mbx, m, ctx.form(), &MessageOptions::default());
@@ -1635,6 +1637,7 @@ pub(crate) async fn add_attachment(
                 .map(|m| m.props.attachments.iter().map(|a| a.key).max().unwrap_or(0) + 1)
                 .unwrap_or(1);
             let (att, kind) = attachment_from_input(input, next, now, mbx)?;
+            mbx.check_quota(crate::quota::attachments_size(std::slice::from_ref(&att)) as u64)?;
             mbx.touch(k, now, |m| {
                 if kind != AttachmentKind::File {
                     m.props.attachment_kinds.insert(att.key, kind);

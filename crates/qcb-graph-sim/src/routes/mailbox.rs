@@ -858,6 +858,8 @@ async fn create_import_session(
         let t = shared.lock();
         let i = mailbox_index(&t, &mbx)?;
         let m = &t.mailboxes[i];
+        // A full mailbox takes no imports (Graph, concepts/errors.md: 507).
+        m.check_quota(0)?;
         let user_id = m.user.id.clone();
         let mbx_id = m.primary_mailbox_id();
         let expires = t.now() + chrono::Duration::seconds(IMPORT_SESSION_SECS);
@@ -1007,6 +1009,7 @@ async fn import_inner(
                     "ItemId and ChangeKey are not allowed in create mode.",
                 ));
             }
+            mbx.check_quota(stream.size())?;
             import_create(mbx, fk, stream, now)
         }
         "update" => {
@@ -1038,6 +1041,14 @@ async fn import_inner(
                     "ErrorIrresolvableConflict",
                     "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
                 ));
+            }
+            let before = match folder {
+                Container::Mail(_) => mbx.messages.get(&key).map_or(0, crate::export::size),
+                _ => mbx.pim_item_size(key),
+            };
+            let after = stream.size();
+            if after > before {
+                mbx.check_quota(after - before)?;
             }
             import_update(mbx, key, stream, now);
             (key, item_seq(mbx, folder, key).unwrap_or(0))

@@ -13,6 +13,7 @@ pub(crate) mod contacts;
 mod inject;
 pub(crate) mod mail;
 pub(crate) mod mailbox;
+mod mailbox_settings;
 pub(crate) mod pim;
 mod signin;
 pub(crate) mod sim;

@@ -182,7 +182,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             &r("/mailFolders/{fid}/messageRules/{rid}"),
             get(todo::get_rule).delete(todo::delete_rule),
         )
-        .route(&r("/mailboxSettings"), get(todo::mailbox_settings))
+        .route(
+            &r("/mailboxSettings"),
+            get(todo::mailbox_settings).patch(super::mailbox_settings::update),
+        )
         .route(&r("/mailboxSettings/{prop}"), get(todo::mailbox_setting))
         .route(&r("/settings/exchange"), get(todo::exchange_settings))
 }

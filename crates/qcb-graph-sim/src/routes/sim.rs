@@ -69,6 +69,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         )
         .route("/_sim/users/{uid}/messages/{mid}/$value", get(get_mime))
         .route("/_sim/users/{uid}/messages/{mid}/move", post(move_message))
+        .route("/_sim/users/{uid}/quota", get(get_quota).put(put_quota))
         .route("/_sim/clock/advance", post(advance_clock))
         .route("/_sim/activity", post(activity))
 }
@@ -223,4 +224,41 @@ async fn advance_clock(State(shared): Sh, body: Body) -> Result<Response, Refuse
     let c: ClockBody = parse_body(&bytes, "expected {\"seconds\": n}")?;
     admin(&shared).advance_clock(std::time::Duration::from_secs(c.seconds));
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `{"size": bytes, "quota": bytes|null}` of a mailbox.
+fn quota_json(a: &Admin, uid: &str) -> Response {
+    match (a.mailbox_size(uid), a.mailbox_quota(uid)) {
+        (Some(size), Some(quota)) => {
+            axum::Json(json!({"size": size, "quota": quota})).into_response()
+        }
+        _ => sim_error(StatusCode::NOT_FOUND, format!("unknown user '{uid}'")),
+    }
+}
+
+/// `GET /_sim/users/{uid}/quota`: `{"size", "quota"}` (bytes; quota null:
+/// unlimited).
+async fn get_quota(State(shared): Sh, Path(uid): Path<String>) -> Response {
+    quota_json(&admin(&shared), &uid)
+}
+
+#[derive(Deserialize)]
+struct QuotaBody {
+    quota: Option<u64>,
+}
+
+/// `PUT /_sim/users/{uid}/quota` `{"quota": bytes|null}`: sets the
+/// mailbox's quota; answers as GET.
+async fn put_quota(
+    State(shared): Sh,
+    Path(uid): Path<String>,
+    body: Body,
+) -> Result<Response, Refused> {
+    let bytes = body_bytes(body, 4096).await?;
+    let q: QuotaBody = parse_body(&bytes, "expected {\"quota\": bytes or null}")?;
+    let a = admin(&shared);
+    if let Err(e) = a.set_mailbox_quota(&uid, q.quota) {
+        return Err(Refused(StatusCode::NOT_FOUND, e.to_string()));
+    }
+    Ok(quota_json(&a, &uid))
 }

@@ -128,6 +128,7 @@ pub(crate) async fn create_list(
             let mut t = shared.lock();
             let i = mailbox_index(&t, &uid)?;
             let mbx = &mut t.mailboxes[i];
+            mbx.check_quota(0)?;
             let k = mbx.add_todo_list(&name, "none");
             let v = crate::routes::with_context(
                 context(&shared, mbx, "todo/lists/$entity"),
@@ -416,6 +417,7 @@ pub(crate) async fn create_task(
             let lk = list_key(mbx, &lid)?;
             let mut task = new_task(lk, now);
             apply_task(&mut task, &input, now)?;
+            mbx.check_quota(crate::quota::task_size(&task))?;
             let k = mbx.insert_task(task, now);
             let v = task_json(mbx, &mbx.pim.tasks[&k], false);
             let lid = mbx.todo_list_id(lk);

@@ -209,6 +209,7 @@ async fn create_inner(
         } else {
             Target::Message(mbx.message_key(&mid).map_err(lookup)?)
         };
+        mbx.check_quota(attachment_bytes(size, &name))?;
         (mbx.user.id.clone(), t.tenant_id.clone(), target, t.now())
     };
     let sid = super::auth::opaque_token("AAMkA", 40);
@@ -248,6 +249,12 @@ async fn create_inner(
             "nextExpectedRanges": ["0-"],
         }),
     ))
+}
+
+/// What an attachment of `size` bytes named `name` adds to its mailbox
+/// (as [`crate::quota::attachments_size`] counts it).
+fn attachment_bytes(size: u64, name: &str) -> u64 {
+    size + name.len() as u64 + 64
 }
 
 /// `AttachmentSessions('{sid}')` out of the URL path.
@@ -346,7 +353,7 @@ async fn put_range(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let (app_id, user_id) = {
+    let (app_id, user_id, last) = {
         let uploads = shared.proto.uploads.lock();
         let Some(s) = uploads.get(&sid) else {
             return GraphError::item_not_found().into_response();
@@ -387,8 +394,20 @@ async fn put_range(
             }
             return resp;
         }
-        (s.app_id.clone(), s.user_id.clone())
+        // The last range: refused (the session kept, so the client can
+        // free space and send it again) when the attachment would take the
+        // mailbox over its quota.
+        let last = (end + 1 == total).then(|| attachment_bytes(s.size, &s.name));
+        (s.app_id.clone(), s.user_id.clone(), last)
     };
+    if let Some(adding) = last {
+        let t = shared.lock();
+        if let Some(i) = t.mailbox_index(&user_id)
+            && let Err(e) = t.mailboxes[i].check_quota(adding)
+        {
+            return e.into_response();
+        }
+    }
     let slot = match shared
         .proto
         .throttle
@@ -454,6 +473,11 @@ fn finish(shared: &Shared, s: Session) -> Response {
         content_id: s.content_id,
         last_modified: now,
     };
+    if let Err(e) =
+        mbx.check_quota(crate::quota::attachments_size(std::slice::from_ref(&att)) as u64)
+    {
+        return e.into_response();
+    }
     let aid = match s.target {
         Target::Message(k) => {
             mbx.touch(k, now, |m| m.props.attachments.push(att));
