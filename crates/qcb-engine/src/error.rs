@@ -50,6 +50,9 @@ impl EngineError {
             EngineError::Graph(GraphError::SignIn { .. }) => "sign_in",
             EngineError::Graph(e) if e.status() == Some(401) => "sign_in",
             EngineError::Graph(e) if e.status() == Some(403) => "access_denied",
+            // 507 ErrorQuotaExceeded: the target mailbox is full (its ProhibitSendReceiveQuota is
+            // reached); retrying does not help, freeing space or a larger quota does.
+            EngineError::Graph(e) if e.is_quota_exceeded() => "mailbox_full",
             EngineError::Graph(_) => "graph",
             EngineError::InvalidInput(_) => "invalid_input",
             EngineError::NotFound(_) => "not_found",
@@ -62,6 +65,18 @@ impl EngineError {
     }
 }
 
+impl EngineError {
+    /// What the user can do about it, for the errors a user can fix; `None` otherwise.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.code() {
+            "mailbox_full" => Some(
+                "the target mailbox is full (ErrorQuotaExceeded): free space in it (empty Deleted Items, delete or archive mail) or raise its quota, then run the restore again",
+            ),
+            _ => None,
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for EngineError {
     fn from(e: tokio::task::JoinError) -> Self {
         EngineError::Internal(format!("background task failed: {e}"))
@@ -69,3 +84,31 @@ impl From<tokio::task::JoinError> for EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_mailbox_has_its_own_code_and_hint() {
+        let e = EngineError::Graph(GraphError::Api {
+            method: "POST".into(),
+            path: "/v1.0/users/u/mailFolders/inbox/messages".into(),
+            status: 507,
+            code: "ErrorQuotaExceeded".into(),
+            message: "The mailbox is over its size limit.".into(),
+        });
+        assert_eq!(e.code(), "mailbox_full");
+        assert!(e.hint().is_some_and(|h| h.contains("ErrorQuotaExceeded")));
+        assert!(e.to_string().contains("ErrorQuotaExceeded"), "{e}");
+        let other = EngineError::Graph(GraphError::Api {
+            method: "GET".into(),
+            path: "/v1.0/users".into(),
+            status: 500,
+            code: "InternalServerError".into(),
+            message: String::new(),
+        });
+        assert_eq!(other.code(), "graph");
+        assert!(other.hint().is_none());
+    }
+}
