@@ -195,6 +195,10 @@ pub struct LoggedRequest {
     /// (the batch itself is logged as `POST /v1.0/$batch`, after them).
     #[serde(default)]
     pub batch_id: Option<String>,
+    /// The request body's length (its `Content-Length`; 0 for none): what counts against
+    /// the per-mailbox upload limit.
+    #[serde(default)]
+    pub request_bytes: u64,
 }
 
 /// Inspect and mutate the tenant. Cheap to clone (an `Arc`).

@@ -327,6 +327,23 @@ fn path_mailbox(shared: &Shared, path: &str) -> Option<String> {
                 .mailbox_by_primary_id(&percent_decode(m))
                 .map(|i| t.mailboxes.user(i).id.clone());
         }
+        // An upload session's pre-authenticated URL, `/api/v2.0/Users('{uid}@{tid}')/...`,
+        // normalised to `/api/v2.0/users/{uid}@{tid}/...` (or not, when only logged).
+        [api, version, users, rest @ ..]
+            if api.eq_ignore_ascii_case("api") && version.eq_ignore_ascii_case("v2.0") =>
+        {
+            let decoded = percent_decode(users);
+            let key = match decoded.strip_prefix("Users('") {
+                Some(k) => k.to_string(),
+                None if decoded.eq_ignore_ascii_case("users") => percent_decode(rest.first()?),
+                None => return None,
+            };
+            let inner = key.split('@').next()?.to_string();
+            let t = shared.lock();
+            return t
+                .mailbox_index(&inner)
+                .map(|i| t.mailboxes.user(i).id.clone());
+        }
         _ => return None,
     };
     let user = percent_decode(user);
@@ -343,7 +360,19 @@ pub(crate) fn percent_decode(s: &str) -> String {
 }
 
 /// Outermost middleware: request ids, path normalisation, request log.
-async fn outer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+async fn outer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    // The front end takes the whole request before anything answers it, as Exchange's does: a
+    // request refused early (429, 401, 413...) leaves the connection clean for the next one.
+    // Without this, an answer sent before the body was read closes the connection, and a
+    // client that has already picked it for its next request sees it closed mid-request.
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            return GraphError::bad_request(format!("request body: {e}")).into_response();
+        }
+    };
+    let mut req = Request::from_parts(parts, Body::from(body));
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
@@ -358,6 +387,11 @@ async fn outer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) 
         .iter()
         .filter_map(|v| v.to_str().ok().map(str::to_string))
         .collect();
+    let request_bytes = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
     let info = RequestInfo {
         request_id: random_guid(),
         client_request_id,
@@ -445,6 +479,7 @@ async fn outer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) 
             duration_ms: started.elapsed().as_millis() as u64,
             fault: fault.as_ref().map(|f| f.name().to_string()),
             batch_id,
+            request_bytes,
         });
     }
     resp

@@ -228,6 +228,18 @@ async fn create_rejects_bad_input_in_graph_shape() {
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     graph_error_code(&v);
+    // Far over: the whole body is still read, so the client gets the 413 rather than a
+    // connection closed while it is sending.
+    let huge = STANDARD.encode(vec![7u8; 24_000_000]);
+    for _ in 0..2 {
+        let (status, v): (StatusCode, Value) = send(h.req(Method::POST, &url).json(&json!({
+            "subject": "huge",
+            "attachments": [{"@odata.type": "#microsoft.graph.fileAttachment", "name": "huge.bin", "contentBytes": huge}]
+        })))
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(graph_error_code(&v), "RequestEntityTooLarge");
+    }
 
     // an attachment that fits
     let (status, v) = send(h.req(Method::POST, &url).json(&json!({

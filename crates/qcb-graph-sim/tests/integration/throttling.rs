@@ -172,6 +172,67 @@ async fn upload_bytes_per_window() {
 }
 
 #[tokio::test]
+async fn a_request_refused_before_its_body_is_read_leaves_the_connection_open() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // One request per window: the first uses it, the rest are answered 429 at once.
+    let h = common::start_with(common::small(), limits(|t| t.requests_per_window = 1)).await;
+    assert_eq!(status_and_retry(&h, ALICE_INBOX).await.0, StatusCode::OK);
+    let addr = h.sim.graph_url();
+    let addr = addr
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let body = format!(
+        "{{\"subject\":\"big\",\"body\":{{\"contentType\":\"text\",\"content\":\"{}\"}}}}",
+        "x".repeat(600_000)
+    );
+    // A large create, then a read, on the same connection: both are answered.
+    let requests = [
+        format!(
+            "POST /v1.0/users/alice@contoso.example/messages HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            h.token,
+            body.len()
+        ),
+        format!(
+            "GET /v1.0/users/alice@contoso.example/mailFolders/inbox HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\r\n",
+            h.token
+        ),
+    ];
+    for request in requests {
+        sock.write_all(request.as_bytes()).await.unwrap();
+        // Read one response: headers, then Content-Length bytes of body.
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8192];
+        let head_end = loop {
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the connection was closed");
+            got.extend_from_slice(&buf[..n]);
+            if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 429"), "{head}");
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        while got.len() < head_end + len {
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the connection was closed mid-answer");
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    h.sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn off_by_default_and_switched_on_through_the_admin_api() {
     let h = common::start(common::small()).await;
     assert!(!h.sim.admin().throttle().enabled);

@@ -81,6 +81,25 @@ async fn a_large_attachment_uploads_in_ordered_ranges() {
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["nextExpectedRanges"], json!([MB.to_string()]));
+    // The request log puts the range on the session's mailbox, with its length: the bytes
+    // count against that mailbox's upload limit.
+    let alice = h
+        .sim
+        .admin()
+        .users()
+        .into_iter()
+        .find(|u| u.user_principal_name.starts_with("alice@"))
+        .expect("alice")
+        .id;
+    let logged = h
+        .sim
+        .admin()
+        .request_log()
+        .into_iter()
+        .rfind(|l| l.method == "PUT")
+        .expect("the PUT is logged");
+    assert_eq!(logged.mailbox.as_deref(), Some(alice.as_str()));
+    assert_eq!(logged.request_bytes, MB as u64);
 
     // out of order: 416; with an Authorization header: 401; wrong total,
     // a range past the end, a body that does not match the range: 400
