@@ -298,6 +298,36 @@ impl GraphClient {
     }
 
     /// Sleeps until `at`, counted in [`ClientStats`] as a request waiting on throttling.
+    /// Waits for the next slot in the budget of the mailbox `path` is about (and out any
+    /// pause a 429 put on it).
+    pub(crate) async fn await_slot(&self, path: &str) {
+        if let Some(at) = mailbox_of(path).and_then(|m| self.budgets.reserve(&m)) {
+            self.wait_for_throttle(at).await;
+        }
+    }
+
+    /// After a 429, 503 or 504 about `path`: waits the answer's `Retry-After` (or a backoff
+    /// when it has none); a 429 holds every request of the mailbox as long, since Exchange
+    /// throttles the mailbox, not the request.
+    pub(crate) async fn back_off(&self, path: &str, resp: &reqwest::Response, attempt: u32) {
+        let d = retry_after(resp)
+            .map(|d| d.min(self.cfg.retry.max_delay))
+            .unwrap_or_else(|| backoff(&self.cfg.retry, attempt));
+        self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+        let until = tokio::time::Instant::now() + d;
+        if resp.status().as_u16() == 429
+            && let Some(m) = mailbox_of(path)
+        {
+            self.budgets.pause(&m, until);
+        }
+        self.wait_for_throttle(until).await;
+    }
+
+    /// How many times a request answered 429, 503 or 504 is sent before giving up.
+    pub(crate) fn max_attempts(&self) -> u32 {
+        self.cfg.retry.max_attempts
+    }
+
     async fn wait_for_throttle(&self, at: tokio::time::Instant) {
         let waited = at.saturating_duration_since(tokio::time::Instant::now());
         self.stats.waiting.fetch_add(1, Ordering::Relaxed);
@@ -394,9 +424,7 @@ impl GraphClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            if let Some(at) = mailbox_of(&path).and_then(|m| self.budgets.reserve(&m)) {
-                self.wait_for_throttle(at).await;
-            }
+            self.await_slot(&path).await;
             let token = self.access_token(None).await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self
@@ -445,19 +473,8 @@ impl GraphClient {
                         attempts: attempt,
                     });
                 }
-                let d = retry_after(&resp)
-                    .map(|d| d.min(self.cfg.retry.max_delay))
-                    .unwrap_or_else(|| backoff(&self.cfg.retry, attempt));
-                tracing::warn!(%method, %path, status = status.as_u16(), delay_ms = d.as_millis() as u64, "throttled or unavailable; waiting");
-                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                // Exchange throttles the mailbox, not the request: its other requests wait too.
-                if status.as_u16() == 429
-                    && let Some(m) = mailbox_of(&path)
-                {
-                    self.budgets.pause(&m, tokio::time::Instant::now() + d);
-                }
-                self.wait_for_throttle(tokio::time::Instant::now() + d)
-                    .await;
+                tracing::warn!(%method, %path, status = status.as_u16(), "throttled or unavailable; waiting");
+                self.back_off(&path, &resp, attempt).await;
                 continue;
             }
             if !status.is_success() {

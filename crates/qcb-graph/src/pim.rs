@@ -517,6 +517,9 @@ impl GraphClient {
             let mut attempt = 0u32;
             let resp = loop {
                 attempt += 1;
+                // A chunk counts against the mailbox like any request, and its bytes against
+                // the mailbox's upload limit: it waits its turn, and a 429's Retry-After.
+                self.await_slot(&url).await;
                 let sent = http
                     .put(&upload_url)
                     .header(
@@ -528,8 +531,20 @@ impl GraphClient {
                     .send()
                     .await;
                 match sent {
+                    // Other writes to the mailbox may keep filling its upload window: a chunk
+                    // is given several windows' worth of tries.
                     Ok(r)
-                        if crate::client::is_retried(r.status().as_u16(), true) && attempt < 4 => {}
+                        if crate::client::is_retried(r.status().as_u16(), true)
+                            && attempt < self.max_attempts() * 3 =>
+                    {
+                        tracing::warn!(
+                            status = r.status().as_u16(),
+                            attempt,
+                            "upload chunk throttled or refused; waiting"
+                        );
+                        self.back_off(&url, &r, attempt).await;
+                        continue;
+                    }
                     Ok(r) => break r,
                     Err(e) if attempt < 4 && (e.is_connect() || e.is_timeout()) => {}
                     Err(e) => {

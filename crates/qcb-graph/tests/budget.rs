@@ -109,3 +109,61 @@ async fn without_a_budget_the_same_run_is_throttled() {
     assert!(answered_429(&sim) > 0, "the emulator enforces the limit");
     assert!(g.stats().throttled > 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_larger_than_the_upload_window_waits_out_each_retry_after() {
+    // 4 MB of uploads per 300 s, 300 s lasting 5 s: a 10 MB attachment needs three windows,
+    // and its chunks are answered 429 in between, with waits of up to 5 s. The client waits
+    // each Retry-After (holding the mailbox's other requests too) and the attachment arrives
+    // whole.
+    let mut throttle = ThrottleConfig::exchange().scaled(60.0);
+    throttle.upload_bytes_per_window = 4 * 1024 * 1024;
+    let sim = SimServer::start_with(
+        common::small(),
+        SimOptions {
+            throttle,
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let alice = sim.admin().users()[0].id.clone();
+    let mut cfg = common::config(&sim);
+    cfg.client_secret = ClientSecret::new(sim.credentials().client_secret);
+    // The shipped policy (the tests' own caps each wait at 200 ms, shorter than a window).
+    cfg.retry = qcb_graph::RetryPolicy::default();
+    let g = Arc::new(
+        GraphClient::new(cfg)
+            .unwrap()
+            .with_mailbox_budget(Some(MailboxBudget::exchange())),
+    );
+    let inbox = g.well_known_folder(&alice, "inbox").await.unwrap().unwrap();
+    let created = g
+        .create_message(
+            &alice,
+            &inbox.id,
+            &serde_json::json!({ "subject": "Scans", "body": { "contentType": "text", "content": "attached" } }),
+        )
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
+    g.upload_message_attachment(
+        &alice,
+        id,
+        &qcb_graph::UploadFile {
+            name: "scans.pdf",
+            content_type: "application/pdf",
+            is_inline: false,
+            content_id: None,
+            bytes: &bytes,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(answered_429(&sim) > 0, "the upload window was exceeded");
+    let m = sim.admin().message(&alice, id).unwrap();
+    assert_eq!(m.attachment_names, ["scans.pdf"]);
+    assert!(g.stats().throttled > 0);
+}
