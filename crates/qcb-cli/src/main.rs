@@ -131,7 +131,8 @@ enum Command {
         tenant: TenantArgs,
         snapshot: String,
         /// `/mailbox`, `/mailbox/Mail/Folder/Sub`, `/mailbox/Contacts[/Folder]`,
-        /// `/mailbox/Calendars[/Calendar]`, `/mailbox/Tasks[/List]` or `/mailbox/Settings`.
+        /// `/mailbox/Calendars[/Calendar]`, `/mailbox/Tasks[/List]` or `/mailbox/Settings`;
+        /// `/` restores every mailbox of the snapshot, each into itself, several at once.
         path: String,
         /// Where to: `original` (same folders, recreated when missing) or `folder NAME` (a
         /// top-level folder holding the original hierarchy). Default: `folder "Restored <now>"`.
@@ -156,6 +157,10 @@ enum Command {
         /// List what would be written, and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With the path `/` (every mailbox of the snapshot, each into itself): how many
+        /// mailboxes are restored at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        mailbox_concurrency: u16,
     },
     /// Export part of a snapshot to files: .eml or .mbox, .ics, .vcf, in a folder or a .zip.
     Export(export::ExportArgs),
@@ -700,6 +705,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             no_recursive,
             at_or_before,
             dry_run,
+            mailbox_concurrency,
         } => {
             if at_or_before.is_some() && snapshot != "latest" {
                 return Err(EngineError::InvalidInput(
@@ -727,6 +733,23 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
                 dry_run,
                 requests_per_mailbox: 4,
             };
+            if opts.path.trim() == "/" {
+                let reports = qcb_engine::restore_mailboxes(
+                    graph,
+                    handle.repository().clone(),
+                    opts,
+                    Vec::new(),
+                    usize::from(mailbox_concurrency),
+                    out.progress_sink(),
+                )
+                .await?;
+                out.restore_reports(&reports);
+                return Ok(if reports.iter().all(|r| r.failed.is_empty()) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(3)
+                });
+            }
             let report = qcb_engine::restore(
                 graph,
                 handle.repository().clone(),

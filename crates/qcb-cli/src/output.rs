@@ -136,6 +136,23 @@ impl Output {
         }
     }
 
+    /// The reports of a restore of several mailboxes: a JSON array, or each in turn.
+    pub fn restore_reports(&self, rs: &[RestoreReport]) {
+        if self.json {
+            self.print_json(serde_json::to_value(rs).expect("json"));
+            return;
+        }
+        for r in rs {
+            self.restore_report(r);
+        }
+        let failed = rs.iter().filter(|r| !r.failed.is_empty()).count();
+        println!(
+            "{} mailbox(es) restored, {} of them with failures",
+            rs.len(),
+            failed
+        );
+    }
+
     pub fn restore_report(&self, r: &RestoreReport) {
         if self.json {
             self.print_json(serde_json::to_value(r).expect("json"));

@@ -169,6 +169,50 @@ async fn init_backup_list_browse_restore_check() {
     .await;
     assert_eq!(old.status.code(), Some(5), "{}", stderr(&old));
     assert!(stderr(&bad).contains("use `original` or `folder NAME`"));
+    // `/`: every mailbox of the snapshot, each into itself, one report each.
+    let all = json(
+        &run(
+            &env,
+            "pw",
+            &[
+                "--json",
+                "restore",
+                "latest",
+                "/",
+                "--to",
+                "original",
+                "--mailbox-concurrency",
+                "2",
+                "--dry-run",
+            ],
+        )
+        .await,
+    );
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mailbox"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names, mailboxes,
+        "one report per mailbox, in snapshot order"
+    );
+    assert!(all.as_array().unwrap().iter().all(|r| r["dryRun"] == true));
+    let into_one = run(
+        &env,
+        "pw",
+        &[
+            "restore",
+            "latest",
+            "/",
+            "--to-mailbox",
+            "bob@contoso.example",
+        ],
+    )
+    .await;
+    assert_eq!(into_one.status.code(), Some(1), "{}", stderr(&into_one));
+    assert!(stderr(&into_one).contains("each back into itself"));
     let check = json(&run(&env, "pw", &["--json", "check"]).await);
     assert_eq!(check["ok"], true);
 }

@@ -35,7 +35,7 @@ pub use permissions::{
     Access, CategoryAccess, ConnectionReport, ConnectionTest, MailboxAccess, test_connection,
 };
 pub use progress::{NoProgress, Pace, Phase, Progress, ProgressEvent};
-pub use restore::{OnConflict, RestoreOptions, RestoreTarget, restore};
+pub use restore::{OnConflict, RestoreOptions, RestoreTarget, restore, restore_mailboxes};
 pub use search::{SearchHit, SearchPlace, SearchQuery, SearchResults};
 pub use selection::{FolderFilter, FolderVerdict, MailboxSelection};
 pub use settings::{AppSettings, LogLevel, Theme};

@@ -97,6 +97,62 @@ pub fn split(raw: &[u8]) -> Result<MimeParts, String> {
     })
 }
 
+/// What Graph's message JSON says about a message that only exists as MIME (one attached to
+/// another): subject, addresses, Internet message id and the `Date` header as both sent and
+/// received time. An attached message is always read.
+pub fn headers_meta(raw: &[u8]) -> Result<serde_json::Value, String> {
+    use serde_json::{Value, json};
+    let (headers, _) =
+        mailparse::parse_headers(raw).map_err(|e| format!("unparseable MIME headers: {e}"))?;
+    let mut m = serde_json::Map::new();
+    m.insert("isRead".into(), json!(true));
+    if let Some(s) = headers.get_first_value("Subject") {
+        m.insert("subject".into(), json!(s));
+    }
+    let addresses = |name: &str| -> Vec<Value> {
+        let Some(h) = headers.get_first_header(name) else {
+            return Vec::new();
+        };
+        let Ok(list) = mailparse::addrparse_header(h) else {
+            return Vec::new();
+        };
+        let one = |s: &mailparse::SingleInfo| json!({ "emailAddress": { "name": s.display_name.clone().unwrap_or_default(), "address": s.addr } });
+        list.iter()
+            .flat_map(|a| match a {
+                mailparse::MailAddr::Single(s) => vec![one(s)],
+                mailparse::MailAddr::Group(g) => g.addrs.iter().map(one).collect(),
+            })
+            .collect()
+    };
+    if let Some(from) = addresses("From").into_iter().next() {
+        m.insert("from".into(), from.clone());
+        m.insert("sender".into(), from);
+    }
+    for (header, key) in [
+        ("To", "toRecipients"),
+        ("Cc", "ccRecipients"),
+        ("Reply-To", "replyTo"),
+    ] {
+        let list = addresses(header);
+        if !list.is_empty() {
+            m.insert(key.into(), Value::Array(list));
+        }
+    }
+    if let Some(id) = headers.get_first_value("Message-ID") {
+        m.insert("internetMessageId".into(), json!(id.trim()));
+    }
+    if let Some(t) = headers
+        .get_first_value("Date")
+        .and_then(|d| mailparse::dateparse(&d).ok())
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+    {
+        let t = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        m.insert("sentDateTime".into(), json!(t));
+        m.insert("receivedDateTime".into(), json!(t));
+    }
+    Ok(Value::Object(m))
+}
+
 fn contains_html(p: &ParsedMail<'_>) -> bool {
     mime_type(p) == "text/html" || p.subparts.iter().any(contains_html)
 }

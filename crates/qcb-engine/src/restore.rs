@@ -25,10 +25,16 @@ use crate::mime;
 use crate::progress::{Phase, Progress, ProgressEvent};
 use crate::types::{FailedItem, PlannedWrite, RestoreReport};
 
-/// Graph takes a create-message request of up to 4 MB: attachments of up to 3 MB in all go in
-/// the create request; above that, each is added after it, in order, those of 3 MB or more
-/// through an upload session.
+/// Graph takes a request of up to 4 MB: a message whose JSON with its attachments fits is
+/// created in one request; otherwise it is created without them and each is added after it,
+/// in order, those of 3 MB or more through an upload session.
+const CREATE_REQUEST_LIMIT: usize = 4 * 1024 * 1024;
+/// Attachments below this size are added by a plain POST; from it on, through an upload session.
 const INLINE_ATTACHMENT_LIMIT: usize = 3 * 1024 * 1024;
+/// An attached message is added as an item attachment in one request of at most 4 MB (there
+/// is no upload session for items); its JSON is somewhat larger than its MIME. A larger one
+/// comes back as a `.eml` file attachment through an upload session.
+const ITEM_ATTACHMENT_LIMIT: usize = 3 * 1024 * 1024 + 512 * 1024;
 /// The largest attachment Exchange Online takes.
 const MAX_ATTACHMENT: usize = 150 * 1024 * 1024;
 
@@ -493,6 +499,17 @@ impl Run {
         Ok(())
     }
 
+    /// Records a finished message write of `restore_mail`.
+    fn record_mail(
+        &mut self,
+        joined: std::result::Result<(String, String, bool, Result<()>), tokio::task::JoinError>,
+    ) -> Result<()> {
+        let (label, item_id, replaced, r) = joined?;
+        self.record(&label, &item_id, replaced, r)?;
+        self.event(Phase::Items, Some(label));
+        Ok(())
+    }
+
     /// An item's stored JSON and its extra blob (a contact's photo), read off the async workers.
     pub async fn read_item(&self, item: &Node) -> Result<(Value, Option<Vec<u8>>)> {
         read_item(&self.repo, item).await
@@ -632,15 +649,128 @@ pub async fn restore(
     })
 }
 
+/// Restores every mailbox of a snapshot (or those named in `mailboxes`), each into itself,
+/// `concurrency` mailboxes at a time: each has its own per-mailbox request limit, as in a
+/// backup. `opts.path` is ignored (each mailbox is restored whole) and `opts.target_mailbox`
+/// must be empty. One report per mailbox, in the snapshot's order; a mailbox that cannot be
+/// restored at all (its user is gone, say) gets a report with that one failure, and only
+/// errors that stop every mailbox (sign-in, the service unreachable, the repository
+/// unreadable) end the whole run.
+#[tracing::instrument(skip_all)]
+pub async fn restore_mailboxes(
+    graph: Arc<GraphClient>,
+    repo: Repository,
+    mut opts: RestoreOptions,
+    mailboxes: Vec<String>,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<RestoreReport>> {
+    if opts.target_mailbox.is_some() {
+        return Err(EngineError::InvalidInput(
+            "restoring several mailboxes puts each back into itself; restore one mailbox to \
+             put it into another"
+                .into(),
+        ));
+    }
+    let (list_repo, which, at) = (repo.clone(), opts.snapshot.clone(), opts.at_or_before);
+    let (snapshot, names) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let snap = match at {
+            Some(t) => list_repo
+                .list_snapshots()?
+                .into_iter()
+                .rfind(|s| s.time <= t)
+                .ok_or_else(|| {
+                    EngineError::NotFound(format!(
+                        "no snapshot was taken at or before {}",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ))
+                })?,
+            None => list_repo.find_snapshot(&which)?,
+        };
+        let root = list_repo.load_tree(&snap.tree)?;
+        let names: Vec<String> = root
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Dir)
+            .map(|n| n.name.clone())
+            .collect();
+        Ok((snap.id.to_string(), names))
+    })
+    .await??;
+    for m in &mailboxes {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(m)) {
+            return Err(EngineError::NotFound(format!(
+                "mailbox {m:?} is not in snapshot {}",
+                &snapshot[..8.min(snapshot.len())]
+            )));
+        }
+    }
+    let chosen: Vec<String> = names
+        .into_iter()
+        .filter(|n| mailboxes.is_empty() || mailboxes.iter().any(|m| m.eq_ignore_ascii_case(n)))
+        .collect();
+    // Every mailbox from the same snapshot, even if a backup adds one meanwhile.
+    opts.snapshot = snapshot;
+    opts.at_or_before = None;
+    let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut set = JoinSet::new();
+    for (n, name) in chosen.iter().enumerate() {
+        let mut o = opts.clone();
+        o.path = format!("/{name}");
+        let (graph, repo, progress, limit) =
+            (graph.clone(), repo.clone(), progress.clone(), limit.clone());
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("semaphore open");
+            (n, restore(graph, repo, o, progress).await)
+        });
+    }
+    let mut reports: Vec<Option<RestoreReport>> = vec![None; chosen.len()];
+    while let Some(joined) = set.join_next().await {
+        let (n, r) = joined?;
+        reports[n] = Some(match r {
+            Ok(report) => report,
+            Err(EngineError::Graph(e)) if e.is_fatal() => return Err(e.into()),
+            Err(e @ EngineError::Repo(qcb_repo::Error::Io { .. })) => return Err(e),
+            Err(e) => RestoreReport {
+                mailbox: chosen[n].clone(),
+                target_folder: match &opts.target {
+                    RestoreTarget::Original => String::new(),
+                    RestoreTarget::Folder(name) => name.trim().to_string(),
+                },
+                dry_run: opts.dry_run,
+                failed: vec![FailedItem {
+                    mailbox: chosen[n].clone(),
+                    folder: String::new(),
+                    item_id: String::new(),
+                    reason: e.to_string(),
+                }],
+                ..Default::default()
+            },
+        });
+    }
+    Ok(reports.into_iter().flatten().collect())
+}
+
+/// Restores the mail folders of a plan. Folders are made (parents first) and listed one after
+/// another, but their messages are written as one stream: the next folder is prepared while
+/// the last messages of the one before are still being written, so the mailbox has its
+/// `requests` writes in flight from the first message to the last, across folders.
 async fn restore_mail(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
     let graph = run.graph.clone();
     let user_id = run.user_id.clone();
-    let mut existing = graph.mail_folders(&user_id).await?;
     let limit = Arc::new(Semaphore::new(run.requests));
+    let mut existing = {
+        let _permit = limit.clone().acquire_owned().await.expect("semaphore open");
+        graph.mail_folders(&user_id).await?
+    };
+    let mut jobs = JoinSet::new();
     for f in &cat.containers {
         let path = run.nested_path(cat, f);
         let label = path.join("/");
         run.event(Phase::Folder, Some(label.clone()));
+        // Folder requests queue for a permit behind the messages already spawned (the
+        // semaphore is fair), so they never exceed the mailbox's limit either.
+        let permit = limit.clone().acquire_owned().await.expect("semaphore open");
         // Folders first, parents before children; `None` once one is missing in a dry run.
         let mut parent: Option<String> = None;
         let mut folder_id: Option<String> = None;
@@ -691,7 +821,7 @@ async fn restore_mail(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                     .push(m["id"].as_str().unwrap_or("").to_string());
             }
         }
-        let mut jobs = JoinSet::new();
+        drop(permit);
         for item in f.items.clone() {
             let key = key_of(&item.attrs);
             let there = if key.0.is_empty() {
@@ -705,11 +835,12 @@ async fn restore_mail(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
             let Some(fid) = folder_id.clone() else {
                 continue;
             };
-            let (graph, repo, limit, uid) = (
+            let (graph, repo, limit, uid, label) = (
                 graph.clone(),
                 run.repo.clone(),
                 limit.clone(),
                 user_id.clone(),
+                label.clone(),
             );
             jobs.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("semaphore open");
@@ -722,14 +853,17 @@ async fn restore_mail(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                     restore_message(&graph, repo, &uid, &fid, item).await
                 }
                 .await;
-                (name, replaced, r)
+                (label, name, replaced, r)
             });
         }
-        while let Some(joined) = jobs.join_next().await {
-            let (item_id, replaced, r) = joined?;
-            run.record(&label, &item_id, replaced, r)?;
-            run.event(Phase::Items, Some(label.clone()));
+        // Record what has finished so far; the rest keeps running while the next folder is
+        // prepared.
+        while let Some(joined) = jobs.try_join_next() {
+            run.record_mail(joined)?;
         }
+    }
+    while let Some(joined) = jobs.join_next().await {
+        run.record_mail(joined)?;
     }
     Ok(())
 }
@@ -785,8 +919,17 @@ async fn restore_message(
                 big.bytes.len()
             )));
         }
-        let inline_bytes: usize = parts.attachments.iter().map(|a| a.bytes.len()).sum();
-        let later = if inline_bytes > INLINE_ATTACHMENT_LIMIT {
+        // Graph takes at most 4 MB in one request, attachments base64-encoded: they go in the
+        // create request only when it stays below that with the body and headers.
+        let request_bytes: usize = parts
+            .attachments
+            .iter()
+            .map(|a| a.bytes.len().div_ceil(3) * 4 + a.name.len() + 512)
+            .sum::<usize>()
+            + parts.body.len() * 11 / 10
+            + parts.header_block.len() * 11 / 10
+            + 16 * 1024;
+        let later = if request_bytes > CREATE_REQUEST_LIMIT {
             std::mem::take(&mut parts.attachments)
         } else {
             Vec::new()
@@ -801,7 +944,11 @@ async fn restore_message(
     let id = created["id"].as_str().unwrap_or_default().to_string();
     let added = async {
         for a in &later {
-            if a.bytes.len() < INLINE_ATTACHMENT_LIMIT {
+            // Small ones (an attached message of any size up to a create request's limit, as
+            // Graph takes item attachments only that way) go in one request each.
+            if a.bytes.len() < INLINE_ATTACHMENT_LIMIT
+                || (a.content_type == "message/rfc822" && a.bytes.len() < ITEM_ATTACHMENT_LIMIT)
+            {
                 graph
                     .add_message_attachment(user_id, &id, &attachment_json(a))
                     .await?;
@@ -829,8 +976,24 @@ async fn restore_message(
     Ok(())
 }
 
+/// Graph's JSON for one attachment: an attached message (`message/rfc822`) becomes an
+/// `itemAttachment` holding that message, with its own body, headers, dates and attachments
+/// (nested ones too); everything else a `fileAttachment`. An attached message that cannot be
+/// parsed comes back as the file it is.
 fn attachment_json(a: &mime::MimeAttachment) -> Value {
     use base64::Engine;
+    if a.content_type == "message/rfc822"
+        && let Ok(parts) = mime::split(&a.bytes)
+        && let Ok(meta) = mime::headers_meta(&a.bytes)
+    {
+        let mut item = message_json(&meta, &parts);
+        item["@odata.type"] = json!("#microsoft.graph.message");
+        return json!({
+            "@odata.type": "#microsoft.graph.itemAttachment",
+            "name": a.name,
+            "item": item,
+        });
+    }
     json!({
         "@odata.type": "#microsoft.graph.fileAttachment",
         "name": a.name, "contentType": a.content_type, "isInline": a.is_inline,

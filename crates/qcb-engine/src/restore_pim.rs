@@ -698,18 +698,85 @@ pub(crate) async fn settings(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                         run.record(&label, &name, replaced, r)?;
                     }
                 }
+                "mailboxSettings" => {
+                    if let RestoreTarget::Folder(_) = run.target {
+                        run.skip(
+                            &label,
+                            &item.name,
+                            "mailbox settings are restored only to their original place or \
+                             another mailbox, not into a folder (they apply to the whole mailbox)"
+                                .into(),
+                        );
+                        continue;
+                    }
+                    let (v, _) = run.read_item(item).await?;
+                    let body = Value::Object(pick(&v, MAILBOX_SETTINGS_WRITABLE));
+                    let now = Value::Object(pick(
+                        &graph.mailbox_settings(&uid).await?,
+                        MAILBOX_SETTINGS_WRITABLE,
+                    ));
+                    if now == body {
+                        run.skip(
+                            &label,
+                            &item.name,
+                            "the mailbox settings are already as backed up".into(),
+                        );
+                        continue;
+                    }
+                    // A mailbox has one set of settings: they are replaced or left alone.
+                    match run.on_conflict {
+                        OnConflict::Skip | OnConflict::KeepBoth => {
+                            run.skip(
+                                &label,
+                                &item.name,
+                                "the mailbox's settings differ from the backed-up ones and a \
+                                 mailbox has only one set; --on-conflict overwrite puts the \
+                                 backed-up ones back"
+                                    .into(),
+                            );
+                            continue;
+                        }
+                        OnConflict::Overwrite if run.dry_run => {
+                            run.plan("overwrite", "mailboxSettings", &label, &item.name);
+                            continue;
+                        }
+                        OnConflict::Overwrite => {}
+                    }
+                    let r = match graph.update_mailbox_settings(&uid, &body).await {
+                        Ok(_) => Ok(()),
+                        // Without the permission only this item fails, not the whole restore.
+                        Err(e) if e.status() == Some(403) => {
+                            Err(EngineError::InvalidInput(format!(
+                                "writing mailbox settings needs the MailboxSettings.ReadWrite \
+                                 permission: {e}"
+                            )))
+                        }
+                        Err(e) => Err(e.into()),
+                    };
+                    run.record(&label, &item.name, true, r)?;
+                }
                 other => run.skip(
                     &label,
                     other,
-                    "mailbox settings (automatic replies, time zone, language, working hours) \
-                     are not written back by this version; the snapshot keeps them to read"
-                        .into(),
+                    format!("{other} is not a setting this version restores"),
                 ),
             }
         }
     }
     Ok(())
 }
+
+/// The mailbox settings Graph lets a client write (`PATCH /users/{id}/mailboxSettings`);
+/// `userPurpose` and the archive folder are read-only.
+const MAILBOX_SETTINGS_WRITABLE: &[&str] = &[
+    "automaticRepliesSetting",
+    "dateFormat",
+    "delegateMeetingMessageDeliveryOptions",
+    "language",
+    "timeFormat",
+    "timeZone",
+    "workingHours",
+];
 
 /// Rule actions that name a mail folder.
 const FOLDER_ACTIONS: &[&str] = &["moveToFolder", "copyToFolder"];

@@ -759,3 +759,151 @@ async fn an_event_attachment_above_3_mb_comes_back_through_an_upload_session() {
     );
     assert_eq!(state(&w, &alice.id).await, before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mailbox_settings_come_back_on_overwrite_when_the_app_may_write_them() {
+    let w = world(5).await;
+    let alice = w.alice();
+    backup_all(&w, 0).await;
+    let writable = |v: Value| -> Value {
+        let keep = [
+            "automaticRepliesSetting",
+            "dateFormat",
+            "delegateMeetingMessageDeliveryOptions",
+            "language",
+            "timeFormat",
+            "timeZone",
+            "workingHours",
+        ];
+        Value::Object(
+            v.as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| keep.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    };
+    let original = writable(w.graph.mailbox_settings(&alice.id).await.unwrap());
+    // The tenant's app reads settings only; an admin grants it MailboxSettings.ReadWrite.
+    let app = w.sim.credentials().client_id;
+    let roles = [
+        "Mail.ReadWrite",
+        "User.Read.All",
+        "MailboxSettings.ReadWrite",
+        "Contacts.ReadWrite",
+        "Calendars.ReadWrite",
+        "Tasks.ReadWrite.All",
+    ];
+    w.sim
+        .admin()
+        .set_app_permissions(&app, &roles, &[])
+        .unwrap();
+    let writer = Arc::new(super::support::connection(&w.sim).client().unwrap());
+    // Someone turns on automatic replies and moves the mailbox to another time zone.
+    writer
+        .update_mailbox_settings(
+            &alice.id,
+            &json!({
+                "automaticRepliesSetting": {
+                    "status": "alwaysEnabled",
+                    "internalReplyMessage": "Away until Monday",
+                    "externalReplyMessage": "Away until Monday",
+                },
+                "timeZone": "Pacific Standard Time",
+            }),
+        )
+        .await
+        .unwrap();
+    let changed = writable(w.graph.mailbox_settings(&alice.id).await.unwrap());
+    assert_ne!(changed, original);
+    let restore = |graph: Arc<qcb_engine::GraphClient>, on_conflict, dry_run, target| {
+        let mut o = restore_opts(&format!("/{}/Settings", alice.user_principal_name), target);
+        o.on_conflict = on_conflict;
+        o.dry_run = dry_run;
+        qcb_engine::restore(graph, w.repo.repository().clone(), o, Arc::new(NoProgress))
+    };
+    let skipped = |r: &qcb_engine::RestoreReport| -> String {
+        r.skipped
+            .iter()
+            .find(|s| s.item_id == "mailboxSettings")
+            .map(|s| s.reason.clone())
+            .unwrap_or_default()
+    };
+    // Skip (the default) and keep-both leave them alone and say how to put them back; so does
+    // a folder target (settings apply to the whole mailbox).
+    for policy in [OnConflict::Skip, OnConflict::KeepBoth] {
+        let r = restore(writer.clone(), policy, false, RestoreTarget::Original)
+            .await
+            .unwrap();
+        assert!(skipped(&r).contains("--on-conflict overwrite"), "{r:?}");
+    }
+    let r = restore(
+        writer.clone(),
+        OnConflict::Overwrite,
+        false,
+        RestoreTarget::Folder("X".into()),
+    )
+    .await
+    .unwrap();
+    assert!(skipped(&r).contains("not into a folder"), "{r:?}");
+    // A dry run plans the overwrite and writes nothing.
+    let r = restore(
+        writer.clone(),
+        OnConflict::Overwrite,
+        true,
+        RestoreTarget::Original,
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.planned
+            .iter()
+            .any(|p| p.kind == "mailboxSettings" && p.action == "overwrite"),
+        "{:?}",
+        r.planned
+    );
+    // Without the permission (a token issued before the grant) only this item fails, by name.
+    let r = restore(
+        w.graph.clone(),
+        OnConflict::Overwrite,
+        false,
+        RestoreTarget::Original,
+    )
+    .await
+    .unwrap();
+    let failed: Vec<_> = r.failed.iter().map(|f| (&f.item_id, &f.reason)).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "mailboxSettings");
+    assert!(
+        failed[0].1.contains("MailboxSettings.ReadWrite"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        writable(writer.mailbox_settings(&alice.id).await.unwrap()),
+        changed
+    );
+    // With it, they are back as backed up; a second run finds nothing to do.
+    let r = restore(
+        writer.clone(),
+        OnConflict::Overwrite,
+        false,
+        RestoreTarget::Original,
+    )
+    .await
+    .unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(
+        writable(writer.mailbox_settings(&alice.id).await.unwrap()),
+        original
+    );
+    let r = restore(
+        writer,
+        OnConflict::Overwrite,
+        false,
+        RestoreTarget::Original,
+    )
+    .await
+    .unwrap();
+    assert!(skipped(&r).contains("already as backed up"), "{r:?}");
+}

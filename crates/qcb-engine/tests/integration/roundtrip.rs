@@ -279,3 +279,204 @@ async fn attachments_above_3_mb_come_back_through_an_upload_session_with_identic
     assert_eq!(copy.received_date_time, original.received_date_time);
     assert!(copy.mime == original.mime, "MIME differs after restore");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attached_message_with_its_own_attachment_comes_back_as_an_item_attachment() {
+    use base64::Engine;
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let inbox = w.folder(&alice.id, "Inbox");
+    let mut m = qcb_graph_sim::NewMessage::generated(98);
+    m.subject = "Fwd: the contract".into();
+    m.received_date_time = Some("2026-10-02T08:00:00Z".into());
+    m.sent_date_time = Some("2026-10-02T07:59:00Z".into());
+    m.internet_message_id = Some("<fwd-contract@contoso.example>".into());
+    m.attachments.clear();
+    let id = admin.add_message(&alice.id, &inbox.id, m);
+    // The forwarded message, itself carrying a PDF.
+    let pdf = b"%PDF-1.4 signed contract".to_vec();
+    let attached = serde_json::json!({
+        "@odata.type": "#microsoft.graph.itemAttachment",
+        "name": "The contract",
+        "item": {
+            "@odata.type": "#microsoft.graph.message",
+            "subject": "The contract",
+            "body": { "contentType": "html", "content": "<p>Signed copy attached.</p>" },
+            "from": { "emailAddress": { "name": "Dana Ng", "address": "dana@fabrikam.example" } },
+            "toRecipients": [{ "emailAddress": { "name": "Alice", "address": alice.user_principal_name } }],
+            "internetMessageId": "<contract@fabrikam.example>",
+            "singleValueExtendedProperties": [
+                { "id": "Integer 0x0E07", "value": "1" },
+                { "id": "SystemTime 0x0E06", "value": "2026-09-30T10:00:00Z" },
+                { "id": "SystemTime 0x0039", "value": "2026-09-30T09:59:00Z" }
+            ],
+            "attachments": [{
+                "@odata.type": "#microsoft.graph.fileAttachment",
+                "name": "contract.pdf",
+                "contentType": "application/pdf",
+                "contentBytes": base64::engine::general_purpose::STANDARD.encode(&pdf),
+            }],
+        },
+    });
+    w.graph
+        .add_message_attachment(&alice.id, &id, &attached)
+        .await
+        .unwrap();
+    let report = w.backup(0).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+
+    let r = w
+        .restore(
+            &format!("/{}/Mail/Inbox", alice.user_principal_name),
+            "Item restore",
+            None,
+        )
+        .await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let original = admin.message(&alice.id, &id).unwrap();
+    let copy = admin
+        .messages(&alice.id, &w.folder(&alice.id, "Item restore/Inbox").id)
+        .into_iter()
+        .find(|c| c.internet_message_id == original.internet_message_id)
+        .unwrap();
+    assert!(!copy.is_draft);
+    assert_eq!(copy.attachment_names, original.attachment_names);
+    // Byte for byte, including the attached message's own headers, body and PDF.
+    assert!(
+        copy.mime == original.mime,
+        "MIME differs after restore:\n{}\n---\n{}",
+        String::from_utf8_lossy(&original.mime),
+        String::from_utf8_lossy(&copy.mime)
+    );
+    // An item attachment again, not a .eml file.
+    let v = w
+        .graph
+        .message(&alice.id, &copy.id, Some("id&$expand=attachments"))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = v["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["@odata.type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["#microsoft.graph.itemAttachment"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_mailbox_of_a_snapshot_is_restored_into_itself_at_once() {
+    let w = world(30).await;
+    let backup = w.backup(0).await;
+    assert!(backup.failed.is_empty(), "{:?}", backup.failed);
+    let admin = w.sim.admin();
+    let restore = |mailboxes: Vec<String>, target_mailbox: Option<String>| {
+        let mut opts = super::support::restore_opts("/", RestoreTarget::Folder("Everyone".into()));
+        opts.target_mailbox = target_mailbox;
+        qcb_engine::restore_mailboxes(
+            w.graph.clone(),
+            w.repo.repository().clone(),
+            opts,
+            mailboxes,
+            2,
+            Arc::new(NoProgress),
+        )
+    };
+    let reports = restore(Vec::new(), None).await.unwrap();
+    let snap = w.repo.snapshots().unwrap().pop().unwrap();
+    assert_eq!(
+        reports
+            .iter()
+            .map(|r| r.mailbox.clone())
+            .collect::<Vec<_>>(),
+        snap.mailboxes,
+        "one report per mailbox, in the snapshot's order"
+    );
+    for (r, user) in reports.iter().zip(admin.users()) {
+        assert!(r.failed.is_empty(), "{:?}", r.failed);
+        assert_eq!(r.mailbox, user.user_principal_name);
+        // Each mailbox's own mail, in its own "Everyone" folder.
+        let count = |prefix: &str| -> usize {
+            admin
+                .folders(&user.id)
+                .iter()
+                .filter(|f| f.path.starts_with(prefix))
+                .map(|f| admin.messages(&user.id, &f.id).len())
+                .sum()
+        };
+        let total: usize = admin
+            .folders(&user.id)
+            .iter()
+            .map(|f| admin.messages(&user.id, &f.id).len())
+            .sum();
+        assert!(count("Everyone/") > 0);
+        assert_eq!(count("Everyone/") as u64, r.items_restored);
+        assert_eq!(
+            total - count("Everyone/"),
+            count("Everyone/"),
+            "{}",
+            r.mailbox
+        );
+    }
+    // Only the mailboxes asked for; a name not in the snapshot, or one target for all, is refused.
+    let one = restore(vec![snap.mailboxes[1].to_uppercase()], None)
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].items_restored, 0, "all there already: skipped");
+    let e = restore(vec!["nobody@contoso.example".into()], None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, qcb_engine::EngineError::NotFound(_)), "{e}");
+    let e = restore(Vec::new(), Some(snap.mailboxes[0].clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, qcb_engine::EngineError::InvalidInput(_)), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_whose_json_would_pass_4_mb_gets_its_attachments_after_the_create() {
+    // 2.5 MB of attachment (3.3 MB in base64) and a 1 MB body: too much for one request,
+    // though the attachment alone is under 3 MB.
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let inbox = w.folder(&alice.id, "Inbox");
+    let mut m = qcb_graph_sim::NewMessage::generated(97);
+    m.subject = "Newsletter with the slides".into();
+    m.body_content_type = qcb_graph_sim::BodyType::Html;
+    m.body = format!(
+        "<p>{}</p>",
+        "Quarterly figures, region by region. ".repeat(28_000)
+    );
+    m.internet_message_id = Some("<slides@contoso.example>".into());
+    m.received_date_time = Some("2026-10-03T08:00:00Z".into());
+    m.attachments = vec![qcb_graph_sim::NewAttachment {
+        name: "slides.pptx".into(),
+        content_type: "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+            .into(),
+        content: (0..2_500_000u32)
+            .map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8)
+            .collect(),
+        is_inline: false,
+        content_id: None,
+    }];
+    let id = admin.add_message(&alice.id, &inbox.id, m);
+    w.backup(0).await;
+    let r = w
+        .restore(
+            &format!("/{}/Mail/Inbox", alice.user_principal_name),
+            "Slides",
+            None,
+        )
+        .await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let original = admin.message(&alice.id, &id).unwrap();
+    let copy = admin
+        .messages(&alice.id, &w.folder(&alice.id, "Slides/Inbox").id)
+        .into_iter()
+        .find(|c| c.internet_message_id == original.internet_message_id)
+        .unwrap();
+    assert_eq!(copy.attachment_names, ["slides.pptx"]);
+    assert!(copy.mime == original.mime, "MIME differs after restore");
+}
