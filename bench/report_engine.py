@@ -10,6 +10,7 @@ import os
 import statistics
 
 RATE_GOAL = 0.9
+RESTORE_RATE_GOAL = 0.8
 SHARE_429_GOAL = 0.01
 NOCHANGE_TIME_GOAL = 0.02
 DELTA_CLASSES = {"mail_delta"}
@@ -26,6 +27,11 @@ CLASS_NAMES = {
     "tasks": "To Do",
     "settings": "mailbox settings and rules",
     "batch": "`$batch`",
+    "message_create": "message creates (`POST …/messages`)",
+    "folder_create": "folder creates",
+    "attachment_add": "attachment adds (`POST …/attachments`)",
+    "upload_session": "upload sessions created",
+    "upload_chunk": "upload session chunks (`PUT`)",
     "other": "other",
 }
 
@@ -127,7 +133,10 @@ def render_engine(d, analysis=""):
       "only the in-flight limit would ever act; exercising the count limit with the full "
       "window needs well over 10,000 requests per mailbox (over 200,000 for 20 mailboxes), "
       "more than the emulator's request log keeps (100,000) and a run of minutes on this "
-      "machine allows. Request bodies are not limited here (a backup uploads nothing).")
+      "machine allows. The upload limit (150 MB per 300 s) is shortened the same way but to "
+      f"no less than 8 MiB, so an upload session's 3.75 MB chunk fits: "
+      f"{cfg['upload_bytes_per_window'] / 2**20:.1f} MiB per {cfg['upload_window_secs']} s "
+      "(the same long-run rate); a backup uploads nothing, a restore does.")
     w(f"- Engine: `qcb_engine::backup` with `mailbox_concurrency` {eng['mailbox_concurrency']} "
       f"(every mailbox at once), `requests_per_mailbox` {eng['requests_per_mailbox']}, delta "
       f"page size {eng['page_size']}, the resume spool on, a fresh repository (Argon2id "
@@ -261,6 +270,9 @@ def render_engine(d, analysis=""):
       "mail, and Exchange counts every request inside a batch against the mailbox's limits, "
       "so `$batch` would save round trips, not budget.")
     w("")
+    rs = next((r for r in d["runs"] if r["name"] == "restore"), None)
+    if rs:
+        render_restore(w, rs, th, eng)
     if analysis:
         w(analysis.rstrip())
         w("")
@@ -271,3 +283,60 @@ def render_engine(d, analysis=""):
     w("```")
     w("")
     return "\n".join(L)
+
+
+def render_restore(w, rs, th, eng):
+    """The restore run: every mailbox restored into a new folder of its own."""
+    cfg, rl, rep = th["config"], rs["log"], rs["report"]
+    ms = rl["mailboxes"]
+    wall = rs["meter"]["wall_s"]
+    bind = [x["binding_fraction_of_ceiling"] for x in ms]
+    req = [x["fraction_of_ceiling"] for x in ms]
+    up = [x["upload_fraction_of_ceiling"] for x in ms]
+    steady = [x["steady_fraction_of_ceiling"] for x in ms
+              if x.get("steady_fraction_of_ceiling") is not None]
+    up_ceiling = th.get("upload_ceiling_per_mailbox_bytes_per_s", 0)
+    w("### Restore (issue 6)")
+    w("")
+    w(f"Right after the backups, `qcb_engine::restore_mailboxes` restores the snapshot's "
+      f"{rep['mailboxes']} mailboxes, each into a new folder of its own (`--to folder`), "
+      f"{eng['mailbox_concurrency']} at once, with the same client (the same "
+      "per-mailbox request budget) against the same throttle, started afresh. Each message is "
+      "created as a received message with its properties and attachments; larger attachments "
+      "go through upload sessions. The ceiling is whichever of Exchange's two per-mailbox "
+      f"limits binds: {th['ceiling_per_mailbox_per_s']:.2f} requests/s, or "
+      f"{up_ceiling / 1e6:.2f} MB/s of request bodies.")
+    w("")
+    w("| Goal | Measured | Met? |")
+    w("|---|---|---|")
+    med = statistics.median(bind)
+    w(f"| Restore rate ≥ {RESTORE_RATE_GOAL} of the allowed ceiling (the binding limit per "
+      f"mailbox) | median {med:.2f} (lowest {min(bind):.2f}, highest {max(bind):.2f}) over "
+      f"{len(ms)} mailboxes | {_yes(min(bind) >= RESTORE_RATE_GOAL)} |")
+    w(f"| Every item restored | {rep['items_restored']:,} restored, {rep['failed']} failed"
+      + ("".join(f"; {f['folder']}: {f['reason']}" for f in rep.get("failures", [])))
+      + f" | {_yes(rep['failed'] == 0)} |")
+    w(f"| Items per second (no goal) | {rs['items_per_s']:.0f} items/s ({wall:.1f} s, "
+      f"{rep['folders_created']:,} folders created) | |")
+    w("")
+    w("| Per mailbox | Median | Lowest | Highest |")
+    w("|---|---|---|---|")
+    for label, xs, f in (
+        ("fraction of the request ceiling", req, "{:.2f}"),
+        ("fraction of the request ceiling, steady state", steady, "{:.2f}"),
+        ("fraction of the upload ceiling", up, "{:.2f}"),
+        ("fraction of the binding ceiling", bind, "{:.2f}"),
+        ("MB uploaded", [x["upload_bytes"] / 1e6 for x in ms], "{:.1f}"),
+        ("answered 429", [x["throttled_429"] for x in ms], "{:,.0f}"),
+    ):
+        if xs:
+            w(f"| {label} | {f.format(statistics.median(xs))} | {f.format(min(xs))} | "
+              f"{f.format(max(xs))} |")
+    w("")
+    w(f"{rl['requests']:,} requests, {rl['throttled_429']:,} answered 429 "
+      f"({_pct(rl['share_429'])}): "
+      + ", ".join(f"{v:,} {CLASS_NAMES.get(k, k)}" for k, v in sorted(rl["by_class"].items()))
+      + ". The client keeps the request budget itself but not the upload one; every 429 is "
+      "waited out (its `Retry-After`, the whole mailbox held) and the request sent again. "
+      "The request log does not record which limit a 429 was for.")
+    w("")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Engine benchmark (issue 5, "Fast, within Microsoft's rules"): qcb_engine::backup of 20
-# mailboxes against the emulator (in the same process, on 127.0.0.1) with Exchange Online's
-# per-mailbox throttling, time-scaled; a full backup into a fresh repository, then a
-# no-change incremental one. Writes bench/results/engine.json and regenerates
+# Engine benchmark (issue 5, "Fast, within Microsoft's rules", and issue 6's restore speed):
+# qcb_engine::backup of 20 mailboxes against the emulator (in the same process, on 127.0.0.1)
+# with Exchange Online's per-mailbox throttling, time-scaled; a full backup into a fresh
+# repository, a no-change incremental one, then a restore of every mailbox into a new folder. Writes bench/results/engine.json and regenerates
 # docs/benchmarks.md (the ingest section is rendered from bench/results/ingest.json as before).
 #
 #   bench/run-engine.sh
@@ -11,6 +11,7 @@
 #   USERS [20]  MESSAGES [1500] per mailbox  CATEGORIES [mail] (or all)
 #   SCALE [1]         time runs SCALE times faster than Exchange's windows
 #   WINDOW_DIV [60]   the 10,000-per-600-s window shortened this many times, budget with it
+#                     (the 150-MB-per-300-s upload window too, but to no less than 8 MiB)
 #                     (same long-run rate), so a run of a minute or two spans several windows
 #   PAGE_SIZE [50]  MAILBOX_CONCURRENCY [20]
 #   BENCH_DIR   scratch space (default ~/.cache/qcbackup-bench; never in git)

@@ -3,8 +3,10 @@
 //!
 //! Starts `qcb-graph-sim` in this process on 127.0.0.1 with a generated tenant, runs a full
 //! `qcb_engine::backup` of the chosen mailboxes into a fresh repository, then a no-change
-//! incremental backup, and computes from the emulator's request log (Admin API):
-//! requests per mailbox per second against the throttle's ceiling, the share answered 429,
+//! incremental backup, then a restore of every mailbox into a new folder of its own
+//! (`qcb_engine::restore_mailboxes`, issue 6), and computes from the emulator's request log
+//! (Admin API): requests and uploaded bytes per mailbox per second against the throttle's
+//! ceilings, the share answered 429,
 //! items per second, what the incremental run sent, and what the simplest correct approach
 //! (list every folder, GET every item, GET the attachments of those that have some) would
 //! have sent. Writes one JSON document (`--out`).
@@ -24,7 +26,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use qcb_engine::{BackupOptions, Categories, Connection, KdfParams, NoProgress, RepoHandle};
+use qcb_engine::{
+    BackupOptions, Categories, Connection, KdfParams, NoProgress, OnConflict, RepoHandle,
+    RestoreOptions, RestoreTarget,
+};
 use qcb_graph_sim::{
     Fault, FaultConfig, FaultRule, LoggedRequest, SimOptions, SimServer, TenantSpec, ThrottleConfig,
 };
@@ -98,8 +103,19 @@ fn parse_args() -> Result<Args, String> {
 /// What a request was for, from its path.
 fn class(r: &LoggedRequest) -> &'static str {
     let p = r.path.to_ascii_lowercase();
+    let write = r.method != "GET";
     if p.contains("/oauth2/") {
         "token"
+    } else if write && p.contains("createuploadsession") {
+        "upload_session"
+    } else if write && p.contains("attachmentsessions") {
+        "upload_chunk"
+    } else if write && p.ends_with("/attachments") {
+        "attachment_add"
+    } else if write && p.ends_with("/messages") {
+        "message_create"
+    } else if write && (p.ends_with("/childfolders") || p.ends_with("/mailfolders")) {
+        "folder_create"
     } else if p.contains("$batch") {
         "batch"
     } else if p.contains("/messages/delta") {
@@ -209,6 +225,7 @@ fn analyse(
     mailbox_ids: &[String],
     ceiling_per_s: f64,
     window_real_s: f64,
+    upload_ceiling_per_s: f64,
 ) -> Value {
     let mut by_class: BTreeMap<&str, u64> = BTreeMap::new();
     let mut status: BTreeMap<u16, u64> = BTreeMap::new();
@@ -260,6 +277,10 @@ fn analyse(
             .count();
         let steady_rate = (steady_span >= 1.0).then(|| steady as f64 / steady_span);
         let server_ms: u64 = admitted.iter().map(|r| r.duration_ms).sum();
+        // Request bodies count against the upload limit (150 MB per 5 minutes in Exchange):
+        // for a restore it, not the request count, may be the limit that binds.
+        let upload_bytes: u64 = admitted.iter().map(|r| r.request_bytes).sum();
+        let upload_fraction = upload_bytes as f64 / span / upload_ceiling_per_s;
         // Admitted requests in each second from the mailbox's first to its last.
         let mut per_second = vec![0u64; (last - first + 1).max(0) as usize];
         for r in &admitted {
@@ -284,6 +305,10 @@ fn analyse(
             "steady_rate_per_s": steady_rate,
             "steady_fraction_of_ceiling": steady_rate.map(|r| r / ceiling_per_s),
             "mean_in_server": server_ms as f64 / 1000.0 / span,
+            "upload_bytes": upload_bytes,
+            "upload_bytes_per_s": upload_bytes as f64 / span,
+            "upload_fraction_of_ceiling": upload_fraction,
+            "binding_fraction_of_ceiling": (rate / ceiling_per_s).max(upload_fraction),
             "per_second": per_second,
         }));
     }
@@ -341,13 +366,24 @@ async fn run(a: Args) -> Result<(), String> {
     // Exchange: 10,000 requests per 600 s per mailbox, 4 in flight. The window is shortened
     // `window_div` times with the budget (same long-run rate), then all of time `scale` times.
     let ex = ThrottleConfig::exchange();
+    // The upload window (150 MB per 300 s) is shortened the same way, but never so far that
+    // it holds fewer than 8 MiB: an upload session's chunk (3.75 MB) must fit in it, or a
+    // large attachment could never be written (Exchange's own window holds 40 of them).
+    let upload_div = a
+        .window_div
+        .min(ex.upload_bytes_per_window / (8 * 1024 * 1024))
+        .max(1);
     let throttle = ThrottleConfig {
         requests_per_window: ex.requests_per_window / a.window_div,
         window_secs: ex.window_secs / a.window_div,
+        upload_bytes_per_window: ex.upload_bytes_per_window / upload_div,
+        upload_window_secs: ex.upload_window_secs / upload_div,
         ..ex.clone().scaled(a.scale)
     };
     let window_real_s = throttle.window_secs as f64 / a.scale;
     let ceiling = throttle.requests_per_window as f64 / window_real_s;
+    let upload_window_real_s = throttle.upload_window_secs as f64 / a.scale;
+    let upload_ceiling = throttle.upload_bytes_per_window as f64 / upload_window_real_s;
     eprintln!(
         "throttle: {} requests per {} s (nominal), time x{}, i.e. {:.1} s real window, ceiling {:.2} requests/s per mailbox, {} in flight",
         throttle.requests_per_window,
@@ -361,7 +397,7 @@ async fn run(a: Args) -> Result<(), String> {
     let spec = TenantSpec {
         seed: a.seed,
         users: a.users,
-        messages_per_user: a.messages,
+        messages_per_user: a.messages, shared_mailboxes: None,
     };
     let generating = Instant::now();
     let sim = SimServer::start_with(
@@ -492,9 +528,64 @@ async fn run(a: Args) -> Result<(), String> {
             },
             "items_per_s": report.items as f64 / wall,
             "items_fetched_per_s": report.items_fetched as f64 / wall,
-            "log": analyse(&log, &ids, ceiling, window_real_s),
+            "log": analyse(&log, &ids, ceiling, window_real_s, upload_ceiling),
         }));
     }
+
+    // Restore every mailbox into a new folder of its own, as after a loss: all messages are
+    // written again, under the same per-mailbox limits (fresh windows, as on another day).
+    eprintln!("restore ...");
+    admin.reset_throttle();
+    let m = Meter::start();
+    let reports = qcb_engine::restore_mailboxes(
+        graph.clone(),
+        handle.repository().clone(),
+        RestoreOptions {
+            snapshot: "latest".into(),
+            at_or_before: None,
+            path: "/".into(),
+            target_mailbox: None,
+            target: RestoreTarget::Folder("Restored by qcb-bench-engine".into()),
+            recursive: true,
+            on_conflict: OnConflict::Skip,
+            dry_run: false,
+            requests_per_mailbox: 4,
+        },
+        Vec::new(),
+        a.mailbox_concurrency,
+        Arc::new(NoProgress),
+    )
+    .await
+    .map_err(|e| err("restore")(&e))?;
+    let meter = m.stop();
+    let log = admin.request_log();
+    admin.clear_request_log();
+    let wall = meter["wall_s"].as_f64().unwrap_or(1.0);
+    let restored: u64 = reports.iter().map(|r| r.items_restored).sum();
+    let failed: usize = reports.iter().map(|r| r.failed.len()).sum();
+    let failures: Vec<Value> = reports
+        .iter()
+        .flat_map(|r| &r.failed)
+        .map(|f| json!({ "mailbox": f.mailbox, "folder": f.folder, "reason": f.reason }))
+        .collect();
+    for f in &failures {
+        eprintln!("restore failure: {f}");
+    }
+    eprintln!(
+        "restore: {restored} items, {failed} failed, {} requests, {wall:.1} s",
+        log.len()
+    );
+    runs.push(json!({
+        "name": "restore",
+        "meter": meter,
+        "report": {
+            "mailboxes": reports.len(), "items_restored": restored, "failed": failed,
+            "failures": failures,
+            "folders_created": reports.iter().map(|r| r.folders_created).sum::<u64>(),
+        },
+        "items_per_s": restored as f64 / wall,
+        "log": analyse(&log, &ids, ceiling, window_real_s, upload_ceiling),
+    }));
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&a.work);
 
@@ -508,8 +599,11 @@ async fn run(a: Args) -> Result<(), String> {
         "throttle": {
             "config": throttle,
             "window_div": a.window_div,
+            "upload_window_div": upload_div,
             "window_real_s": window_real_s,
             "ceiling_per_mailbox_per_s": ceiling,
+            "upload_window_real_s": upload_window_real_s,
+            "upload_ceiling_per_mailbox_bytes_per_s": upload_ceiling,
             "exchange_nominal_per_s": ex.requests_per_window as f64 / ex.window_secs as f64,
         },
         "engine": {
