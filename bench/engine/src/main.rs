@@ -397,7 +397,8 @@ async fn run(a: Args) -> Result<(), String> {
     let spec = TenantSpec {
         seed: a.seed,
         users: a.users,
-        messages_per_user: a.messages, shared_mailboxes: None,
+        messages_per_user: a.messages,
+        shared_mailboxes: None,
     };
     let generating = Instant::now();
     let sim = SimServer::start_with(

@@ -61,6 +61,7 @@ async fn backups_killed_at_random_points_never_damage_the_repository() {
         seed: 11,
         users: 3,
         messages_per_user: 80,
+        shared_mailboxes: None,
     })
     .await;
     json(&run(&env, "pw", &["--json", "repo", "init"]).await);

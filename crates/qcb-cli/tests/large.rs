@@ -26,6 +26,7 @@ async fn a_150_mb_attachment_is_streamed_not_held() {
         seed: 4,
         users: 1,
         messages_per_user: 2,
+        shared_mailboxes: None,
     })
     .await;
     let admin = env.sim.admin();

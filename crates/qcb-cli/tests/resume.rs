@@ -29,6 +29,7 @@ async fn a_killed_backup_resumes_without_downloading_again() {
         seed: 21,
         users: 1,
         messages_per_user: 2000,
+        shared_mailboxes: None,
     })
     .await;
     let init = run(&env, "pw", &["repo", "init"]).await;

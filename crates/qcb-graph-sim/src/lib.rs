@@ -75,6 +75,9 @@ pub struct TenantSpec {
     pub seed: u64,
     pub users: usize,
     pub messages_per_user: usize,
+    /// Shared mailboxes added after the users; `None`: one per ten users (see
+    /// [`TenantSpec::shared_mailboxes`]).
+    pub shared_mailboxes: Option<usize>,
 }
 
 impl TenantSpec {
@@ -85,14 +88,16 @@ impl TenantSpec {
             seed: 1,
             users: 2,
             messages_per_user: 150,
+            shared_mailboxes: Some(1),
         }
     }
 }
 
 impl TenantSpec {
-    /// How many shared mailboxes the generator adds after the users: one in
-    /// the demo tenant ([`TenantSpec::demo`]), otherwise one per ten users
-    /// (none below ten users, so small test tenants are users only).
+    /// How many shared mailboxes the generator adds after the users: the
+    /// `shared_mailboxes` field when set (one in the demo tenant,
+    /// [`TenantSpec::demo`]), otherwise one per ten users (none below ten
+    /// users, so small test tenants are users only).
     ///
     /// A shared mailbox is what Exchange makes it: a user object with its
     /// account disabled (`accountEnabled` false) and no licence, listed in
@@ -100,11 +105,7 @@ impl TenantSpec {
     /// `mailboxSettings.userPurpose` is `shared`. It has mail, contacts,
     /// calendars and tasks like any other mailbox.
     pub fn shared_mailboxes(&self) -> usize {
-        if *self == Self::demo() {
-            1
-        } else {
-            self.users / 10
-        }
+        self.shared_mailboxes.unwrap_or(self.users / 10)
     }
 }
 

@@ -28,6 +28,10 @@ struct Args {
     /// Messages per user.
     #[arg(long, default_value_t = 150)]
     items: usize,
+    /// Shared mailboxes added after the users (default: one per ten users,
+    /// and one in the default demo tenant).
+    #[arg(long)]
+    shared_mailboxes: Option<usize>,
     /// TCP port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -168,11 +172,20 @@ async fn main() -> anyhow::Result<()> {
         println!("{body}");
         return Ok(());
     }
-    let spec = TenantSpec {
+    let mut spec = TenantSpec {
         seed: args.seed,
         users: args.users,
         messages_per_user: args.items,
+        shared_mailboxes: args.shared_mailboxes,
     };
+    // The defaults are the demo tenant, shared mailbox included.
+    let demo = TenantSpec::demo();
+    if spec.shared_mailboxes.is_none()
+        && (spec.seed, spec.users, spec.messages_per_user)
+            == (demo.seed, demo.users, demo.messages_per_user)
+    {
+        spec = demo;
+    }
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let mut options = SimOptions::default();
     if let Throttle::Scaled(f) = args.throttle {

@@ -14,6 +14,7 @@ async fn a_cut_off_answer_to_a_get_is_fetched_again() {
             seed: 5,
             users: 1,
             messages_per_user: 12,
+            shared_mailboxes: None,
         },
         SimOptions {
             faults: FaultConfig {
@@ -93,6 +94,7 @@ async fn a_sign_in_that_meets_a_busy_or_broken_identity_platform_is_tried_again(
             seed: 5,
             users: 1,
             messages_per_user: 3,
+            shared_mailboxes: None,
         },
         SimOptions {
             faults: FaultConfig {

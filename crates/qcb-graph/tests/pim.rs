@@ -9,6 +9,7 @@ async fn client() -> (SimServer, GraphClient) {
             seed: 5,
             users: 1,
             messages_per_user: 20,
+            shared_mailboxes: None,
         },
         "127.0.0.1:0".parse().unwrap(),
     )

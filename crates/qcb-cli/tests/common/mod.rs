@@ -16,6 +16,7 @@ impl Env {
             seed: 3,
             users: 2,
             messages_per_user: 30,
+            shared_mailboxes: None,
         })
         .await
     }

@@ -209,6 +209,7 @@ async fn a_person_signed_in_with_a_device_code_backs_up_their_own_mailbox() {
             seed: 9,
             users: 2,
             messages_per_user: 10,
+            shared_mailboxes: None,
         },
         qcb_graph_sim::SimOptions {
             auth: qcb_graph_sim::AuthConfig {

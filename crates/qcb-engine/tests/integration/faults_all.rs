@@ -607,6 +607,7 @@ async fn every_category_survives_faults_and_equals_the_tenant_item_for_item() {
             seed: 11,
             users: 4,
             messages_per_user: 40,
+            shared_mailboxes: None,
         },
         SimOptions {
             auth: AuthConfig {

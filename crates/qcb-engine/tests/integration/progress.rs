@@ -17,6 +17,7 @@ async fn progress_reports_rate_eta_and_throttle_waits() {
             seed: 9,
             users: 1,
             messages_per_user: 200,
+            shared_mailboxes: None,
         },
         SimOptions {
             throttle,

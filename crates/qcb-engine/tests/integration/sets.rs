@@ -29,6 +29,7 @@ async fn bench() -> Bench {
             seed: 11,
             users: 3,
             messages_per_user: 25,
+            shared_mailboxes: None,
         },
         "127.0.0.1:0".parse().unwrap(),
     )
@@ -369,6 +370,7 @@ async fn shared_mailboxes_are_chosen_by_their_purpose_and_all_users_takes_everyo
             seed: 5,
             users: 10,
             messages_per_user: 2,
+            shared_mailboxes: None,
         },
         "127.0.0.1:0".parse().unwrap(),
     )

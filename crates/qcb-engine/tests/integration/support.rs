@@ -28,6 +28,7 @@ pub async fn world(messages_per_user: usize) -> World {
             seed: 7,
             users: 2,
             messages_per_user,
+            shared_mailboxes: None,
         },
         "127.0.0.1:0".parse().unwrap(),
     )

@@ -20,6 +20,7 @@ pub fn small() -> TenantSpec {
         seed: 7,
         users: 3,
         messages_per_user: 60,
+        shared_mailboxes: None,
     }
 }
 

@@ -14,6 +14,7 @@ fn spec() -> TenantSpec {
         seed: 11,
         users: 2,
         messages_per_user: 120,
+        shared_mailboxes: None,
     }
 }
 

@@ -10,6 +10,7 @@ async fn same_seed_same_tenant() {
         seed: 42,
         users: 3,
         messages_per_user: 40,
+        shared_mailboxes: None,
     };
     let a = common::start(spec).await;
     let b = common::start(spec).await;
@@ -188,6 +189,7 @@ async fn same_seed_same_contacts_events_tasks() {
         seed: 42,
         users: 2,
         messages_per_user: 40,
+        shared_mailboxes: None,
     };
     let a = common::start(spec).await;
     let b = common::start(spec).await;

@@ -13,6 +13,7 @@ async fn deep_folder_chain_and_item_attachments() {
         seed: 4,
         users: 1,
         messages_per_user: 1_000,
+        shared_mailboxes: None,
     })
     .await;
     let admin = h.sim.admin();
@@ -107,6 +108,7 @@ async fn a_large_tenant_has_one_150_mb_attachment_rendered_on_read() {
             seed: 5,
             users: 20,
             messages_per_user: 1_000,
+            shared_mailboxes: None,
         },
         SimOptions {
             memory: MemoryConfig {

@@ -14,6 +14,7 @@ fn spec() -> TenantSpec {
         seed: 21,
         users: 3,
         messages_per_user: 40,
+        shared_mailboxes: None,
     }
 }
 
@@ -188,6 +189,7 @@ async fn large_tenants_are_lazy_by_default_and_small_ones_are_not() {
         seed: 1,
         users: 20,
         messages_per_user: 10_000,
+        shared_mailboxes: None,
     };
     let h = common::start(big).await;
     let r = h.sim.admin().residency();

@@ -134,6 +134,7 @@ async fn shared_mailboxes_scale_with_the_tenant_and_leave_small_tenants_alone() 
         seed: 4,
         users: 20,
         messages_per_user: 3,
+        shared_mailboxes: None,
     };
     assert_eq!(spec.shared_mailboxes(), 2);
     let h = common::start(spec).await;
@@ -162,6 +163,7 @@ async fn shared_mailboxes_scale_with_the_tenant_and_leave_small_tenants_alone() 
         seed: 4,
         users: 2,
         messages_per_user: 3,
+        shared_mailboxes: None,
     })
     .await;
     let subjects = |h: &common::Harness| {

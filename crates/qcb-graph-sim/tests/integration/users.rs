@@ -11,6 +11,7 @@ async fn users_paging_select_and_lookup() {
         seed: 3,
         users: 5,
         messages_per_user: 5,
+        shared_mailboxes: None,
     })
     .await;
     let admin = h.sim.admin();

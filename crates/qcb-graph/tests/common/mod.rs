@@ -19,6 +19,7 @@ pub fn small() -> TenantSpec {
         seed: 11,
         users: 2,
         messages_per_user: 12,
+        shared_mailboxes: None,
     }
 }
 
