@@ -543,6 +543,9 @@ const TASK_WRITABLE: &[&str] = &[
 ];
 
 /// What identifies a task across a restore: its title and body.
+/// The `applicationName` of the linked resource a restore puts on each task it creates.
+const RESTORE_LINK_APP: &str = "QCBackup Manager";
+
 fn task_key(v: &Value) -> (String, String) {
     (
         v["title"].as_str().unwrap_or_default().to_string(),
@@ -585,10 +588,23 @@ pub(crate) async fn tasks(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                 (Some(id_of(&created)), true)
             }
         };
-        let mut present: HashMap<(String, String), Vec<String>> = HashMap::new();
+        // Tasks already there: the original (same id), a copy an earlier restore made (its
+        // linked resource names the original), or, for copies made before restores linked
+        // them, one with the same title and body.
+        let mut by_id: HashMap<String, String> = HashMap::new();
+        let mut by_key: HashMap<(String, String), Vec<String>> = HashMap::new();
         if let (Some(lid), false) = (&list, new) {
-            for t in graph.tasks(&uid, lid).await? {
-                present.entry(task_key(&t)).or_default().push(id_of(&t));
+            for t in graph.tasks_with_links(&uid, lid).await? {
+                let id = id_of(&t);
+                for l in t["linkedResources"].as_array().into_iter().flatten() {
+                    if l["applicationName"] == RESTORE_LINK_APP
+                        && let Some(original) = l["externalId"].as_str()
+                    {
+                        by_id.insert(original.to_string(), id.clone());
+                    }
+                }
+                by_key.entry(task_key(&t)).or_default().push(id.clone());
+                by_id.insert(id.clone(), id);
             }
         }
         let mut jobs = Vec::new();
@@ -600,12 +616,30 @@ pub(crate) async fn tasks(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                     continue;
                 }
             };
-            let there = present.get_mut(&task_key(&v)).and_then(Vec::pop);
+            let original = v["id"].as_str().unwrap_or(&item.name).to_string();
+            let there = match by_id.remove(&original) {
+                Some(id) => {
+                    for ids in by_key.values_mut() {
+                        ids.retain(|x| *x != id);
+                    }
+                    Some(id)
+                }
+                None => by_key.get_mut(&task_key(&v)).and_then(Vec::pop),
+            };
             let Some(action) = run.decide("task", &label, &item.name, there) else {
                 continue;
             };
             let Some(lid) = list.clone() else { continue };
-            let body = Value::Object(pick(&v, TASK_WRITABLE));
+            let mut body = Value::Object(pick(&v, TASK_WRITABLE));
+            if !matches!(action, Action::Replace(_)) {
+                // To Do tasks take no extended properties; a linked resource is the documented
+                // place for "where this task came from" and lets the next restore find it.
+                body["linkedResources"] = json!([{
+                    "applicationName": RESTORE_LINK_APP,
+                    "displayName": "Restored from a QCBackup snapshot",
+                    "externalId": original,
+                }]);
+            }
             let (graph, uid) = (graph.clone(), uid.clone());
             jobs.push(Job {
                 item_id: item.name.clone(),

@@ -396,6 +396,17 @@ impl GraphClient {
         .await
     }
 
+    /// Every task of a To Do list with its `linkedResources` (where a restore notes the
+    /// backed-up task it came from).
+    pub async fn tasks_with_links(&self, user_id: &str, list_id: &str) -> Result<Vec<Value>> {
+        self.collect_pages(&format!(
+            "/users/{}/todo/lists/{}/tasks?$top=100&$expand=linkedResources",
+            enc(user_id),
+            enc(list_id)
+        ))
+        .await
+    }
+
     pub async fn create_task(&self, user_id: &str, list_id: &str, task: &Value) -> Result<Value> {
         let url = format!("/users/{}/todo/lists/{}/tasks", enc(user_id), enc(list_id));
         self.write_json(Method::POST, &url, task, &[]).await

@@ -907,3 +907,80 @@ async fn mailbox_settings_come_back_on_overwrite_when_the_app_may_write_them() {
     .unwrap();
     assert!(skipped(&r).contains("already as backed up"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_is_recognised_by_its_id_or_its_restore_link_after_a_rename() {
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let upn = &alice.user_principal_name;
+    backup_all(&w, 0).await;
+    let list = admin.todo_lists(&alice.id)[0].clone();
+    let titles = |admin: &qcb_graph_sim::Admin| -> Vec<String> {
+        let mut t: Vec<String> = admin
+            .tasks(&alice.id, &list.id)
+            .into_iter()
+            .map(|t| t.title)
+            .collect();
+        t.sort();
+        t
+    };
+    let backed_up = titles(&admin);
+    assert!(!backed_up.is_empty());
+    let rename = |id: &str, title: &str| {
+        admin
+            .update_task(
+                &alice.id,
+                id,
+                qcb_graph_sim::TaskPatch {
+                    title: Some(title.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    };
+    let path = format!("/{upn}/Tasks/{}", list.display_name);
+    let opts = |on_conflict| {
+        let mut o = restore_opts(&path, RestoreTarget::Original);
+        o.on_conflict = on_conflict;
+        o
+    };
+
+    // The original, renamed since the backup, is the same task (same id): not restored again.
+    let first = admin.tasks(&alice.id, &list.id)[0].clone();
+    rename(&first.id, "Renamed since the backup");
+    let r = w.restore_with(opts(OnConflict::Skip)).await;
+    assert_eq!(r.items_restored, 0, "{:?}", r.skipped);
+    assert_eq!(titles(&admin).len(), backed_up.len());
+
+    // Gone and restored: each copy names its original in a linked resource...
+    for t in admin.tasks(&alice.id, &list.id) {
+        assert!(admin.delete_task(&alice.id, &t.id));
+    }
+    let r = w.restore_with(opts(OnConflict::Skip)).await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(r.items_restored as usize, backed_up.len());
+    assert_eq!(titles(&admin), backed_up);
+    for t in w.graph.tasks_with_links(&alice.id, &list.id).await.unwrap() {
+        let links = t["linkedResources"].as_array().unwrap();
+        assert_eq!(links.len(), 1, "{t}");
+        assert_eq!(links[0]["applicationName"], "QCBackup Manager");
+        assert!(links[0]["externalId"].is_string());
+    }
+    // ...so a copy renamed afterwards is still recognised: nothing doubles, and overwrite
+    // puts the backed-up title back on that same copy.
+    let copy = admin.tasks(&alice.id, &list.id)[0].clone();
+    rename(&copy.id, "Renamed after the restore");
+    let r = w.restore_with(opts(OnConflict::Skip)).await;
+    assert_eq!(r.items_restored, 0, "{:?}", r.skipped);
+    let r = w.restore_with(opts(OnConflict::Overwrite)).await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(titles(&admin), backed_up);
+    assert!(
+        admin
+            .tasks(&alice.id, &list.id)
+            .iter()
+            .any(|t| t.id == copy.id),
+        "updated in place"
+    );
+}

@@ -577,6 +577,29 @@ fn utc_tz(t: &Option<DateTime<Utc>>) -> Option<Value> {
     t.as_ref().map(|t| date_time_tz(t, &time::UTC))
 }
 
+pub(crate) fn linked_resource_json(l: &super::LinkedResource) -> Value {
+    let mut v = Map::new();
+    v.insert("id".into(), json!(l.id));
+    for (k, x) in [
+        ("webUrl", &l.web_url),
+        ("applicationName", &l.application_name),
+        ("displayName", &l.display_name),
+        ("externalId", &l.external_id),
+    ] {
+        if let Some(x) = x {
+            v.insert(k.into(), json!(x));
+        }
+    }
+    Value::Object(v)
+}
+
+/// A task with its `linkedResources` (a create's answer, or `$expand=linkedResources`).
+pub(crate) fn task_json_linked(mbx: &Mailbox, t: &TodoTask) -> Value {
+    let mut v = task_json(mbx, t, false);
+    v["linkedResources"] = Value::Array(t.linked.iter().map(linked_resource_json).collect());
+    v
+}
+
 pub(crate) fn task_json(mbx: &Mailbox, t: &TodoTask, delta: bool) -> Value {
     let mut out = Map::new();
     if delta {

@@ -354,6 +354,20 @@ pub(crate) struct TodoTask {
     pub reminder: Option<DateTime<Utc>>,
     pub is_reminder_on: bool,
     pub completed: Option<DateTime<Utc>>,
+    /// The task's `linkedResources` (a navigation property: shown on create and with
+    /// `$expand=linkedResources`).
+    #[serde(default)]
+    pub linked: Vec<LinkedResource>,
+}
+
+/// Graph's `linkedResource`: an item in another application a task came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct LinkedResource {
+    pub id: String,
+    pub web_url: Option<String>,
+    pub application_name: Option<String>,
+    pub display_name: Option<String>,
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -173,6 +173,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
                 .patch(todo::update_task)
                 .delete(todo::delete_task),
         )
+        .route(
+            &r("/todo/lists/{lid}/tasks/{tid}/linkedResources"),
+            get(todo::list_linked).post(todo::create_linked),
+        )
         // inbox rules and settings
         .route(
             &r("/mailFolders/{fid}/messageRules"),

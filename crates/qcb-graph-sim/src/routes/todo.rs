@@ -19,9 +19,10 @@ use crate::error::GraphError;
 use crate::model::{BodyType, Importance, Mailbox};
 use crate::pim::delta::{self, Pos, Scope, State as DeltaState};
 use crate::pim::json::{
-    exchange_settings_json, mailbox_settings_json, rule_json, task_json, todo_list_json,
+    exchange_settings_json, linked_resource_json, mailbox_settings_json, rule_json, task_json,
+    task_json_linked, todo_list_json,
 };
-use crate::pim::{Kind, MessageRule, TodoTask};
+use crate::pim::{Kind, LinkedResource, MessageRule, TodoTask};
 
 type Params = Path<BTreeMap<String, String>>;
 
@@ -254,6 +255,7 @@ pub(crate) async fn list_tasks(
     let ctx = Ctx::new(&headers, q);
     respond((|| {
         let top = ctx.page_size()?;
+        let links = expand_links(&ctx)?;
         let t = shared.lock();
         let mbx = &t.mailboxes[mailbox_index(&t, &uid)?];
         let lk = list_key(mbx, &lid)?;
@@ -263,7 +265,13 @@ pub(crate) async fn list_tasks(
             .tasks
             .values()
             .filter(|x| x.list == lk)
-            .map(|x| task_json(mbx, x, false))
+            .map(|x| {
+                if links {
+                    task_json_linked(mbx, x)
+                } else {
+                    task_json(mbx, x, false)
+                }
+            })
             .collect();
         let v = paged(
             &shared,
@@ -277,15 +285,63 @@ pub(crate) async fn list_tasks(
     })())
 }
 
-pub(crate) async fn get_task(State(shared): St, Path(p): Params) -> Response {
+/// `$expand=linkedResources` (the one navigation property of a task this emulator has).
+fn expand_links(ctx: &Ctx) -> Result<bool, GraphError> {
+    match ctx.query.get("$expand").map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(x) if x.eq_ignore_ascii_case("linkedResources") => Ok(true),
+        Some(x) => Err(GraphError::bad_request(format!(
+            "Parsing OData Select and Expand failed: Could not find a property named '{x}' on type 'microsoft.graph.todoTask'."
+        ))),
+    }
+}
+
+/// A `linkedResource` from a request body (create of a task or of the resource itself).
+fn linked_resource(v: &Value) -> Result<LinkedResource, GraphError> {
+    let e = "linkedResource";
+    let Value::Object(m) = v else {
+        return Err(invalid_value("linkedResources", "todoTask"));
+    };
+    let mut l = LinkedResource {
+        id: crate::rng::random_guid(),
+        web_url: None,
+        application_name: None,
+        display_name: None,
+        external_id: None,
+    };
+    for (k, v) in m {
+        match k.as_str() {
+            k if k.starts_with('@') || k == "id" => {}
+            "webUrl" => l.web_url = string_or_null(v, k, e)?,
+            "applicationName" => l.application_name = string_or_null(v, k, e)?,
+            "displayName" => l.display_name = string_or_null(v, k, e)?,
+            "externalId" => l.external_id = string_or_null(v, k, e)?,
+            _ => return Err(unknown_property(k, e)),
+        }
+    }
+    Ok(l)
+}
+
+pub(crate) async fn get_task(
+    State(shared): St,
+    Path(p): Params,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = Ctx::new(&headers, q);
     respond((|| {
+        let links = expand_links(&ctx)?;
         let t = shared.lock();
         let mbx = &t.mailboxes[mailbox_index(&t, param(&p, "uid"))?];
         let task = path_task(mbx, &p)?;
         let lid = mbx.todo_list_id(task.list);
         let v = crate::routes::with_context(
             context(&shared, mbx, &format!("todo/lists('{lid}')/tasks/$entity")),
-            task_json(mbx, task, false),
+            if links {
+                task_json_linked(mbx, task)
+            } else {
+                task_json(mbx, task, false)
+            },
         );
         Ok(ok_json(StatusCode::OK, v, &[]))
     })())
@@ -369,7 +425,13 @@ fn apply_task(
             "startDateTime" => task.start = opt_time(v, k)?,
             "reminderDateTime" => task.reminder = opt_time(v, k)?,
             "completedDateTime" => task.completed = opt_time(v, k)?,
-            "recurrence" | "checklistItems" | "linkedResources" | "extensions" | "attachments" => {
+            // Set on create (deep insert) or through the task's collection, not by an update.
+            "linkedResources" => {
+                return Err(GraphError::bad_request(
+                    "'linkedResources' cannot be changed by an update of a todoTask; use the task's linkedResources collection.",
+                ));
+            }
+            "recurrence" | "checklistItems" | "extensions" | "attachments" => {
                 return Err(GraphError::bad_request(format!(
                     "'{k}' is not supported by this emulator on todoTask."
                 )));
@@ -399,6 +461,7 @@ pub(crate) fn new_task(list: u64, now: DateTime<Utc>) -> TodoTask {
         reminder: None,
         is_reminder_on: false,
         completed: None,
+        linked: Vec::new(),
     }
 }
 
@@ -409,7 +472,13 @@ pub(crate) async fn create_task(
 ) -> Response {
     respond(
         async {
-            let input = json_object(body).await?;
+            let mut input = json_object(body).await?;
+            // Created with the task (deep insert), as the documented example does.
+            let linked = match input.remove("linkedResources") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(a)) => a.iter().map(linked_resource).collect::<Result<_, _>>()?,
+                Some(_) => return Err(invalid_value("linkedResources", "todoTask")),
+            };
             let mut t = shared.lock();
             let now = t.now();
             let i = mailbox_index(&t, &uid)?;
@@ -417,14 +486,54 @@ pub(crate) async fn create_task(
             let lk = list_key(mbx, &lid)?;
             let mut task = new_task(lk, now);
             apply_task(&mut task, &input, now)?;
+            task.linked = linked;
             mbx.check_quota(crate::quota::task_size(&task))?;
             let k = mbx.insert_task(task, now);
-            let v = task_json(mbx, &mbx.pim.tasks[&k], false);
+            let v = task_json_linked(mbx, &mbx.pim.tasks[&k]);
             let lid = mbx.todo_list_id(lk);
             let v = crate::routes::with_context(
                 context(&shared, mbx, &format!("todo/lists('{lid}')/tasks/$entity")),
                 v,
             );
+            Ok(ok_json(StatusCode::CREATED, v, &[]))
+        }
+        .await,
+    )
+}
+
+/// `GET …/tasks/{tid}/linkedResources`.
+pub(crate) async fn list_linked(State(shared): St, Path(p): Params) -> Response {
+    respond((|| {
+        let t = shared.lock();
+        let mbx = &t.mailboxes[mailbox_index(&t, param(&p, "uid"))?];
+        let task = path_task(mbx, &p)?;
+        let lid = mbx.todo_list_id(task.list);
+        let tid = mbx.task_id(task);
+        let v = serde_json::json!({
+            "@odata.context": context(
+                &shared,
+                mbx,
+                &format!("todo/lists('{lid}')/tasks('{tid}')/linkedResources")
+            ),
+            "value": task.linked.iter().map(linked_resource_json).collect::<Vec<_>>(),
+        });
+        Ok(ok_json(StatusCode::OK, v, &[]))
+    })())
+}
+
+/// `POST …/tasks/{tid}/linkedResources`: adds one (a change of the task).
+pub(crate) async fn create_linked(State(shared): St, Path(p): Params, body: Body) -> Response {
+    respond(
+        async {
+            let input = json_object(body).await?;
+            let l = linked_resource(&Value::Object(input))?;
+            let mut t = shared.lock();
+            let now = t.now();
+            let i = mailbox_index(&t, param(&p, "uid"))?;
+            let mbx = &mut t.mailboxes[i];
+            let k = path_task(mbx, &p)?.key;
+            let v = linked_resource_json(&l);
+            mbx.touch_task(k, now, |x| x.linked.push(l));
             Ok(ok_json(StatusCode::CREATED, v, &[]))
         }
         .await,

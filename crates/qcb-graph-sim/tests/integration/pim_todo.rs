@@ -104,6 +104,89 @@ async fn todo_lists_tasks_and_delta() {
 }
 
 #[tokio::test]
+async fn tasks_carry_linked_resources() {
+    let h = common::start(common::small()).await;
+    let uid = h.alice().id;
+    let lists = h.get_all(&format!("/users/{uid}/todo/lists")).await;
+    let lid = lists[0]["id"].as_str().expect("id").to_string();
+    let tasks = format!("/users/{uid}/todo/lists/{lid}/tasks");
+    // Created with the task (the documented example), and shown in the answer with an id.
+    let (st, created) = send(h.req(Method::POST, &tasks).json(&json!({
+        "title": "A new task",
+        "linkedResources": [{
+            "webUrl": "http://microsoft.com",
+            "applicationName": "Microsoft",
+            "displayName": "Microsoft",
+            "externalId": "ext-1"
+        }]
+    })))
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let links = created["linkedResources"]
+        .as_array()
+        .expect("linkedResources");
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0]["externalId"], "ext-1");
+    assert!(links[0]["id"].as_str().is_some_and(|i| i.len() == 36));
+    let tid = created["id"].as_str().expect("id").to_string();
+    // A navigation property: not in a plain GET, in one with $expand, and as a collection.
+    let plain = json_ok(h.req(Method::GET, &format!("{tasks}/{tid}"))).await;
+    assert!(plain.get("linkedResources").is_none(), "{plain}");
+    let expanded = json_ok(h.req(
+        Method::GET,
+        &format!("{tasks}/{tid}?$expand=linkedResources"),
+    ))
+    .await;
+    assert_eq!(
+        expanded["linkedResources"][0]["applicationName"],
+        "Microsoft"
+    );
+    let listed = h.get_all(&format!("{tasks}?$expand=linkedResources")).await;
+    let mine = listed
+        .iter()
+        .find(|t| t["id"] == json!(tid))
+        .expect("listed");
+    assert_eq!(mine["linkedResources"][0]["externalId"], "ext-1");
+    assert!(
+        listed.iter().all(|t| t["linkedResources"].is_array()),
+        "every task gets the array, empty or not"
+    );
+    let (st, v) = send(h.req(Method::GET, &format!("{tasks}?$expand=attachments"))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    graph_error_code(&v);
+    // Added through the collection; an update of the task cannot set them.
+    let (st, added) = send(
+        h.req(Method::POST, &format!("{tasks}/{tid}/linkedResources"))
+            .json(&json!({"applicationName": "QCBackup Manager", "externalId": "ext-2"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{added}");
+    let all = json_ok(h.req(Method::GET, &format!("{tasks}/{tid}/linkedResources"))).await;
+    let ext: Vec<&str> = all["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .filter_map(|l| l["externalId"].as_str())
+        .collect();
+    assert_eq!(ext, ["ext-1", "ext-2"]);
+    let (st, v) = send(
+        h.req(Method::PATCH, &format!("{tasks}/{tid}"))
+            .json(&json!({"linkedResources": []})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    graph_error_code(&v);
+    let (st, v) = send(h.req(Method::POST, &tasks).json(&json!({
+        "title": "bad",
+        "linkedResources": [{"nope": 1}]
+    })))
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    graph_error_code(&v);
+    h.sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn inbox_rules_settings_and_shared_mailboxes() {
     let h = common::start(common::small()).await;
     let uid = h.alice().id;
