@@ -92,6 +92,11 @@ export function assertEq(actual, expected, message) {
 export async function axeScan(page, name) {
   // page.evaluate runs through the DevTools protocol, so the app's CSP does not block it.
   await page.evaluate(`${AXE_SOURCE};0`);
+  // Colours read mid-transition (a theme switch fades button backgrounds for 120 ms) are
+  // neither theme's: wait until no CSS transition is running.
+  await page.waitForFunction(() =>
+    document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'),
+  );
   const violations = await page.evaluate(async () => {
     const result = await window.axe.run(document, {
       resultTypes: ['violations'],
