@@ -365,20 +365,23 @@ where
     }
 }
 
-/// Brings one delta-tracked container (a contact folder, a task list) up to date from its saved
-/// delta link: drops removed items, keeps unchanged ones, and stores changed ones with
-/// `store_item`. Returns the items (sorted), the new delta link and how many were stored.
+/// Brings one delta-tracked container (a contact folder, a calendar, a task list) up to date
+/// from its saved delta link: drops removed items, keeps unchanged ones, and stores changed ones
+/// with `store_item`, which answers the node and whether it stored anything new, or `None` when
+/// the item could not be read this time (the caller reports why). Then the item keeps its last
+/// copy and the saved link stays where it was, so the next run asks for the change again.
+/// Returns the items (sorted), the delta link to save and how many items were stored.
 async fn sync_container<P, PF, S, SF>(
     shared: &Arc<Shared>,
     before: Option<&(Option<String>, HashMap<String, Node>)>,
     page: P,
     mut store_item: S,
-) -> Result<(Vec<Node>, String, u64)>
+) -> Result<(Vec<Node>, Option<String>, u64)>
 where
     P: FnMut(Option<String>) -> PF,
     PF: std::future::Future<Output = std::result::Result<qcb_graph::DeltaPage, GraphError>>,
     S: FnMut(String, Value) -> SF,
-    SF: std::future::Future<Output = Result<Node>>,
+    SF: std::future::Future<Output = Result<Option<(Node, bool)>>>,
 {
     let link = before.and_then(|b| b.0.clone());
     let prev_items = before.map(|b| &b.1);
@@ -391,7 +394,7 @@ where
         items.remove(&id);
     }
     shared.tracker.add_total(changed.len() as u64);
-    let mut stored = 0;
+    let (mut stored, mut incomplete) = (0, false);
     for v in changed {
         let Some(id) = v["id"].as_str().map(str::to_string) else {
             continue;
@@ -401,14 +404,24 @@ where
             shared.tracker.done(1, 0);
             continue;
         }
-        let node = store_item(id.clone(), v).await?;
-        shared.tracker.done(1, node.size);
-        stored += 1;
-        items.insert(id, node);
+        match store_item(id.clone(), v).await? {
+            Some((node, new)) => {
+                shared.tracker.done(1, if new { node.size } else { 0 });
+                stored += u64::from(new);
+                items.insert(id, node);
+            }
+            None => {
+                incomplete = true;
+                shared.tracker.done(1, 0);
+                if let Some(n) = prev_items.and_then(|p| p.get(&id)) {
+                    items.insert(id, n.clone());
+                }
+            }
+        }
     }
     let mut items: Vec<Node> = items.into_values().collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((items, delta, stored))
+    Ok((items, if incomplete { link } else { Some(delta) }, stored))
 }
 
 async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result<Outcome> {
@@ -435,7 +448,7 @@ async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Res
                         "receivedDateTime": v["lastModifiedDateTime"], "changeKey": v["changeKey"],
                         "hasAttachments": photo.is_some(),
                     });
-                    store(&shared, id, v, photo, attrs).await
+                    Ok(Some((store(&shared, id, v, photo, attrs).await?, true)))
                 }
             },
         )
@@ -445,75 +458,114 @@ async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Res
             id: fid,
             parent: f["parentFolderId"].as_str().map(str::to_string),
             name: f["displayName"].as_str().unwrap_or_default().to_string(),
-            delta_link: Some(delta),
+            delta_link: delta,
             items,
         });
     }
     Ok((out, fetched, Vec::new()))
 }
 
+/// Calendars through the beta event delta (series masters and single events; v1.0's
+/// `calendarView/delta` needs a window and expands series): a changed event is read whole
+/// (modified occurrences expanded) with its cancelled occurrences and attachments; an
+/// unchanged one (same changeKey) keeps its stored copy. The first round, which the delta only
+/// lists by id, takes the full events from one listing of the calendar instead of a GET each.
 async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result<Outcome> {
     let g = &shared.graph;
     let mut out = Vec::new();
-    let (mut fetched, mut failed) = (0u64, Vec::new());
+    let mut fetched = 0u64;
+    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
     for cal in g.calendars(&user.id).await? {
         let cid = cal["id"].as_str().unwrap_or_default().to_string();
-        let prev_items = prev.containers.get(&cid).map(|c| &c.1);
-        let events = g.calendar_events(&user.id, &cid).await?;
-        shared.tracker.add_total(events.len() as u64);
-        let mut items = Vec::new();
-        for mut v in events {
-            let Some(id) = v["id"].as_str().map(str::to_string) else {
-                continue;
-            };
-            if let Some(n) = unchanged(prev_items, &id, &v) {
-                items.push(n.clone());
-                shared.tracker.done(1, 0);
-                continue;
-            }
-            let extra = async {
-                if v["type"] == "seriesMaster" {
-                    v["cancelledOccurrences"] = g.cancelled_occurrences(&user.id, &id).await?;
-                }
-                if v["hasAttachments"] == true {
-                    v["attachments"] = Value::Array(g.event_attachments(&user.id, &id).await?);
-                }
-                Ok::<_, GraphError>(())
-            }
-            .await;
-            match extra {
-                Ok(()) => {}
-                Err(e) if aborts_job(&e) => return Err(e.into()),
-                Err(e) => {
-                    failed.push(FailedItem {
-                        mailbox: user.user_principal_name.clone(),
-                        folder: format!("{CALENDARS}/{}", cal["name"].as_str().unwrap_or("")),
-                        item_id: id,
-                        reason: e.to_string(),
+        let name = cal["name"].as_str().unwrap_or_default().to_string();
+        let before = prev.containers.get(&cid);
+        let prev_items = before.map(|b| &b.1);
+        // Without a saved link every event comes back: read them in pages of 50 at once.
+        let listed: Arc<std::sync::Mutex<HashMap<String, Value>>> = Arc::new(
+            std::sync::Mutex::new(match before.and_then(|b| b.0.as_ref()) {
+                Some(_) => HashMap::new(),
+                None => g
+                    .calendar_events(&user.id, &cid)
+                    .await?
+                    .into_iter()
+                    .filter_map(|v| Some((v["id"].as_str()?.to_string(), v)))
+                    .collect(),
+            }),
+        );
+        let (items, delta, stored) = sync_container(
+            shared,
+            before,
+            |l| {
+                let (g, uid, cid) = (g.clone(), user.id.clone(), cid.clone());
+                let size = shared.page_size;
+                async move { g.events_delta(&uid, &cid, l.as_deref(), size).await }
+            },
+            |id, _stub| {
+                let (g, user, shared) = (g.clone(), user.clone(), shared.clone());
+                let (listed, failed, folder) = (
+                    listed.clone(),
+                    failed.clone(),
+                    format!("{CALENDARS}/{name}"),
+                );
+                let prev = prev_items.and_then(|p| p.get(&id)).cloned();
+                async move {
+                    let whole = listed.lock().expect("listed").remove(&id);
+                    let r = async {
+                        let mut v = match whole {
+                            Some(v) => v,
+                            None => g.event(&user.id, &id).await?,
+                        };
+                        if let Some(n) = prev.filter(|n| {
+                            version(&v).is_some() && n.attrs["changeKey"].as_str() == version(&v)
+                        }) {
+                            return Ok(Err(n));
+                        }
+                        if v["type"] == "seriesMaster" {
+                            v["cancelledOccurrences"] =
+                                g.cancelled_occurrences(&user.id, &id).await?;
+                        }
+                        if v["hasAttachments"] == true {
+                            v["attachments"] =
+                                Value::Array(g.event_attachments(&user.id, &id).await?);
+                        }
+                        Ok::<_, GraphError>(Ok(v))
+                    }
+                    .await;
+                    let v = match r {
+                        Ok(Ok(v)) => v,
+                        Ok(Err(unchanged)) => return Ok(Some((unchanged, false))),
+                        Err(e) if aborts_job(&e) => return Err(e.into()),
+                        Err(e) => {
+                            failed.lock().expect("failed").push(FailedItem {
+                                mailbox: user.user_principal_name.clone(),
+                                folder,
+                                item_id: id,
+                                reason: e.to_string(),
+                            });
+                            return Ok(None);
+                        }
+                    };
+                    let attrs = json!({
+                        "kind": "event", "subject": v["subject"],
+                        "from": v["organizer"]["emailAddress"]["address"],
+                        "receivedDateTime": v["start"]["dateTime"], "changeKey": v["changeKey"],
+                        "hasAttachments": v["hasAttachments"], "type": v["type"],
                     });
-                    continue;
+                    Ok(Some((store(&shared, id, v, None, attrs).await?, true)))
                 }
-            }
-            let attrs = json!({
-                "kind": "event", "subject": v["subject"],
-                "from": v["organizer"]["emailAddress"]["address"],
-                "receivedDateTime": v["start"]["dateTime"], "changeKey": v["changeKey"],
-                "hasAttachments": v["hasAttachments"], "type": v["type"],
-            });
-            let node = store(shared, id, v, None, attrs).await?;
-            shared.tracker.done(1, node.size);
-            fetched += 1;
-            items.push(node);
-        }
-        items.sort_by(|a, b| a.name.cmp(&b.name));
+            },
+        )
+        .await?;
+        fetched += stored;
         out.push(Container {
             id: cid,
             parent: None,
-            name: cal["name"].as_str().unwrap_or_default().to_string(),
-            delta_link: None,
+            name,
+            delta_link: delta,
             items,
         });
     }
+    let failed = std::mem::take(&mut *failed.lock().expect("failed"));
     Ok((out, fetched, failed))
 }
 
@@ -539,7 +591,7 @@ async fn tasks(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result
                         "receivedDateTime": v["lastModifiedDateTime"], "status": v["status"],
                         "changeKey": version(&v),
                     });
-                    store(&shared, id, v, None, attrs).await
+                    Ok(Some((store(&shared, id, v, None, attrs).await?, true)))
                 }
             },
         )
@@ -549,7 +601,7 @@ async fn tasks(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result
             id: lid,
             parent: None,
             name: list["displayName"].as_str().unwrap_or_default().to_string(),
-            delta_link: Some(delta),
+            delta_link: delta,
             items,
         });
     }

@@ -290,6 +290,16 @@ impl GraphClient {
         &self.cfg.graph_url
     }
 
+    /// The beta endpoint beside the v1.0 one (`https://graph.microsoft.com/beta`), for the few
+    /// functions v1.0 lacks (a calendar's event delta).
+    pub fn beta_url(&self) -> String {
+        let base = self.cfg.graph_url.trim_end_matches('/');
+        match base.strip_suffix("/v1.0") {
+            Some(root) => format!("{root}/beta"),
+            None => format!("{base}/../beta"),
+        }
+    }
+
     /// Keeps this request budget per mailbox instead of Exchange's (`None`: none at all, and
     /// rely on 429 and `Retry-After` alone). For an emulator with shortened windows.
     pub fn with_mailbox_budget(mut self, budget: Option<MailboxBudget>) -> Self {

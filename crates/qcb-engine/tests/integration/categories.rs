@@ -203,3 +203,106 @@ async fn a_missing_permission_is_reported_by_name_and_the_rest_is_backed_up() {
     assert!(count_items(&w, &format!("/{upn}/Contacts")) > 0);
     assert!(count_items(&w, &format!("/{upn}/Mail")) > 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calendars_follow_the_event_delta_and_read_only_changed_events() {
+    let w = world(5).await;
+    let alice = w.alice();
+    let admin = w.sim.admin();
+    let upn = &alice.user_principal_name;
+    let first = backup_all(&w, 0).await;
+    assert!(first.failed.is_empty(), "{:?}", first.failed);
+    let cal = admin.calendars(&alice.id)[0].clone();
+    let events = admin.events(&alice.id, &cal.id);
+    let series = events
+        .iter()
+        .find(|e| e.kind == "seriesMaster")
+        .unwrap()
+        .clone();
+    let single = events
+        .iter()
+        .find(|e| e.kind == "singleInstance")
+        .unwrap()
+        .clone();
+    // One occurrence of the series is moved (it becomes an exception of the master), and a
+    // single event is deleted.
+    let instances = w
+        .graph
+        .event_instances(
+            &alice.id,
+            &series.id,
+            "2020-01-01T00:00:00",
+            "2035-01-01T00:00:00",
+            "UTC",
+        )
+        .await
+        .unwrap();
+    let occurrence = instances[1]["id"].as_str().unwrap();
+    w.graph
+        .update_event(
+            &alice.id,
+            occurrence,
+            &serde_json::json!({ "subject": "Review, moved" }),
+        )
+        .await
+        .unwrap();
+    assert!(admin.delete_event(&alice.id, &single.id));
+    let calendar_reads = |w: &super::support::World| -> Vec<String> {
+        w.sim
+            .admin()
+            .request_log()
+            .into_iter()
+            .filter(|l| l.method == "GET" && l.path.contains(&format!("/users/{}/", alice.id)))
+            .filter(|l| l.path.contains("/calendars/") || l.path.contains("/events"))
+            .map(|l| l.path)
+            .collect()
+    };
+    admin.clear_request_log();
+    let second = backup_all(&w, 10).await;
+    assert!(second.failed.is_empty(), "{:?}", second.failed);
+    assert_eq!(
+        second.items_fetched, 1,
+        "only the series master: {second:?}"
+    );
+    let reads = calendar_reads(&w);
+    // No calendar is listed again: one delta request per calendar, then the changed master
+    // read whole with its cancelled occurrences.
+    assert!(reads.iter().all(|p| !p.ends_with("/events")), "{reads:#?}");
+    let calendars = admin.calendars(&alice.id).len();
+    assert_eq!(
+        reads
+            .iter()
+            .filter(|p| p.ends_with("/events/delta"))
+            .count(),
+        calendars,
+        "{reads:#?}"
+    );
+    assert!(
+        reads
+            .iter()
+            .any(|p| p.ends_with(&format!("/events/{}", series.id))),
+        "{reads:#?}"
+    );
+    let dir = format!("/{upn}/Calendars/{}", cal.name);
+    let names: Vec<String> = w
+        .repo
+        .browse("latest", &dir)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert!(!names.contains(&single.id), "the deleted event is gone");
+    assert_eq!(names.len(), events.len() - 1);
+    let stored = w
+        .repo
+        .item_preview("latest", &format!("{dir}/{}", series.id))
+        .unwrap();
+    assert!(stored.text.unwrap().contains("Review, moved"));
+    // Nothing changed: nothing is read but the deltas.
+    admin.clear_request_log();
+    let third = backup_all(&w, 20).await;
+    assert_eq!(third.items_fetched, 0, "{third:?}");
+    let reads = calendar_reads(&w);
+    assert_eq!(reads.len(), calendars, "{reads:#?}");
+}
