@@ -122,16 +122,31 @@ pub(crate) fn load_category(repo: &Repository, node: &Node) -> Result<PrevCatego
         node: Some(node.clone()),
         ..Default::default()
     };
+    // A container whose tree cannot be read (its blob was only in a lost index file, say) is
+    // enumerated afresh; the rest of the category still serves as the base.
+    let load = |id: &qcb_repo::BlobId| -> Result<Option<Tree>> {
+        match repo.load_tree(id) {
+            Ok(t) => Ok(Some(t)),
+            Err(e @ (qcb_repo::Error::MissingBlob(_) | qcb_repo::Error::Corrupt { .. })) => {
+                tracing::warn!(error = %e, "container in the previous snapshot unreadable; enumerating it again");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    };
     let mut stack: Vec<qcb_repo::BlobId> = node.subtree.into_iter().collect();
     while let Some(id) = stack.pop() {
-        for n in repo.load_tree(&id)?.nodes {
+        let Some(tree) = load(&id)? else { continue };
+        for n in tree.nodes {
             if n.kind != NodeKind::Dir {
                 continue;
             }
             let Some(sub) = n.subtree else { continue };
             if let Some(cid) = n.attrs["containerId"].as_str() {
-                let items = repo
-                    .load_tree(&sub)?
+                let Some(sub_tree) = load(&sub)? else {
+                    continue;
+                };
+                let items = sub_tree
                     .nodes
                     .into_iter()
                     .filter(|x| x.kind == NodeKind::Item)
@@ -365,26 +380,58 @@ where
     }
 }
 
+/// The ids of `items` whose stored data the repository no longer has (a lost index or pack):
+/// they must not be carried over as unchanged.
+fn lost_ids(shared: &Shared, items: Option<&HashMap<String, Node>>) -> Result<HashSet<String>> {
+    let Some(items) = items else {
+        return Ok(HashSet::new());
+    };
+    let w = shared
+        .writer
+        .lock()
+        .map_err(|_| EngineError::Internal("writer lock poisoned".into()))?;
+    Ok(items
+        .iter()
+        .filter(|(_, n)| !n.data_blobs().all(|b| w.contains(b)))
+        .map(|(id, _)| id.clone())
+        .collect())
+}
+
+/// Where a container's items are, for the reasons of items that failed.
+struct Place<'a> {
+    mailbox: &'a str,
+    folder: String,
+}
+
 /// Brings one delta-tracked container (a contact folder, a calendar, a task list) up to date
 /// from its saved delta link: drops removed items, keeps unchanged ones, and stores changed ones
 /// with `store_item`, which answers the node and whether it stored anything new, or `None` when
 /// the item could not be read this time (the caller reports why). Then the item keeps its last
 /// copy and the saved link stays where it was, so the next run asks for the change again.
+/// An unchanged item whose stored data the repository lost is read again with `refetch` (its
+/// current JSON, `None` when it is gone) and stored anew; when that fails it is reported
+/// (`failed`) and left out of the snapshot rather than claimed without its bytes.
 /// Returns the items (sorted), the delta link to save and how many items were stored.
-async fn sync_container<P, PF, S, SF>(
+async fn sync_container<P, PF, S, SF, R, RF>(
     shared: &Arc<Shared>,
+    place: Place<'_>,
     before: Option<&(Option<String>, HashMap<String, Node>)>,
     page: P,
     mut store_item: S,
+    mut refetch: R,
+    failed: &mut Vec<FailedItem>,
 ) -> Result<(Vec<Node>, Option<String>, u64)>
 where
     P: FnMut(Option<String>) -> PF,
     PF: std::future::Future<Output = std::result::Result<qcb_graph::DeltaPage, GraphError>>,
     S: FnMut(String, Value) -> SF,
     SF: std::future::Future<Output = Result<Option<(Node, bool)>>>,
+    R: FnMut(String) -> RF,
+    RF: std::future::Future<Output = std::result::Result<Option<Value>, GraphError>>,
 {
     let link = before.and_then(|b| b.0.clone());
     let prev_items = before.map(|b| &b.1);
+    let lost = lost_ids(shared, prev_items)?;
     let (changed, removed, delta, restarted) = run_delta(link.clone(), page).await?;
     let mut items: HashMap<String, Node> = match (prev_items, restarted || link.is_none()) {
         (Some(p), false) => p.clone(),
@@ -395,27 +442,68 @@ where
     }
     shared.tracker.add_total(changed.len() as u64);
     let (mut stored, mut incomplete) = (0, false);
-    for v in changed {
-        let Some(id) = v["id"].as_str().map(str::to_string) else {
-            continue;
-        };
-        if let Some(n) = unchanged(prev_items, &id, &v) {
-            items.insert(id, n.clone());
-            shared.tracker.done(1, 0);
-            continue;
-        }
-        match store_item(id.clone(), v).await? {
-            Some((node, new)) => {
-                shared.tracker.done(1, if new { node.size } else { 0 });
-                stored += u64::from(new);
-                items.insert(id, node);
-            }
-            None => {
-                incomplete = true;
+    let mut fresh: HashSet<String> = HashSet::new();
+    let mut queue: Vec<(String, Value)> = changed
+        .into_iter()
+        .filter_map(|v| Some((v["id"].as_str()?.to_string(), v)))
+        .collect();
+    // First what the delta reports, then the carried-over items whose data was lost.
+    for pass in 0..2 {
+        for (id, v) in std::mem::take(&mut queue) {
+            fresh.insert(id.clone());
+            if !lost.contains(&id)
+                && let Some(n) = unchanged(prev_items, &id, &v)
+            {
+                items.insert(id, n.clone());
                 shared.tracker.done(1, 0);
-                if let Some(n) = prev_items.and_then(|p| p.get(&id)) {
-                    items.insert(id, n.clone());
+                continue;
+            }
+            match store_item(id.clone(), v).await? {
+                Some((node, new)) => {
+                    shared.tracker.done(1, if new { node.size } else { 0 });
+                    stored += u64::from(new);
+                    items.insert(id, node);
                 }
+                None => {
+                    incomplete = true;
+                    shared.tracker.done(1, 0);
+                    match prev_items
+                        .and_then(|p| p.get(&id))
+                        .filter(|_| !lost.contains(&id))
+                    {
+                        Some(n) => items.insert(id, n.clone()),
+                        None => items.remove(&id),
+                    };
+                }
+            }
+        }
+        if pass == 1 {
+            break;
+        }
+        let again: Vec<String> = lost
+            .iter()
+            .filter(|id| items.contains_key(*id) && !fresh.contains(*id))
+            .cloned()
+            .collect();
+        for id in again {
+            items.remove(&id);
+            tracing::warn!(item = %id, "stored copy missing from the repository; reading it again");
+            match refetch(id.clone()).await {
+                Ok(Some(v)) => {
+                    shared.tracker.add_total(1);
+                    queue.push((id, v));
+                }
+                Ok(None) => {}
+                Err(e) if aborts_job(&e) => return Err(e.into()),
+                Err(e) => failed.push(FailedItem {
+                    mailbox: place.mailbox.to_string(),
+                    folder: place.folder.clone(),
+                    item_id: id,
+                    reason: format!(
+                        "the stored copy is missing from the repository and it could not be \
+                         read again: {e}"
+                    ),
+                }),
             }
         }
     }
@@ -428,10 +516,16 @@ async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Res
     let g = &shared.graph;
     let mut out = Vec::new();
     let mut fetched = 0u64;
+    let mut failed = Vec::new();
     for f in g.contact_folders(&user.id).await? {
         let fid = f["id"].as_str().unwrap_or_default().to_string();
+        let place = Place {
+            mailbox: &user.user_principal_name,
+            folder: format!("{CONTACTS}/{}", f["displayName"].as_str().unwrap_or("")),
+        };
         let (items, delta, stored) = sync_container(
             shared,
+            place,
             prev.containers.get(&fid),
             |l| {
                 let (g, uid, fid) = (g.clone(), user.id.clone(), fid.clone());
@@ -451,6 +545,11 @@ async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Res
                     Ok(Some((store(&shared, id, v, photo, attrs).await?, true)))
                 }
             },
+            |id| {
+                let (g, uid) = (g.clone(), user.id.clone());
+                async move { gone_is_none(g.contact(&uid, &id).await) }
+            },
+            &mut failed,
         )
         .await?;
         fetched += stored;
@@ -462,7 +561,18 @@ async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Res
             items,
         });
     }
-    Ok((out, fetched, Vec::new()))
+    Ok((out, fetched, failed))
+}
+
+/// An item read again: `None` when it no longer exists.
+fn gone_is_none(
+    r: std::result::Result<Value, GraphError>,
+) -> std::result::Result<Option<Value>, GraphError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Calendars through the beta event delta (series masters and single events; v1.0's
@@ -475,6 +585,7 @@ async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Re
     let mut out = Vec::new();
     let mut fetched = 0u64;
     let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut unreadable = Vec::new();
     for cal in g.calendars(&user.id).await? {
         let cid = cal["id"].as_str().unwrap_or_default().to_string();
         let name = cal["name"].as_str().unwrap_or_default().to_string();
@@ -492,8 +603,14 @@ async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Re
                     .collect(),
             }),
         );
+        let lost = lost_ids(shared, prev_items)?;
+        let place = Place {
+            mailbox: &user.user_principal_name,
+            folder: format!("{CALENDARS}/{name}"),
+        };
         let (items, delta, stored) = sync_container(
             shared,
+            place,
             before,
             |l| {
                 let (g, uid, cid) = (g.clone(), user.id.clone(), cid.clone());
@@ -507,7 +624,11 @@ async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Re
                     failed.clone(),
                     format!("{CALENDARS}/{name}"),
                 );
-                let prev = prev_items.and_then(|p| p.get(&id)).cloned();
+                // A stored copy whose data was lost is no copy.
+                let prev = prev_items
+                    .and_then(|p| p.get(&id))
+                    .filter(|_| !lost.contains(&id))
+                    .cloned();
                 async move {
                     let whole = listed.lock().expect("listed").remove(&id);
                     let r = async {
@@ -554,6 +675,9 @@ async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Re
                     Ok(Some((store(&shared, id, v, None, attrs).await?, true)))
                 }
             },
+            // Read whole by the step above (it GETs what the listing did not give).
+            |id| async move { Ok(Some(json!({ "id": id }))) },
+            &mut unreadable,
         )
         .await?;
         fetched += stored;
@@ -565,7 +689,8 @@ async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Re
             items,
         });
     }
-    let failed = std::mem::take(&mut *failed.lock().expect("failed"));
+    let mut failed = std::mem::take(&mut *failed.lock().expect("failed"));
+    failed.append(&mut unreadable);
     Ok((out, fetched, failed))
 }
 
@@ -573,10 +698,16 @@ async fn tasks(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result
     let g = &shared.graph;
     let mut out = Vec::new();
     let mut fetched = 0u64;
+    let mut failed = Vec::new();
     for list in g.todo_lists(&user.id).await? {
         let lid = list["id"].as_str().unwrap_or_default().to_string();
+        let place = Place {
+            mailbox: &user.user_principal_name,
+            folder: format!("{TASKS}/{}", list["displayName"].as_str().unwrap_or("")),
+        };
         let (items, delta, stored) = sync_container(
             shared,
+            place,
             prev.containers.get(&lid),
             |l| {
                 let (g, uid, lid) = (g.clone(), user.id.clone(), lid.clone());
@@ -594,6 +725,11 @@ async fn tasks(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result
                     Ok(Some((store(&shared, id, v, None, attrs).await?, true)))
                 }
             },
+            |id| {
+                let (g, uid, lid) = (g.clone(), user.id.clone(), lid.clone());
+                async move { gone_is_none(g.task(&uid, &lid, &id).await) }
+            },
+            &mut failed,
         )
         .await?;
         fetched += stored;
@@ -605,7 +741,7 @@ async fn tasks(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result
             items,
         });
     }
-    Ok((out, fetched, Vec::new()))
+    Ok((out, fetched, failed))
 }
 
 async fn settings(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result<Outcome> {

@@ -437,6 +437,20 @@ impl GraphClient {
         .await
     }
 
+    /// One task's JSON.
+    pub async fn task(&self, user_id: &str, list_id: &str, task_id: &str) -> Result<Value> {
+        self.get_json(
+            &format!(
+                "/users/{}/todo/lists/{}/tasks/{}",
+                enc(user_id),
+                enc(list_id),
+                enc(task_id)
+            ),
+            &[],
+        )
+        .await
+    }
+
     /// Every task of a To Do list with its `linkedResources` (where a restore notes the
     /// backed-up task it came from).
     pub async fn tasks_with_links(&self, user_id: &str, list_id: &str) -> Result<Vec<Value>> {
