@@ -157,8 +157,14 @@ fn display_name(n: &Node) -> String {
         .to_string()
 }
 
-fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
-    let snap = match opts.at_or_before {
+/// The snapshot a restore or export reads: the newest one taken at or before `at_or_before`
+/// when given, else `snapshot` (`latest`, an id or a unique prefix).
+pub(crate) fn choose_snapshot(
+    repo: &Repository,
+    snapshot: &str,
+    at_or_before: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<qcb_repo::Snapshot> {
+    match at_or_before {
         Some(t) => repo
             .list_snapshots()?
             .into_iter()
@@ -168,9 +174,13 @@ fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
                     "no snapshot was taken at or before {}",
                     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ))
-            })?,
-        None => repo.find_snapshot(&opts.snapshot)?,
-    };
+            }),
+        None => Ok(repo.find_snapshot(snapshot.trim())?),
+    }
+}
+
+fn plan(repo: &Repository, opts: &RestoreOptions) -> Result<Plan> {
+    let snap = choose_snapshot(repo, &opts.snapshot, opts.at_or_before)?;
     let names = qcb_repo::split_path(&opts.path);
     let not_found = |what| {
         EngineError::Repo(qcb_repo::Error::PathNotFound {
@@ -674,19 +684,7 @@ pub async fn restore_mailboxes(
     }
     let (list_repo, which, at) = (repo.clone(), opts.snapshot.clone(), opts.at_or_before);
     let (snapshot, names) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let snap = match at {
-            Some(t) => list_repo
-                .list_snapshots()?
-                .into_iter()
-                .rfind(|s| s.time <= t)
-                .ok_or_else(|| {
-                    EngineError::NotFound(format!(
-                        "no snapshot was taken at or before {}",
-                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    ))
-                })?,
-            None => list_repo.find_snapshot(&which)?,
-        };
+        let snap = choose_snapshot(&list_repo, &which, at)?;
         let root = list_repo.load_tree(&snap.tree)?;
         let names: Vec<String> = root
             .nodes

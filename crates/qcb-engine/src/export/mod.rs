@@ -212,19 +212,7 @@ fn export_blocking(
 }
 
 fn choose_snapshot(repo: &Repository, opts: &ExportOptions) -> Result<Snapshot> {
-    match opts.at_or_before {
-        Some(t) => repo
-            .list_snapshots()?
-            .into_iter()
-            .rfind(|s| s.time <= t)
-            .ok_or_else(|| {
-                EngineError::NotFound(format!(
-                    "no snapshot was taken at or before {}",
-                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ))
-            }),
-        None => Ok(repo.find_snapshot(opts.snapshot.trim())?),
-    }
+    crate::restore::choose_snapshot(repo, &opts.snapshot, opts.at_or_before)
 }
 
 /// What kind of files a category becomes.
