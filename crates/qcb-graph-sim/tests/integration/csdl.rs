@@ -449,11 +449,40 @@ async fn pim_json_matches_the_v1_metadata() {
     for e in d["value"].as_array().expect("value") {
         check(e, "event", &mut errors);
     }
+    // One task with a linked resource, so the expanded form and the collection are checked.
+    let first_list = h.get_all(&format!("/users/{uid}/todo/lists")).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (st, created) = common::send(
+        h.req(
+            reqwest::Method::POST,
+            &format!("/users/{uid}/todo/lists/{first_list}/tasks"),
+        )
+        .json(&serde_json::json!({
+            "title": "Linked",
+            "linkedResources": [{"applicationName": "QCBackup Manager", "externalId": "x"}]
+        })),
+    )
+    .await;
+    assert_eq!(st, reqwest::StatusCode::CREATED, "{created}");
+    check(&created, "todoTask", &mut errors);
+    let tid = created["id"].as_str().expect("id");
+    for r in h
+        .get_all(&format!(
+            "/users/{uid}/todo/lists/{first_list}/tasks/{tid}/linkedResources"
+        ))
+        .await
+    {
+        check(&r, "linkedResource", &mut errors);
+    }
     for l in h.get_all(&format!("/users/{uid}/todo/lists")).await {
         check(&l, "todoTaskList", &mut errors);
         let lid = l["id"].as_str().expect("id");
         for t in h
-            .get_all(&format!("/users/{uid}/todo/lists/{lid}/tasks"))
+            .get_all(&format!(
+                "/users/{uid}/todo/lists/{lid}/tasks?$expand=linkedResources"
+            ))
             .await
         {
             check(&t, "todoTask", &mut errors);
@@ -490,6 +519,7 @@ async fn pim_json_matches_the_v1_metadata() {
         ("fileAttachment", 1),
         ("todoTaskList", 3),
         ("todoTask", 3),
+        ("linkedResource", 1),
         ("messageRule", 1),
         ("mailboxSettings", 1),
         ("exchangeSettings", 1),
