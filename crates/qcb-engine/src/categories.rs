@@ -405,7 +405,8 @@ struct Place<'a> {
 
 /// Brings one delta-tracked container (a contact folder, a calendar, a task list) up to date
 /// from its saved delta link: drops removed items, keeps unchanged ones, and stores changed ones
-/// with `store_item`, which answers the node and whether it stored anything new, or `None` when
+/// with `store_item` (given the item's stored copy, if it is intact), which answers the node
+/// and whether it stored anything new, or `None` when
 /// the item could not be read this time (the caller reports why). Then the item keeps its last
 /// copy and the saved link stays where it was, so the next run asks for the change again.
 /// An unchanged item whose stored data the repository lost is read again with `refetch` (its
@@ -424,7 +425,7 @@ async fn sync_container<P, PF, S, SF, R, RF>(
 where
     P: FnMut(Option<String>) -> PF,
     PF: std::future::Future<Output = std::result::Result<qcb_graph::DeltaPage, GraphError>>,
-    S: FnMut(String, Value) -> SF,
+    S: FnMut(String, Value, Option<Node>) -> SF,
     SF: std::future::Future<Output = Result<Option<(Node, bool)>>>,
     R: FnMut(String) -> RF,
     RF: std::future::Future<Output = std::result::Result<Option<Value>, GraphError>>,
@@ -458,7 +459,12 @@ where
                 shared.tracker.done(1, 0);
                 continue;
             }
-            match store_item(id.clone(), v).await? {
+            // A stored copy whose data was lost is no copy.
+            let prev = prev_items
+                .and_then(|p| p.get(&id))
+                .filter(|_| !lost.contains(&id))
+                .cloned();
+            match store_item(id.clone(), v, prev.clone()).await? {
                 Some((node, new)) => {
                     shared.tracker.done(1, if new { node.size } else { 0 });
                     stored += u64::from(new);
@@ -467,11 +473,8 @@ where
                 None => {
                     incomplete = true;
                     shared.tracker.done(1, 0);
-                    match prev_items
-                        .and_then(|p| p.get(&id))
-                        .filter(|_| !lost.contains(&id))
-                    {
-                        Some(n) => items.insert(id, n.clone()),
+                    match prev {
+                        Some(n) => items.insert(id, n),
                         None => items.remove(&id),
                     };
                 }
@@ -532,7 +535,7 @@ async fn contacts(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Res
                 let size = shared.page_size;
                 async move { g.contacts_delta(&uid, &fid, l.as_deref(), size).await }
             },
-            |id, v| {
+            |id, v, _prev| {
                 let (g, uid, shared) = (g.clone(), user.id.clone(), shared.clone());
                 async move {
                     let photo = g.contact_photo(&uid, &id).await?;
@@ -590,7 +593,6 @@ async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Re
         let cid = cal["id"].as_str().unwrap_or_default().to_string();
         let name = cal["name"].as_str().unwrap_or_default().to_string();
         let before = prev.containers.get(&cid);
-        let prev_items = before.map(|b| &b.1);
         // Without a saved link every event comes back: read them in pages of 50 at once.
         let listed: Arc<std::sync::Mutex<HashMap<String, Value>>> = Arc::new(
             std::sync::Mutex::new(match before.and_then(|b| b.0.as_ref()) {
@@ -603,7 +605,6 @@ async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Re
                     .collect(),
             }),
         );
-        let lost = lost_ids(shared, prev_items)?;
         let place = Place {
             mailbox: &user.user_principal_name,
             folder: format!("{CALENDARS}/{name}"),
@@ -617,18 +618,13 @@ async fn calendars(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Re
                 let size = shared.page_size;
                 async move { g.events_delta(&uid, &cid, l.as_deref(), size).await }
             },
-            |id, _stub| {
+            |id, _stub, prev| {
                 let (g, user, shared) = (g.clone(), user.clone(), shared.clone());
                 let (listed, failed, folder) = (
                     listed.clone(),
                     failed.clone(),
                     format!("{CALENDARS}/{name}"),
                 );
-                // A stored copy whose data was lost is no copy.
-                let prev = prev_items
-                    .and_then(|p| p.get(&id))
-                    .filter(|_| !lost.contains(&id))
-                    .cloned();
                 async move {
                     let whole = listed.lock().expect("listed").remove(&id);
                     let r = async {
@@ -714,7 +710,7 @@ async fn tasks(shared: &Arc<Shared>, user: &User, prev: &PrevCategory) -> Result
                 let size = shared.page_size;
                 async move { g.tasks_delta(&uid, &lid, l.as_deref(), size).await }
             },
-            |id, v| {
+            |id, v, _prev| {
                 let shared = shared.clone();
                 async move {
                     let attrs = json!({

@@ -328,21 +328,13 @@ fn path_mailbox(shared: &Shared, path: &str) -> Option<String> {
                 .map(|i| t.mailboxes.user(i).id.clone());
         }
         // An upload session's pre-authenticated URL, `/api/v2.0/Users('{uid}@{tid}')/...`,
-        // normalised to `/api/v2.0/users/{uid}@{tid}/...` (or not, when only logged).
-        [api, version, users, rest @ ..]
-            if api.eq_ignore_ascii_case("api") && version.eq_ignore_ascii_case("v2.0") =>
+        // normalised to `/api/v2.0/users/{uid}@{tid}/...`.
+        [api, version, users, u, ..]
+            if api.eq_ignore_ascii_case("api")
+                && version.eq_ignore_ascii_case("v2.0")
+                && users.eq_ignore_ascii_case("users") =>
         {
-            let decoded = percent_decode(users);
-            let key = match decoded.strip_prefix("Users('") {
-                Some(k) => k.to_string(),
-                None if decoded.eq_ignore_ascii_case("users") => percent_decode(rest.first()?),
-                None => return None,
-            };
-            let inner = key.split('@').next()?.to_string();
-            let t = shared.lock();
-            return t
-                .mailbox_index(&inner)
-                .map(|i| t.mailboxes.user(i).id.clone());
+            u.split("%40").next()?.split('@').next()?
         }
         _ => return None,
     };
