@@ -454,5 +454,8 @@ test('the desktop bundle (dist/) contains no mock backend', async () => {
   assert(mock.some((f) => readFileSync(join(uiRoot, 'dist-mock', 'assets', f), 'utf8').includes('Megan Bowen')), 'the markers are mock-only');
 });
 
+import './sets.mjs';
+import './restore.mjs';
+
 const ok = await runAll({ root: join(uiRoot, 'dist-mock') });
 process.exit(ok ? 0 : 1);

@@ -1,5 +1,24 @@
 import type {
   AppInfo,
+  AppSecret,
+  CategoryName,
+  ConnectionReport,
+  DeviceCodePrompt,
+  ExportReport,
+  ExportRequest,
+  FolderChoice,
+  MailboxChoice,
+  MailboxSelection,
+  RestoreReport,
+  RestoreRequest,
+  RunRecord,
+  SearchQuery,
+  SearchResults,
+  SetConnection,
+  SetForm,
+  SetOverview,
+  SetRunReport,
+  SignedIn,
   BackupReport,
   Browse,
   ItemPreview,
@@ -48,6 +67,74 @@ export interface Backend {
    * Rejects with `invalid_input` for values out of range.
    */
   settingsSet(settings: Settings): Promise<Settings>;
+
+  // --- Backup sets (commands/sets.rs) ---
+  /** `sets_list`: every saved set with its last run, next run and warnings (dashboard). */
+  setsList(): Promise<SetOverview[]>;
+  /** `set_get` with `{ name }`. Rejects `not_found`. */
+  setGet(name: string): Promise<SetForm>;
+  /**
+   * `set_save` with `{ form, replace }`: validates and saves. `replace: false` rejects
+   * `invalid_input` when a set of that name (any case) exists. Returns the saved set's overview.
+   */
+  setSave(form: SetForm, replace: boolean): Promise<SetOverview>;
+  /** `set_remove` with `{ name }` (its snapshots stay in the repository). */
+  setRemove(name: string): Promise<void>;
+  /**
+   * `set_run` with `{ name, onProgress }`: backs the set up now; resolves when the run ends
+   * (stopped runs reject with `cancelled`). Rejects `already_running` if the set is running.
+   */
+  setRun(name: string, onProgress: (progress: Progress) => void): Promise<SetRunReport>;
+  /** `set_stop` with `{ name }`: stops a running set (its run ends as interrupted). */
+  setStop(name: string): Promise<void>;
+  /** `history_list` with `{ setName, limit }`: newest first; `setName` null for every set. */
+  historyList(setName: string | null, limit: number): Promise<RunRecord[]>;
+
+  // --- Sign-in and directory (commands/signin.rs, commands/directory.rs) ---
+  /**
+   * `demo_connection`: the embedded demo tenant's app connection (tenant, app id, URLs; its
+   * secret stays in the backend), or null when the app runs against a real tenant.
+   */
+  demoConnection(): Promise<SetConnection | null>;
+  /**
+   * `signin_app` with `{ connection, secret }`: signs in as the Entra app, and on success
+   * keeps the client secret or certificate in the OS keychain. For the demo tenant `secret`
+   * may be all null. Rejects `sign_in` with the identity platform's reason.
+   */
+  signinApp(connection: SetConnection, secret: AppSecret): Promise<SignedIn>;
+  /**
+   * `signin_device` with `{ connection, onPrompt }`: device-code sign-in; `onPrompt` gets the
+   * code to show; resolves once the person approved (refresh token kept in the keychain).
+   */
+  signinDevice(connection: SetConnection, onPrompt: (prompt: DeviceCodePrompt) => void): Promise<SignedIn>;
+  /** `signin_browser` with `{ connection }`: auth code + PKCE in the system browser. */
+  signinBrowser(connection: SetConnection): Promise<SignedIn>;
+  /** `signin_cancel`: abandons a device-code or browser sign-in that is waiting. */
+  signinCancel(): Promise<void>;
+  /**
+   * `connection_test` with `{ connection, mailboxes, categories }`: the permission check per
+   * mailbox and category (at most 50 mailboxes probed).
+   */
+  connectionTest(connection: SetConnection, mailboxes: MailboxSelection, categories: CategoryName[]): Promise<ConnectionReport>;
+  /** `directory_mailboxes` with `{ connection }`: users and shared mailboxes, by display name. */
+  directoryMailboxes(connection: SetConnection): Promise<MailboxChoice[]>;
+  /** `directory_folders` with `{ connection, mailbox, parentId }`: one level of the mail folder tree (parentId null: the top). */
+  directoryFolders(connection: SetConnection, mailbox: string, parentId: string | null): Promise<FolderChoice[]>;
+
+  // --- Search, restore, export (commands/search.rs, commands/restore.rs) ---
+  /** `search` with `{ query }`. Rejects `invalid_input` for bad query syntax. */
+  search(query: SearchQuery): Promise<SearchResults>;
+  /**
+   * `restore_run` with `{ request, onProgress }`: one report per mailbox restored. With
+   * `dryRun` nothing is written and each report's `planned` lists the writes.
+   */
+  restoreRun(request: RestoreRequest, onProgress: (progress: Progress) => void): Promise<RestoreReport[]>;
+  /** `export_run` with `{ request, onProgress }`: one report per exported path. */
+  exportRun(request: ExportRequest, onProgress: (progress: Progress) => void): Promise<ExportReport[]>;
+  /** `job_cancel`: stops the running restore or export (what was written stays). */
+  jobCancel(): Promise<void>;
+  /** `pick_folder` with `{ title }`: a native folder dialog; null when cancelled. */
+  pickFolder(title: string): Promise<string | null>;
 }
 
 declare global {

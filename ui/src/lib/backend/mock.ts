@@ -9,6 +9,8 @@
 import type { Backend } from './index';
 import { apiError } from './errors';
 import { pathSegment } from './paths';
+import { MockJobs } from './mock/jobs';
+import { MockSets } from './mock/sets';
 import {
   CONCURRENCY_MAX,
   CONCURRENCY_MIN,
@@ -16,7 +18,16 @@ import {
   LOG_LEVELS,
   THEMES,
   type AppInfo,
+  type AppSecret,
   type BackupReport,
+  type CategoryName,
+  type DeviceCodePrompt,
+  type ExportRequest,
+  type MailboxSelection,
+  type RestoreRequest,
+  type SearchQuery,
+  type SetConnection,
+  type SetForm,
   type Browse,
   type FailedItem,
   type FolderEntry,
@@ -207,6 +218,10 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 export class MockBackend implements Backend {
   readonly defaultRepoPath: string;
+  /** Backup sets, sign-in, directory and history (mock/sets.ts). */
+  readonly sets: MockSets = new MockSets(this);
+  /** Search, restore and export (mock/jobs.ts). */
+  readonly jobs: MockJobs = new MockJobs(this);
   private readonly repos = new Map<string, MockRepo>();
   private current: MockRepo | null = null;
   private running = false;
@@ -473,6 +488,35 @@ export class MockBackend implements Backend {
       this.running = false;
     }
   }
+
+  // --- Backup sets, sign-in, directory, history: mock/sets.ts ---
+  setsList = () => this.sets.setsList();
+  setGet = (name: string) => this.sets.setGet(name);
+  setSave = (form: SetForm, replace: boolean) => this.sets.setSave(form, replace);
+  setRemove = (name: string) => this.sets.setRemove(name);
+  setRun = (name: string, onProgress: (progress: Progress) => void) => this.sets.setRun(name, onProgress);
+  setStop = (name: string) => this.sets.setStop(name);
+  historyList = (setName: string | null, limit: number) => this.sets.historyList(setName, limit);
+  demoConnection = () => this.sets.demoConnection();
+  signinApp = (connection: SetConnection, secret: AppSecret) => this.sets.signinApp(connection, secret);
+  signinDevice = (connection: SetConnection, onPrompt: (prompt: DeviceCodePrompt) => void) =>
+    this.sets.signinDevice(connection, onPrompt);
+  signinBrowser = (connection: SetConnection) => this.sets.signinBrowser(connection);
+  signinCancel = () => this.sets.signinCancel();
+  connectionTest = (connection: SetConnection, mailboxes: MailboxSelection, categories: CategoryName[]) =>
+    this.sets.connectionTest(connection, mailboxes, categories);
+  directoryMailboxes = (connection: SetConnection) => this.sets.directoryMailboxes(connection);
+  directoryFolders = (connection: SetConnection, mailbox: string, parentId: string | null) =>
+    this.sets.directoryFolders(connection, mailbox, parentId);
+
+  // --- Search, restore, export: mock/jobs.ts ---
+  search = (query: SearchQuery) => this.jobs.search(query);
+  restoreRun = (request: RestoreRequest, onProgress: (progress: Progress) => void) =>
+    this.jobs.restoreRun(request, onProgress);
+  exportRun = (request: ExportRequest, onProgress: (progress: Progress) => void) => this.jobs.exportRun(request, onProgress);
+  jobCancel = () => this.jobs.jobCancel();
+  pickFolder = (title: string) => this.jobs.pickFolder(title);
+
 }
 
 const RECIPIENTS = ['Alex Wilber <alex@contoso.example>', 'Diego Siciliani <diego@contoso.example>'];
@@ -537,4 +581,5 @@ export function hostileHtml(owner: string): string {
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 }

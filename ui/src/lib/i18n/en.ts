@@ -1,6 +1,8 @@
 // Every user-visible string of the UI. Parametrised strings are functions.
 import type { LogLevel, ProgressPhase, Theme } from '../backend/types';
 import type { SortDir, SortKey } from '../snapshots/items';
+import { restoreStrings } from './restore';
+import { setsStrings } from './sets';
 
 export const en = {
   appName: 'QCBackup Manager',
@@ -241,6 +243,11 @@ export const en = {
     browse: 'Browse this snapshot',
     dismiss: 'Close report',
   },
+
+  /** Dashboard, backup-set wizard, history (i18n/sets.ts). */
+  sets: setsStrings,
+  /** Search, restore wizard, export (i18n/restore.ts). */
+  restore: restoreStrings,
 };
 
 export type Strings = typeof en;

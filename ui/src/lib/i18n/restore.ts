@@ -1,0 +1,2 @@
+// Strings of search, the restore wizard and export (t.restore).
+export const restoreStrings = {};
