@@ -18,7 +18,7 @@ describe('backup', () => {
         }
       },
     });
-    const { container } = await renderApp(backend);
+    const { container } = await renderApp(backend, 'snapshots');
     await waitFor(() => expect($$(container, '.snapshot-row')).toHaveLength(3));
     await fireEvent.click($(container, '#backup-now'));
     await waitFor(() => expect(paused).not.toBeNull());
@@ -47,7 +47,7 @@ describe('backup', () => {
       },
     });
     const backupRun = vi.spyOn(backend, 'backupRun');
-    const { container } = await renderApp(backend);
+    const { container } = await renderApp(backend, 'snapshots');
     await waitFor(() => expect($$(container, '.snapshot-row')).toHaveLength(3));
     expect(container.querySelector('#backup-progress')).toBeNull();
 
@@ -111,7 +111,7 @@ describe('backup', () => {
       open: true,
       onStep: (p) => (p.phase === 'listing' ? gate.promise : undefined),
     });
-    const { container } = await renderApp(backend);
+    const { container } = await renderApp(backend, 'snapshots');
     await waitFor(() => expect(container.querySelector('#backup-now')).not.toBeNull());
     await fireEvent.click($(container, '#backup-now'));
     await waitFor(() => expect($(container, '.backup-running').textContent).toContain('Listing mailboxes'));
@@ -123,7 +123,7 @@ describe('backup', () => {
   it('shows a failed backup in the error banner and re-enables the button', async () => {
     const backend = new MockBackend({ open: true });
     vi.spyOn(backend, 'backupRun').mockRejectedValue({ code: 'graph', message: 'Graph is unreachable' });
-    const { container } = await renderApp(backend);
+    const { container } = await renderApp(backend, 'snapshots');
     await waitFor(() => expect(container.querySelector('#backup-now')).not.toBeNull());
     await fireEvent.click($(container, '#backup-now'));
     await waitFor(() => expect(container.querySelector('#error')).not.toBeNull());

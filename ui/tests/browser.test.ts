@@ -5,7 +5,7 @@ import { formatDateTime } from '../src/lib/format';
 import { $, $$, renderApp } from './helpers';
 
 async function openNewestSnapshot(backend: MockBackend) {
-  const result = await renderApp(backend);
+  const result = await renderApp(backend, 'snapshots');
   const { container } = result;
   await waitFor(() => expect($$(container, '.snapshot-row').length).toBeGreaterThan(0));
   await fireEvent.click($$(container, '.snapshot-row')[0]);

@@ -87,7 +87,7 @@ describe('virtualised message list', () => {
 
 describe('preview pane', () => {
   async function openInbox(backend: MockBackend, folder = 'Inbox') {
-    const result = await renderApp(backend);
+    const result = await renderApp(backend, 'snapshots');
     const { container } = result;
     await waitFor(() => expect($$(container, '.snapshot-row').length).toBeGreaterThan(0));
     await fireEvent.click($$(container, '.snapshot-row')[0]);

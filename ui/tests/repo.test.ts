@@ -45,10 +45,11 @@ describe('repository screen', () => {
       remember: true,
       s3SecretAccessKey: null,
     });
-    // The new, empty repository opens on the snapshots screen.
-    await waitFor(() => expect(container.querySelector('#backup-now')).not.toBeNull());
+    // The new, empty repository opens on the dashboard, which invites to create a backup set.
+    await waitFor(() => expect(container.querySelector('#sets-empty')).not.toBeNull());
     expect(container.querySelector('#repo-form')).toBeNull();
     expect($(container, 'header #repo-info').textContent).toContain('/srv/backups/new-repo');
+    await fireEvent.click($(container, '#nav-snapshots'));
     await waitFor(() => expect(container.textContent).toContain('No snapshots yet'));
   });
 
@@ -102,7 +103,7 @@ describe('repository screen', () => {
     expect(container.querySelector('#repo-form')).not.toBeNull();
     await type($(container, '#repo-password'), DEMO_PASSWORD);
     await fireEvent.click($(container, '#repo-submit'));
-    await waitFor(() => expect(container.querySelector('#snapshot-list')).not.toBeNull());
+    await waitFor(() => expect(container.querySelector('#dashboard')).not.toBeNull());
     expect(container.querySelector('#error')).toBeNull();
   });
 
@@ -154,7 +155,7 @@ describe('repository screen', () => {
       remember: false,
       s3SecretAccessKey: 's3cr3t/key',
     });
-    await waitFor(() => expect(container.querySelector('#backup-now')).not.toBeNull());
+    await waitFor(() => expect(container.querySelector('#dashboard')).not.toBeNull());
     expect($(container, 'header #repo-info').textContent).toContain('s3://backups/contoso/mail');
     expect(backend.keychain.size).toBe(0);
   });
@@ -167,7 +168,7 @@ describe('repository screen', () => {
     await fireEvent.click($(container, '#mode-open'));
     await type($(container, '#repo-password'), DEMO_PASSWORD);
     await fireEvent.click($(container, '#repo-submit'));
-    await waitFor(() => expect(container.querySelector('#snapshot-list')).not.toBeNull());
+    await waitFor(() => expect(container.querySelector('#dashboard')).not.toBeNull());
     expect(backend.keychain.get(DEMO_REPO_PATH)).toBe(DEMO_PASSWORD);
   });
 

@@ -25,7 +25,7 @@ describe('mail HTML sanitising', () => {
 
   it('the preview pane then says so instead of showing the message', async () => {
     const backend = new MockBackend({ open: true });
-    const { container } = await renderApp(backend);
+    const { container } = await renderApp(backend, 'snapshots');
     await waitFor(() => expect($$(container, '.snapshot-row').length).toBeGreaterThan(0));
     await fireEvent.click($$(container, '.snapshot-row')[0]);
     await waitFor(() => expect(container.querySelector('.folder-row[data-path="/alice@contoso.example"]')).not.toBeNull());

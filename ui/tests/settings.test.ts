@@ -120,8 +120,10 @@ describe('navigation shell', () => {
   it('offers the working screens and keeps screens that need a repository disabled until one is open', async () => {
     const { container } = await renderApp(new MockBackend());
     const nav = $$(container, 'nav button');
-    expect(nav.map((b) => b.textContent?.trim())).toEqual(['Snapshots', 'Repository', 'Settings']);
-    expect($(container, '#nav-snapshots').getAttribute('aria-disabled')).toBe('true');
+    expect(nav.map((b) => b.textContent?.trim())).toEqual(['Dashboard', 'Snapshots', 'History', 'Repository', 'Settings']);
+    for (const id of ['dashboard', 'snapshots', 'history']) {
+      expect($(container, `#nav-${id}`).getAttribute('aria-disabled')).toBe('true');
+    }
     expect($(container, '#nav-repository').getAttribute('aria-current')).toBe('page');
     await fireEvent.click($(container, '#nav-snapshots'));
     expect(container.querySelector('#repo-form')).not.toBeNull();
@@ -129,10 +131,12 @@ describe('navigation shell', () => {
     await fireEvent.click($(container, '#mode-open'));
     await type($(container, '#repo-password'), 'demo');
     await fireEvent.click($(container, '#repo-submit'));
-    await waitFor(() => expect(container.querySelector('#snapshot-list')).not.toBeNull());
-    expect($(container, '#nav-snapshots').getAttribute('aria-disabled')).toBe('false');
-    expect($(container, '#nav-snapshots').getAttribute('aria-current')).toBe('page');
-    expect($(container, '.page-title').textContent).toBe('Snapshots');
+    await waitFor(() => expect(container.querySelector('#dashboard')).not.toBeNull());
+    for (const id of ['dashboard', 'snapshots', 'history']) {
+      expect($(container, `#nav-${id}`).getAttribute('aria-disabled')).toBe('false');
+    }
+    expect($(container, '#nav-dashboard').getAttribute('aria-current')).toBe('page');
+    expect($(container, '.page-title').textContent).toBe('Dashboard');
 
     await fireEvent.click($(container, '#nav-repository'));
     expect(container.querySelector('#repo-form')).not.toBeNull();
@@ -152,7 +156,7 @@ describe('navigation shell', () => {
         }
       },
     });
-    const { container } = await renderApp(backend);
+    const { container } = await renderApp(backend, 'snapshots');
     await waitFor(() => expect($$(container, '.snapshot-row')).toHaveLength(3));
     await fireEvent.click($(container, '#backup-now'));
     await waitFor(() => expect(paused).toBe(true));

@@ -50,6 +50,8 @@ describe('Tauri backend through mockIPC', () => {
       switch (cmd) {
         case 'app_info':
           return INFO;
+        case 'sets_list':
+          return [];
         case 'snapshots_list':
           return [SNAP];
         case 'snapshot_browse': {
@@ -84,7 +86,7 @@ describe('Tauri backend through mockIPC', () => {
       throw { code: 'internal', message: `unexpected ${cmd}` };
     });
 
-    const { container } = await renderApp(getBackend());
+    const { container } = await renderApp(getBackend(), 'snapshots');
     await waitFor(() => expect($$(container, '.snapshot-row')).toHaveLength(1));
     expect($(container, 'header').textContent).toContain('/data/qcb');
     expect($(container, 'header').textContent).toContain('http://127.0.0.1:9999/v1.0');
@@ -94,9 +96,10 @@ describe('Tauri backend through mockIPC', () => {
     await waitFor(() => expect($(container, '.item-row').textContent).toContain('Hello from IPC'));
 
     const browseCalls = calls.filter((c) => c.cmd !== 'settings_get');
-    expect(browseCalls.map((c) => c.cmd)).toEqual(['app_info', 'snapshots_list', 'snapshot_browse', 'snapshot_browse']);
-    expect(browseCalls[2].args).toEqual({ snapshotId: SNAP.id, path: '' });
-    expect(browseCalls[3].args).toEqual({ snapshotId: SNAP.id, path: '/alice@contoso.example' });
+    // The app starts on the dashboard (sets_list), then the test goes to the snapshots.
+    expect(browseCalls.map((c) => c.cmd)).toEqual(['app_info', 'sets_list', 'snapshots_list', 'snapshot_browse', 'snapshot_browse']);
+    expect(browseCalls[3].args).toEqual({ snapshotId: SNAP.id, path: '' });
+    expect(browseCalls[4].args).toEqual({ snapshotId: SNAP.id, path: '/alice@contoso.example' });
     // Settings are read once at start-up; their failure here (unknown command) is not an error banner.
     expect(calls.filter((c) => c.cmd === 'settings_get')).toHaveLength(1);
     expect(container.querySelector('#error')).toBeNull();
@@ -162,7 +165,7 @@ describe('Tauri backend through mockIPC', () => {
       }
       return null;
     });
-    const { container } = await renderApp(new TauriBackend());
+    const { container } = await renderApp(new TauriBackend(), 'snapshots');
     await waitFor(() => expect($$(container, '.snapshot-row')).toHaveLength(1));
     await fireEvent.click($(container, '#backup-now'));
     await waitFor(() => expect(channel).toBeDefined());

@@ -76,9 +76,11 @@ const local = (path: string, password: string, create: boolean): RepoOpenArgs =>
 
 describe('mock options from the query string', () => {
   it('reads delay, large folder size and open, with defaults', () => {
-    expect(mockOptionsFromUrl('')).toEqual({ stepDelayMs: 150, largeFolderItems: 100_000, open: false });
-    expect(mockOptionsFromUrl('?mockDelay=5&mockLarge=0&mockOpen=1')).toEqual({ stepDelayMs: 5, largeFolderItems: 0, open: true });
-    expect(mockOptionsFromUrl('?mockDelay=-3&mockLarge=abc')).toEqual({ stepDelayMs: 150, largeFolderItems: 100_000, open: false });
+    const sets = { seed: false, signinDelayMs: 1500, missingPermissionTests: 0 };
+    expect(mockOptionsFromUrl('')).toEqual({ stepDelayMs: 150, largeFolderItems: 100_000, open: false, sets });
+    expect(mockOptionsFromUrl('?mockDelay=5&mockLarge=0&mockOpen=1')).toEqual({ stepDelayMs: 5, largeFolderItems: 0, open: true, sets });
+    expect(mockOptionsFromUrl('?mockDelay=-3&mockLarge=abc')).toEqual({ stepDelayMs: 150, largeFolderItems: 100_000, open: false, sets });
+    expect(mockOptionsFromUrl('?mockSets=1&mockSignin=0&mockMissing=2').sets).toEqual({ seed: true, signinDelayMs: 0, missingPermissionTests: 2 });
   });
 });
 

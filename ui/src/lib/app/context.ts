@@ -2,6 +2,7 @@ import type { Backend } from '../backend';
 import type { AppInfo, RepoSummary } from '../backend/types';
 import type { BackupController } from '../backup/backup.svelte';
 import type { ErrorSink } from '../components/errors';
+import type { SetsStore } from '../sets/sets.svelte';
 import type { SettingsStore } from '../settings/settings.svelte';
 import type { SnapshotStore } from '../snapshots/snapshots.svelte';
 
@@ -11,6 +12,8 @@ export type RepoSession = {
   readonly snapshots: SnapshotStore;
   /** Lives with the session, so a backup goes on reporting while the user is on another screen. */
   readonly backup: BackupController;
+  /** Backup sets and their runs (same lifetime, so a running set keeps reporting). */
+  readonly sets: SetsStore;
 };
 
 /** What every screen gets (its only prop, `app`). Getters are reactive. */

@@ -4,6 +4,8 @@ import type { Component } from 'svelte';
 import type { IconName } from '../components/Icon.svelte';
 import { t } from '../i18n/en';
 import RepoScreen from '../repo/RepoScreen.svelte';
+import DashboardScreen from '../sets/DashboardScreen.svelte';
+import HistoryScreen from '../sets/HistoryScreen.svelte';
 import SettingsScreen from '../settings/SettingsScreen.svelte';
 import SnapshotsScreen from '../snapshots/SnapshotsScreen.svelte';
 import type { AppContext } from './context';
@@ -18,14 +20,16 @@ export type ScreenDef = {
 };
 
 export const SCREENS: readonly ScreenDef[] = [
+  { id: 'dashboard', label: t.sets.nav.dashboard, icon: 'dashboard', needsRepo: true, component: DashboardScreen },
   { id: 'snapshots', label: t.nav.snapshots, icon: 'history', needsRepo: true, component: SnapshotsScreen },
+  { id: 'history', label: t.sets.nav.history, icon: 'list', needsRepo: true, component: HistoryScreen },
   { id: 'repository', label: t.nav.repository, icon: 'lock', needsRepo: false, component: RepoScreen },
   { id: 'settings', label: t.nav.settings, icon: 'settings', needsRepo: false, component: SettingsScreen },
 ];
 
-/** The screen to show first: the snapshots when a repository is open, else the repository screen. */
+/** The screen to show first: the dashboard when a repository is open, else the repository screen. */
 export function startScreen(repoOpen: boolean): string {
-  return repoOpen ? 'snapshots' : 'repository';
+  return repoOpen ? 'dashboard' : 'repository';
 }
 
 export function screenById(id: string): ScreenDef | undefined {

@@ -10,7 +10,7 @@ import type { Backend } from './index';
 import { apiError } from './errors';
 import { pathSegment } from './paths';
 import { MockJobs } from './mock/jobs';
-import { MockSets } from './mock/sets';
+import { MockSets, type MockSetsOptions } from './mock/sets';
 import {
   CONCURRENCY_MAX,
   CONCURRENCY_MIN,
@@ -46,8 +46,8 @@ export const DEMO_REPO_PATH = '/home/demo/QCBackup/repository';
 export const DEMO_GRAPH_URL = 'http://127.0.0.1:8765/v1.0';
 export const DEMO_HOSTNAME = 'qcb-workstation';
 
-type MockFolder = { name: string; items: ItemEntry[]; children: MockFolder[] };
-type MockMailbox = { upn: string; folders: MockFolder[] };
+export type MockFolder = { name: string; items: ItemEntry[]; children: MockFolder[] };
+export type MockMailbox = { upn: string; folders: MockFolder[] };
 type MockSnapshot = { snapshot: Snapshot; mailboxes: MockMailbox[] };
 type MockRepo = { id: string; path: string; password: string; snapshots: MockSnapshot[] };
 
@@ -75,6 +75,16 @@ export type MockBackendOptions = {
   onStep?: (progress: Progress) => void | Promise<void>;
   /** Items in alice's large folder (LARGE_FOLDER) in the existing snapshots; 0 (default) for none. */
   largeFolderItems?: number;
+  /** Backup sets, sign-in and directory (mock/sets.ts). */
+  sets?: MockSetsOptions;
+};
+
+/** What a backup job takes beyond the progress sink (backup sets use these). */
+export type BackupJobOptions = {
+  /** Which mailboxes of the tenant (and which of their folders) this job backs up. */
+  select?: (tenant: MockMailbox[]) => MockMailbox[];
+  /** Asked before each progress message; true stops the job with `cancelled`. */
+  shouldStop?: () => boolean;
 };
 
 /** The human-readable form of a location, as RepoSummary.path shows it. */
@@ -219,14 +229,14 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 export class MockBackend implements Backend {
   readonly defaultRepoPath: string;
   /** Backup sets, sign-in, directory and history (mock/sets.ts). */
-  readonly sets: MockSets = new MockSets(this);
+  readonly sets: MockSets;
   /** Search, restore and export (mock/jobs.ts). */
   readonly jobs: MockJobs = new MockJobs(this);
   private readonly repos = new Map<string, MockRepo>();
   private current: MockRepo | null = null;
   private running = false;
   private readonly stepDelayMs: number;
-  private readonly now: () => Date;
+  readonly now: () => Date;
   private readonly onStep?: (progress: Progress) => void | Promise<void>;
   private readonly largeFolder: MockFolder | null;
   private settings: Settings = { ...DEFAULT_SETTINGS };
@@ -238,6 +248,7 @@ export class MockBackend implements Backend {
     this.stepDelayMs = options.stepDelayMs ?? 0;
     this.now = options.now ?? (() => new Date());
     this.onStep = options.onStep;
+    this.sets = new MockSets(this, options.sets);
     const times = options.snapshotTimes ?? ['2025-01-06T07:30:00Z', '2025-01-13T07:30:00Z', '2025-01-20T07:30:00Z'];
     const large = options.largeFolderItems ?? 0;
     this.largeFolder = large > 0 ? makeLargeFolder(large, new Date(times[0] ?? '2025-01-01T00:00:00Z')) : null;
@@ -256,6 +267,21 @@ export class MockBackend implements Backend {
     const tenant = demoTenant(time, generation);
     if (this.largeFolder) tenant[0].folders.push(this.largeFolder);
     return tenant;
+  }
+
+  /** The demo tenant's mail now (backup sets' folder tree). */
+  mockTenant(time: Date): MockMailbox[] {
+    return this.tenant(time, 0);
+  }
+
+  /** The demo tenant's user mailboxes (backup sets' directory). */
+  mailboxUpns(): string[] {
+    return demoTenant(new Date(0), 0).map((m) => m.upn);
+  }
+
+  /** Stored size of a snapshot of the open repository, or null. */
+  snapshotSize(snapshotId: string): number | null {
+    return this.current?.snapshots.find((s) => s.snapshot.id === snapshotId)?.snapshot.sizeBytes ?? null;
   }
 
   private summary(repo: MockRepo): RepoSummary {
@@ -393,17 +419,29 @@ export class MockBackend implements Backend {
   }
 
   async backupRun(onProgress: (progress: Progress) => void): Promise<BackupReport> {
-    const repo = this.requireRepo();
+    this.requireRepo();
     if (this.running) throw apiError('already_running', 'A backup is already running.');
     this.running = true;
-    const started = Date.now();
     try {
+      return await this.backupJob(onProgress);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** A backup into the open repository: streams progress, makes a snapshot (backupRun, set runs). */
+  async backupJob(onProgress: (progress: Progress) => void, options: BackupJobOptions = {}): Promise<BackupReport> {
+    const repo = this.requireRepo();
+    const started = Date.now();
+    {
       const time = this.now();
       const generation = repo.snapshots.length;
-      const tenant = this.tenant(time, generation);
+      const all = this.tenant(time, generation);
+      const tenant = options.select ? options.select(all) : all;
       const firstBackup = repo.snapshots.length === 0;
       // Pace as the engine reports it: rate over the run so far, time left, throttling.
       const emit = async (p: Progress) => {
+        if (options.shouldStop?.()) throw apiError('cancelled', 'The backup was stopped; this run made no snapshot.');
         const elapsedMs = Date.now() - started;
         const rate = elapsedMs >= 500 ? p.itemsDone / (elapsedMs / 1000) : 0;
         const left = p.itemsTotal - p.itemsDone;
@@ -484,8 +522,6 @@ export class MockBackend implements Backend {
         failed,
         durationMs: Math.max(1, Date.now() - started),
       };
-    } finally {
-      this.running = false;
     }
   }
 
