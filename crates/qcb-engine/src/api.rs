@@ -325,3 +325,67 @@ pub async fn open_repository_for_user(
         keychain_warning: warning,
     })
 }
+
+/// Every backup set as a dashboard shows it (see [`crate::sets::overview`]); `repo` is the
+/// open repository (for snapshot sizes), `running` the sets the caller runs now.
+pub async fn sets_overview(
+    store: Arc<crate::sets::SetStore>,
+    secrets: Arc<dyn crate::secrets::SecretStore>,
+    repo: Option<Arc<RepoHandle>>,
+    running: Vec<String>,
+) -> Result<Vec<crate::sets::SetOverview>> {
+    blocking(move || {
+        let snapshots = match repo {
+            Some(r) => r.snapshots()?,
+            None => Vec::new(),
+        };
+        crate::sets::overview(
+            &store,
+            secrets.as_ref(),
+            &snapshots,
+            &running,
+            &chrono::Local,
+        )
+    })
+    .await
+}
+
+/// A saved set as the desktop form edits it.
+pub async fn set_get(
+    store: Arc<crate::sets::SetStore>,
+    name: String,
+) -> Result<crate::sets::SetForm> {
+    blocking(move || Ok(crate::sets::SetForm::from(&store.get(&name)?.set))).await
+}
+
+/// Validates and saves a set from the desktop form (`replace`: over the set of that name).
+pub async fn set_save(
+    store: Arc<crate::sets::SetStore>,
+    form: crate::sets::SetForm,
+    replace: bool,
+) -> Result<()> {
+    blocking(move || {
+        let stored = if replace {
+            Some(store.get(&form.name)?.set)
+        } else {
+            None
+        };
+        let set = form.to_set(stored.as_ref())?;
+        store.save(&set, replace, chrono::Utc::now())
+    })
+    .await
+}
+
+/// Removes a saved set (its snapshots and history stay).
+pub async fn set_remove(store: Arc<crate::sets::SetStore>, name: String) -> Result<()> {
+    blocking(move || store.remove(&name)).await
+}
+
+/// The job history, newest first: of one set or of all; `limit` 0 means all.
+pub async fn history(
+    store: Arc<crate::sets::SetStore>,
+    set_name: Option<String>,
+    limit: usize,
+) -> Result<Vec<crate::sets::RunRecord>> {
+    blocking(move || store.runs(set_name.as_deref(), limit)).await
+}

@@ -23,6 +23,9 @@ pub enum EngineError {
     /// The local state database (backup sets, job history).
     #[error("{0}")]
     Database(String),
+    /// The user stopped the job; what it finished is kept.
+    #[error("{0}")]
+    Cancelled(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -60,6 +63,7 @@ impl EngineError {
             EngineError::Keychain(_) => "keychain",
             EngineError::MissingSecret(_) => "missing_secret",
             EngineError::Database(_) => "database",
+            EngineError::Cancelled(_) => "cancelled",
             EngineError::Internal(_) => "internal",
         }
     }

@@ -8,12 +8,14 @@
 pub mod api;
 mod backup;
 mod categories;
+pub mod connect;
 mod error;
 mod export;
 mod handle;
 mod mime;
 mod permissions;
 mod progress;
+pub mod requests;
 mod restore;
 mod restore_pim;
 pub mod search;

@@ -50,6 +50,12 @@ pub struct Pace {
 /// `event` is called with the job's progress lock held: it must return quickly (queue, print).
 pub trait Progress: Send + Sync {
     fn event(&self, event: ProgressEvent);
+
+    /// True once the person asked the job to stop. Jobs that run on a blocking thread (which
+    /// dropping their future cannot stop), such as an export, look at it between items.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// Discards progress.

@@ -35,6 +35,16 @@ pub struct AppSettings {
     /// Mailboxes worked on at once (1–16).
     pub concurrency: u32,
     pub log_level: LogLevel,
+    /// Also notify when a scheduled backup succeeds (warnings and failures always notify).
+    #[serde(default)]
+    pub notify_on_success: bool,
+    /// Closing the window keeps the app (and its schedules) running in the tray.
+    #[serde(default = "yes")]
+    pub close_to_tray: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for AppSettings {
@@ -43,6 +53,8 @@ impl Default for AppSettings {
             theme: Theme::System,
             concurrency: 4,
             log_level: LogLevel::Info,
+            notify_on_success: false,
+            close_to_tray: true,
         }
     }
 }
@@ -111,6 +123,8 @@ mod tests {
             theme: Theme::Dark,
             concurrency: 8,
             log_level: LogLevel::Debug,
+            notify_on_success: true,
+            close_to_tray: false,
         };
         s.save(&path).unwrap();
         assert_eq!(AppSettings::load(&path).unwrap(), s);
@@ -126,6 +140,14 @@ mod tests {
             s,
             "a refused save changes nothing"
         );
+        // A file from before the notification and tray settings gets their defaults.
+        std::fs::write(
+            &path,
+            br#"{"theme":"dark","concurrency":2,"logLevel":"warn"}"#,
+        )
+        .unwrap();
+        let old = AppSettings::load(&path).unwrap();
+        assert!(!old.notify_on_success && old.close_to_tray, "{old:?}");
         std::fs::write(&path, b"{\"theme\":\"neon\"}").unwrap();
         let e = AppSettings::load(&path).unwrap_err().to_string();
         assert!(e.contains("damaged"), "{e}");

@@ -14,4 +14,5 @@ mod integration {
     pub mod search;
     pub mod sets;
     pub mod support;
+    pub mod wizard;
 }

@@ -653,6 +653,39 @@ impl GraphClient {
         Ok(out)
     }
 
+    /// One level of a mailbox's mail folder tree, hidden folders included: the top level
+    /// (`parent` `None`) or a folder's children. For a tree a person expands bit by bit.
+    pub async fn child_mail_folders(
+        &self,
+        user_id: &str,
+        parent: Option<&str>,
+    ) -> Result<Vec<MailFolder>> {
+        let u = enc(user_id);
+        let path = match parent {
+            None => format!("/users/{u}/mailFolders?includeHiddenFolders=true&$top=100"),
+            Some(p) => format!(
+                "/users/{u}/mailFolders/{}/childFolders?includeHiddenFolders=true&$top=100",
+                enc(p)
+            ),
+        };
+        self.collect_pages(&path)
+            .await?
+            .into_iter()
+            .map(|v| Self::parse("mailFolder", v))
+            .collect()
+    }
+
+    /// One mail folder by id.
+    pub async fn mail_folder(&self, user_id: &str, folder_id: &str) -> Result<MailFolder> {
+        let v = self
+            .get_json(
+                &format!("/users/{}/mailFolders/{}", enc(user_id), enc(folder_id)),
+                &[],
+            )
+            .await?;
+        Self::parse("mailFolder", v)
+    }
+
     /// A folder by its well-known name (`recoverableitemsdeletions`, `inbox` ...); `None` when
     /// the mailbox has no such folder.
     pub async fn well_known_folder(&self, user_id: &str, name: &str) -> Result<Option<MailFolder>> {

@@ -1,21 +1,12 @@
 use std::sync::Arc;
 
-use qcb_engine::{BackupOptions, BackupReport, Progress, ProgressEvent};
+use qcb_engine::{BackupOptions, BackupReport, ProgressEvent};
 use tauri::State;
 use tauri::ipc::Channel;
 
+use super::ChannelProgress;
 use crate::error::ApiResult;
 use crate::state::AppState;
-
-/// Streams engine progress to the window that started the job.
-struct ChannelProgress(Channel<ProgressEvent>);
-
-impl Progress for ChannelProgress {
-    fn event(&self, event: ProgressEvent) {
-        // A closed window just stops listening; the backup goes on.
-        let _ = self.0.send(event);
-    }
-}
 
 /// Backs up every mailbox of the connected tenant into the open repository.
 #[tauri::command]
@@ -32,7 +23,7 @@ pub async fn backup_run(
         graph,
         repo.repository().clone(),
         opts,
-        Arc::new(ChannelProgress(on_progress)),
+        Arc::new(ChannelProgress::new(on_progress)),
     )
     .await?)
 }

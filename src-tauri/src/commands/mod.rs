@@ -2,6 +2,51 @@
 
 pub mod app;
 pub mod backup;
+pub mod directory;
 pub mod repo;
+pub mod restore;
+pub mod search;
+pub mod sets;
 pub mod settings;
+pub mod signin;
 pub mod snapshots;
+
+use qcb_engine::{Progress, ProgressEvent};
+use tauri::ipc::Channel;
+
+use crate::state::Stopped;
+
+/// Streams engine progress to the window that started the job, and tells the job when the
+/// person pressed Stop.
+pub struct ChannelProgress {
+    channel: Channel<ProgressEvent>,
+    stop: Option<Stopped>,
+}
+
+impl ChannelProgress {
+    pub fn new(channel: Channel<ProgressEvent>) -> Self {
+        ChannelProgress {
+            channel,
+            stop: None,
+        }
+    }
+
+    /// Progress for a job that `stopped` can end.
+    pub fn stoppable(channel: Channel<ProgressEvent>, stopped: &Stopped) -> Self {
+        ChannelProgress {
+            channel,
+            stop: Some(stopped.clone()),
+        }
+    }
+}
+
+impl Progress for ChannelProgress {
+    fn event(&self, event: ProgressEvent) {
+        // A closed window just stops listening; the job goes on.
+        let _ = self.channel.send(event);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(Stopped::is_set)
+    }
+}

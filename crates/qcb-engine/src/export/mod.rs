@@ -759,6 +759,11 @@ impl Ctx<'_> {
     }
 
     fn folder(&mut self, out: &mut Out, f: &PlanFolder) -> Result<()> {
+        if self.progress.stopped() {
+            return Err(EngineError::Cancelled(
+                "the export was stopped; the files written so far stay".into(),
+            ));
+        }
         self.progress.event(ProgressEvent {
             phase: Phase::Folder,
             mailbox: Some(f.mailbox.clone()),

@@ -83,8 +83,9 @@ where
     }
 }
 
-/// The sets due now (by name) and when the next one after them is due.
-async fn due_sets<Tz>(
+/// The sets of `run_on` due now (by name) and when the next one after them is due. Marks
+/// runs of this host whose process is gone as interrupted first.
+pub async fn due_sets<Tz>(
     ctx: &RunContext,
     run_on: RunOn,
     zone: &Tz,

@@ -10,6 +10,8 @@
 //! names [`BackupSet::secret_entries`] lists.
 
 mod daemon;
+mod form;
+mod overview;
 mod run;
 mod schedule;
 mod store;
@@ -24,8 +26,12 @@ use crate::error::{EngineError, Result};
 use crate::selection::{FolderFilter, MailboxSelection};
 use qcb_repo::RetentionPolicy;
 
-pub use daemon::{DaemonOptions, run_daemon};
-pub use run::{RunContext, SetRunReport, run_set, test_set};
+pub use daemon::{DaemonOptions, due_sets, run_daemon};
+pub use form::{
+    ConnectionForm, FoldersForm, MailboxesForm, RetentionForm, SetForm, category_names,
+};
+pub use overview::{SetOverview, SetWarning, mailboxes_label, overview};
+pub use run::{RunContext, SetRunReport, connection_client, run_set, run_set_until, test_set};
 pub use schedule::Schedule;
 pub use store::{RunRecord, RunStatus, SetStore, StoredSet};
 
@@ -74,6 +80,24 @@ pub struct SetConnection {
     pub graph_url: String,
     #[serde(default = "default_authority")]
     pub authority: String,
+}
+
+impl SetConnection {
+    /// The secret store entry of one kind of sign-in secret of this connection; `None` for
+    /// the repository password, which belongs to the set.
+    pub fn secret_entry(&self, kind: SecretKind) -> Option<String> {
+        let (t, c) = (&self.tenant_id, &self.client_id);
+        match kind {
+            SecretKind::ClientSecret => Some(crate::secrets::client_secret_entry(t, c)),
+            SecretKind::ClientCertificate => Some(crate::secrets::client_certificate_entry(t, c)),
+            SecretKind::RefreshToken => Some(crate::secrets::refresh_token_entry(
+                t,
+                c,
+                self.account.as_deref().unwrap_or_default(),
+            )),
+            SecretKind::RepositoryPassword => None,
+        }
+    }
 }
 
 fn default_graph_url() -> String {
@@ -259,25 +283,15 @@ impl BackupSet {
             SecretKind::RepositoryPassword,
             crate::secrets::repository_password_entry(&self.repository),
         )];
-        match c.auth {
-            AuthMethod::ClientSecret => out.push((
-                SecretKind::ClientSecret,
-                crate::secrets::client_secret_entry(&c.tenant_id, &c.client_id),
-            )),
-            AuthMethod::Certificate if c.certificate.is_none() => out.push((
-                SecretKind::ClientCertificate,
-                crate::secrets::client_certificate_entry(&c.tenant_id, &c.client_id),
-            )),
-            AuthMethod::Certificate => {}
-            AuthMethod::Delegated => out.push((
-                SecretKind::RefreshToken,
-                crate::secrets::refresh_token_entry(
-                    &c.tenant_id,
-                    &c.client_id,
-                    c.account.as_deref().unwrap_or_default(),
-                ),
-            )),
-        }
+        let kind = match c.auth {
+            AuthMethod::ClientSecret => Some(SecretKind::ClientSecret),
+            AuthMethod::Certificate if c.certificate.is_none() => {
+                Some(SecretKind::ClientCertificate)
+            }
+            AuthMethod::Certificate => None,
+            AuthMethod::Delegated => Some(SecretKind::RefreshToken),
+        };
+        out.extend(kind.and_then(|k| Some((k, c.secret_entry(k)?))));
         out
     }
 

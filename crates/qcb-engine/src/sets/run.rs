@@ -52,6 +52,18 @@ pub async fn run_set(
     now: DateTime<Utc>,
     progress: Arc<dyn Progress>,
 ) -> Result<SetRunReport> {
+    run_set_until(ctx, name, now, progress, std::future::pending()).await
+}
+
+/// [`run_set`], stopped when `stop` completes: the run is then recorded as interrupted and
+/// ends in [`EngineError::Cancelled`]; the next run resumes from what the repository holds.
+pub async fn run_set_until(
+    ctx: &RunContext,
+    name: &str,
+    now: DateTime<Utc>,
+    progress: Arc<dyn Progress>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<SetRunReport> {
     let (store, n) = (ctx.store.clone(), name.to_string());
     let set = blocking(move || store.get(&n)).await?.set;
     let (store, set_name, trigger, host) = (
@@ -63,7 +75,13 @@ pub async fn run_set(
     let run_id = blocking(move || store.start_run(&set_name, &trigger, &host, now)).await?;
     let clock = std::time::Instant::now();
     tracing::info!(set = %set.name, run = run_id, "backup set run started");
-    let result = run_inner(ctx, &set, now, progress).await;
+    let result = tokio::select! {
+        r = run_inner(ctx, &set, now, progress) => r,
+        () = stop => Err(EngineError::Cancelled(format!(
+            "the backup of {:?} was stopped before it finished",
+            set.name
+        ))),
+    };
     let (status, outcome) = match &result {
         Ok((backup, retention, retention_error)) => {
             let warning = !backup.failed.is_empty() || retention_error.is_some();
@@ -96,6 +114,13 @@ pub async fn run_set(
                 },
             )
         }
+        Err(e @ EngineError::Cancelled(_)) => (
+            RunStatus::Interrupted,
+            RunOutcome {
+                message: Some(format!("stopped by the user: {e}")),
+                ..Default::default()
+            },
+        ),
         Err(e) => (
             RunStatus::Failed,
             RunOutcome {
@@ -211,7 +236,35 @@ async fn secret(ctx: &RunContext, set: &BackupSet, kind: SecretKind) -> Result<S
 
 /// A Graph client signed in the way the set says.
 async fn client(ctx: &RunContext, set: &BackupSet) -> Result<crate::GraphClient> {
-    let c = &set.connection;
+    let name = set.name.clone();
+    connection_client(ctx.secrets.clone(), &set.connection, move |kind, entry| {
+        let kind_text = kind.as_str();
+        EngineError::MissingSecret(format!(
+            "backup set {name:?}: no {kind_text} in the secret store (entry {entry:?}); store it \
+             with `qcbackup set secret {name:?} {kind_text}`"
+        ))
+    })
+    .await
+}
+
+/// A Graph client for a set's connection, its secret read from `secrets` (`missing` words
+/// the error when the secret is not there).
+pub async fn connection_client(
+    secrets: Arc<dyn SecretStore>,
+    c: &super::SetConnection,
+    missing: impl Fn(SecretKind, &str) -> EngineError,
+) -> Result<crate::GraphClient> {
+    let read = |kind: SecretKind| {
+        let entry = c.secret_entry(kind).unwrap_or_default();
+        let secrets = secrets.clone();
+        let missing = &missing;
+        async move {
+            let e = entry.clone();
+            blocking(move || secrets.get(&e))
+                .await?
+                .ok_or_else(|| missing(kind, &entry))
+        }
+    };
     let conn = Connection {
         graph_url: c.graph_url.clone(),
         authority: c.authority.clone(),
@@ -221,7 +274,7 @@ async fn client(ctx: &RunContext, set: &BackupSet) -> Result<crate::GraphClient>
     };
     match c.auth {
         AuthMethod::ClientSecret => Connection {
-            client_secret: secret(ctx, set, SecretKind::ClientSecret).await?,
+            client_secret: read(SecretKind::ClientSecret).await?,
             ..conn
         }
         .client(),
@@ -233,7 +286,7 @@ async fn client(ctx: &RunContext, set: &BackupSet) -> Result<crate::GraphClient>
                         .await?
                 }
                 None => {
-                    let pem = secret(ctx, set, SecretKind::ClientCertificate).await?;
+                    let pem = read(SecretKind::ClientCertificate).await?;
                     qcb_graph::ClientCertificate::from_pem(&pem)?
                 }
             };
@@ -241,11 +294,9 @@ async fn client(ctx: &RunContext, set: &BackupSet) -> Result<crate::GraphClient>
         }
         AuthMethod::Delegated => {
             // Fails early with a clear message when no one has signed in yet.
-            secret(ctx, set, SecretKind::RefreshToken).await?;
-            let entry = set
-                .secret_entry(SecretKind::RefreshToken)
-                .expect("delegated sets have a token entry");
-            let store = crate::secrets::TokenInStore::new(ctx.secrets.clone(), entry);
+            read(SecretKind::RefreshToken).await?;
+            let entry = c.secret_entry(SecretKind::RefreshToken).unwrap_or_default();
+            let store = crate::secrets::TokenInStore::new(secrets.clone(), entry);
             conn.client_with(qcb_graph::Credentials::delegated(
                 Arc::new(store),
                 qcb_graph::DEFAULT_DELEGATED_SCOPES,

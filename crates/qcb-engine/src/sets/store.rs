@@ -276,6 +276,41 @@ impl SetStore {
             .collect()
     }
 
+    /// Points every set of the tenant `tenant_id` at new endpoints (the desktop's demo tenant
+    /// came up on another port). Returns how many sets changed.
+    pub fn repoint_tenant(
+        &self,
+        tenant_id: &str,
+        graph_url: &str,
+        authority: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let mut n = 0;
+        for stored in self.list()? {
+            let mut set = stored.set;
+            let c = &mut set.connection;
+            if c.tenant_id == tenant_id && (c.graph_url != graph_url || c.authority != authority) {
+                c.graph_url = graph_url.to_string();
+                c.authority = authority.to_string();
+                self.save(&set, true, now)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The set whose run made `snapshot` (its full id), if a run of this database made it.
+    pub fn set_of_snapshot(&self, snapshot: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT set_name FROM runs WHERE snapshot = ?1 ORDER BY id DESC LIMIT 1",
+                [snapshot],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
     /// Removes a set; its history stays.
     pub fn remove(&self, name: &str) -> Result<()> {
         let n = self.with(|c| c.execute("DELETE FROM backup_sets WHERE name = ?1", [name]))?;
