@@ -129,7 +129,11 @@ export interface Backend {
    * `dryRun` nothing is written and each report's `planned` lists the writes.
    */
   restoreRun(request: RestoreRequest, onProgress: (progress: Progress) => void): Promise<RestoreReport[]>;
-  /** `export_run` with `{ request, onProgress }`: one report per exported path. */
+  /**
+   * `export_run` with `{ request, onProgress }`: one report per exported path. A target folder
+   * that is not empty is `invalid_input` unless `request.allowNonEmpty` (optional field, added
+   * by the UI: the engine's `ExportOptions::allow_non_empty`).
+   */
   exportRun(request: ExportRequest, onProgress: (progress: Progress) => void): Promise<ExportReport[]>;
   /** `job_cancel`: stops the running restore or export (what was written stays). */
   jobCancel(): Promise<void>;

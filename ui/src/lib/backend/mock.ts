@@ -48,7 +48,7 @@ export const DEMO_HOSTNAME = 'qcb-workstation';
 
 export type MockFolder = { name: string; items: ItemEntry[]; children: MockFolder[] };
 export type MockMailbox = { upn: string; folders: MockFolder[] };
-type MockSnapshot = { snapshot: Snapshot; mailboxes: MockMailbox[] };
+export type MockSnapshot = { snapshot: Snapshot; mailboxes: MockMailbox[] };
 type MockRepo = { id: string; path: string; password: string; snapshots: MockSnapshot[] };
 
 /** Name of the demo's large folder (in alice's mailbox) when `largeFolderItems` > 0. */
@@ -293,7 +293,13 @@ export class MockBackend implements Backend {
     return this.current;
   }
 
-  private async step(progress: Progress): Promise<void> {
+  /** The open repository's snapshots, oldest first, as stored (for mock/jobs.ts; do not modify). */
+  snapshotData(): MockSnapshot[] {
+    return this.requireRepo().snapshots;
+  }
+
+  /** Awaits the configured onStep and delay after a progress message (backups and mock/jobs.ts). */
+  async step(progress: Progress): Promise<void> {
     await this.onStep?.({ ...progress });
     if (this.stepDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.stepDelayMs));
     else await Promise.resolve();
@@ -558,7 +564,7 @@ export class MockBackend implements Backend {
 const RECIPIENTS = ['Alex Wilber <alex@contoso.example>', 'Diego Siciliani <diego@contoso.example>'];
 
 /** A message body for the preview pane; a few demo messages carry hostile HTML on purpose. */
-function demoPreview(item: ItemEntry, owner: string): ItemPreview {
+export function demoPreview(item: ItemEntry, owner: string): ItemPreview {
   const n = Number(item.id.split('-').at(-1)) || 0;
   const attachments = item.hasAttachments
     ? [

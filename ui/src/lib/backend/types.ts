@@ -235,6 +235,11 @@ export type SetForm = {
   categories: CategoryName[];
   folders: FolderFilter;
   retention: RetentionPolicy | null;
+  /**
+   * Categories of single mailboxes (set in a TOML file). Leave out (or pass back what
+   * `set_get` gave) to keep them; the wizard does not edit them.
+   */
+  mailboxCategories?: Record<string, CategoryName[]> | null;
 };
 
 export type RunStatus = 'running' | 'succeeded' | 'warning' | 'failed' | 'interrupted';
@@ -429,6 +434,12 @@ export type ExportRequest = {
   target: string;
   zip: boolean;
   dryRun: boolean;
+  /**
+   * Also write into a folder that already holds files (none is ever overwritten; the engine's
+   * `ExportOptions::allow_non_empty`). Optional, sent only when true: without it a folder that
+   * is not empty is `invalid_input`.
+   */
+  allowNonEmpty?: boolean;
 };
 export type ExportReport = {
   snapshotId: string;
