@@ -52,6 +52,9 @@ pub struct ExportRequest {
     pub target: String,
     pub zip: bool,
     pub dry_run: bool,
+    /// Also write into a folder that already holds files (none is ever overwritten).
+    #[serde(default)]
+    pub allow_non_empty: bool,
 }
 
 fn check_paths(paths: &[String]) -> Result<()> {
@@ -186,7 +189,8 @@ fn failed_path(
 }
 
 /// Runs an export request: one report per path, all into the same target folder (files
-/// already there are never overwritten). A zip holds one path.
+/// already there are never overwritten; a folder that already holds files needs
+/// `allow_non_empty`, except for the request's own earlier paths). A zip holds one path.
 pub async fn export_request(
     repo: Arc<RepoHandle>,
     req: ExportRequest,
@@ -206,7 +210,7 @@ pub async fn export_request(
         ));
     }
     let mut reports = Vec::new();
-    for path in &req.paths {
+    for (i, path) in req.paths.iter().enumerate() {
         let path = if path.trim() == "/" {
             ""
         } else {
@@ -218,7 +222,7 @@ pub async fn export_request(
             mail_format: req.mail_format,
             event_files: req.event_files,
             zip: req.zip,
-            allow_non_empty: true,
+            allow_non_empty: req.allow_non_empty || i > 0,
             dry_run: req.dry_run,
             ..ExportOptions::new(path, PathBuf::from(req.target.trim()))
         };

@@ -535,6 +535,7 @@ async fn picked_items_are_restored_and_exported_together_and_a_bad_pick_fails_al
         target: out.display().to_string(),
         zip,
         dry_run: false,
+        allow_non_empty: false,
     };
     let e = qcb_engine::requests::export_request(
         repo.clone(),
@@ -552,6 +553,15 @@ async fn picked_items_are_restored_and_exported_together_and_a_bad_pick_fails_al
     .await
     .unwrap();
     assert_eq!(reports.iter().map(|r| r.messages).sum::<u64>(), 2);
+    // The folder now holds files: another export there must say it may.
+    let e = qcb_engine::requests::export_request(
+        repo.clone(),
+        export(vec![inbox.clone()], false),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "invalid_input", "{e}");
     let files = walk(&out);
     assert_eq!(
         files.iter().filter(|p| p.ends_with(".eml")).count(),

@@ -235,6 +235,11 @@ export type SetForm = {
   categories: CategoryName[];
   folders: FolderFilter;
   retention: RetentionPolicy | null;
+  /**
+   * Categories of single mailboxes (set in a TOML file). Leave out (or pass back what
+   * `set_get` gave) to keep them; the wizard does not edit them.
+   */
+  mailboxCategories?: Record<string, CategoryName[]> | null;
 };
 
 export type RunStatus = 'running' | 'succeeded' | 'warning' | 'failed' | 'interrupted';
