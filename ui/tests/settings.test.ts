@@ -120,7 +120,7 @@ describe('navigation shell', () => {
   it('offers the working screens and keeps screens that need a repository disabled until one is open', async () => {
     const { container } = await renderApp(new MockBackend());
     const nav = $$(container, 'nav button');
-    expect(nav.map((b) => b.textContent?.trim())).toEqual(['Dashboard', 'Snapshots', 'History', 'Repository', 'Settings']);
+    expect(nav.map((b) => b.textContent?.trim())).toEqual(['Dashboard', 'Snapshots', 'Search', 'History', 'Repository', 'Settings']);
     for (const id of ['dashboard', 'snapshots', 'history']) {
       expect($(container, `#nav-${id}`).getAttribute('aria-disabled')).toBe('true');
     }

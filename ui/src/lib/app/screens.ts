@@ -4,6 +4,7 @@ import type { Component } from 'svelte';
 import type { IconName } from '../components/Icon.svelte';
 import { t } from '../i18n/en';
 import RepoScreen from '../repo/RepoScreen.svelte';
+import SearchScreen from '../search/SearchScreen.svelte';
 import DashboardScreen from '../sets/DashboardScreen.svelte';
 import HistoryScreen from '../sets/HistoryScreen.svelte';
 import SettingsScreen from '../settings/SettingsScreen.svelte';
@@ -22,6 +23,7 @@ export type ScreenDef = {
 export const SCREENS: readonly ScreenDef[] = [
   { id: 'dashboard', label: t.sets.nav.dashboard, icon: 'dashboard', needsRepo: true, component: DashboardScreen },
   { id: 'snapshots', label: t.nav.snapshots, icon: 'history', needsRepo: true, component: SnapshotsScreen },
+  { id: 'search', label: t.restore.nav, icon: 'search', needsRepo: true, component: SearchScreen },
   { id: 'history', label: t.sets.nav.history, icon: 'list', needsRepo: true, component: HistoryScreen },
   { id: 'repository', label: t.nav.repository, icon: 'lock', needsRepo: false, component: RepoScreen },
   { id: 'settings', label: t.nav.settings, icon: 'settings', needsRepo: false, component: SettingsScreen },

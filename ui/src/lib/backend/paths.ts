@@ -11,3 +11,20 @@ export function pathSegment(name: string): string {
 export function itemPath(folderPath: string, itemId: string): string {
   return `${folderPath.replace(/\/+$/, '')}/${pathSegment(itemId)}`;
 }
+
+/** The name a path segment stands for (the reverse of `pathSegment`). */
+export function segmentName(segment: string): string {
+  return segment.replace(/%2F/gi, '/').replace(/%25/g, '%');
+}
+
+/** The folder an item or folder path is in (`/a/Inbox/<id>` → `/a/Inbox`; a mailbox → ''). */
+export function parentPath(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  const at = trimmed.lastIndexOf('/');
+  return at <= 0 ? '' : trimmed.slice(0, at);
+}
+
+/** The names along a path, unescaped (`/a%2Fb/Inbox` → ['a/b', 'Inbox']). */
+export function pathNames(path: string): string[] {
+  return path.split('/').filter(Boolean).map(segmentName);
+}
