@@ -12,14 +12,17 @@ async function start(page, base, query = '') {
   const params = new URLSearchParams({ mockDelay: '0', mockLarge: '100000' });
   for (const [k, v] of new URLSearchParams(query)) params.set(k, v);
   await page.goto(`${base}/?${params}`);
-  await page.waitForSelector('#repo-form, #snapshot-list');
+  await page.waitForSelector('#repo-form, #dashboard');
 }
 
+/** Opens the demo repository (the app lands on the dashboard) and goes to the snapshots. */
 async function openDemo(page, base, query = '') {
   await start(page, base, query);
   await page.click('#mode-open');
   await page.fill('#repo-password', 'demo');
   await page.click('#repo-submit');
+  await page.waitForSelector('#dashboard');
+  await page.click('#nav-snapshots');
   await page.waitForSelector('#snapshot-list .snapshot-row');
 }
 
@@ -56,8 +59,11 @@ test('first run: create a local repository (strength meter, lost-password warnin
   await page.fill('#repo-password-confirm', 'Tr0ub4dor&3-horse-staple');
   await shot(page, '01-first-run', '.mode');
   await page.click('#repo-submit');
-  await page.waitForSelector('#backup-now');
+  await page.waitForSelector('#sets-empty');
+  assertEq(await page.getAttribute('#nav-dashboard', 'aria-current'), 'page', 'the dashboard is the start screen');
   assert((await text(page, '#repo-info')).includes('/srv/qcb/new'), 'header names the new repository');
+  await page.click('#nav-snapshots');
+  await page.waitForSelector('#backup-now');
   assert((await text(page, '#content')).includes('No snapshots yet'), 'empty repository');
   assertEq(await page.getAttribute('#nav-snapshots', 'aria-current'), 'page', 'snapshots screen is current');
   await axeScan(page, 'empty snapshot list');
@@ -85,7 +91,7 @@ test('first run: S3-compatible storage validates its fields and creates the repo
   assertEq(await page.inputValue('#s3-region'), 'us-east-1', 'default region');
   await shot(page, '02-first-run-s3', '.storage');
   await page.click('#repo-submit');
-  await page.waitForSelector('#backup-now');
+  await page.waitForSelector('#dashboard');
   assert((await text(page, '#repo-info')).includes('s3://backups/contoso'), 'header shows the bucket and prefix');
 });
 
@@ -102,8 +108,10 @@ test('open: a wrong password shows a clear error, the right one opens the reposi
   await shot(page, '03-wrong-password');
   await page.fill('#repo-password', 'demo');
   await page.click('#repo-submit');
-  await page.waitForSelector('#snapshot-list');
+  await page.waitForSelector('#dashboard');
   assertEq(await page.locator('#error').count(), 0, 'error cleared');
+  await page.click('#nav-snapshots');
+  await page.waitForSelector('#snapshot-list .snapshot-row');
   assertEq(await page.locator('#snapshot-list .snapshot-row').count(), 3, 'three snapshots');
   const ids = await page.$$eval('.snapshot-row', (rows) => rows.map((r) => r.getAttribute('data-snapshot-id')));
   assert(ids.every((id) => id && id.length === 64), 'full ids on rows');
@@ -411,7 +419,7 @@ test('settings: "Follow the system" tracks the OS colour scheme as it changes', 
 test('navigation: only working screens are offered; screens need a repository where they should', async ({ page, base }) => {
   await start(page, base);
   const nav = await page.$$eval('nav[aria-label="Main"] button', (b) => b.map((e) => e.textContent.trim()));
-  assertEq(nav, ['Snapshots', 'Repository', 'Settings'], 'sidebar entries');
+  assertEq(nav, ['Dashboard', 'Snapshots', 'Search', 'History', 'Repository', 'Settings'], 'sidebar entries');
   await page.click('#nav-snapshots', { force: true }); // aria-disabled: nothing happens
   assert((await page.locator('#repo-form').count()) === 1, 'still on the repository screen');
   await page.click('#nav-settings');

@@ -122,8 +122,9 @@ export class Wizard {
   signedIn = $state<SignedIn | null>(null);
   /** The connection the sign-in was made with (a changed field asks for a new sign-in). */
   signedInWith = $state<string | null>(null);
-  // Permission check
+  // Permission check (required once per new sign-in; an edited set keeps its checked one)
   report = $state<ConnectionReport | null>(null);
+  needsCheck = $state(true);
   // Mailboxes
   directory = $state<MailboxChoice[] | null>(null);
   allUsers = $state(true);
@@ -176,6 +177,7 @@ export class Wizard {
       this.mailboxCategories = form.mailboxCategories ?? null;
       this.reached = STEPS.length - 1;
       this.signedInWith = this.signinKey();
+      this.needsCheck = false;
     } else if (options.demo) {
       this.graphUrl = options.demo.graphUrl;
       this.authority = options.demo.authority;
@@ -211,6 +213,7 @@ export class Wizard {
     this.signedIn = who;
     this.signedInWith = this.signinKey();
     this.report = null;
+    this.needsCheck = true;
     this.directory = null;
   }
 
@@ -276,7 +279,7 @@ export class Wizard {
         if (this.tenantId.trim() === '' || this.clientId.trim() === '') return w.errConnection;
         return this.isSignedIn ? null : w.errSignIn;
       case 'permissions':
-        return this.report ? null : w.errCheck;
+        return this.report || !this.needsCheck ? null : w.errCheck;
       case 'mailboxes':
         if (!this.allUsers && !this.shared && this.users.length === 0 && !this.filter) return w.errNoMailbox;
         if (this.categories.length === 0) return w.errNoCategory;

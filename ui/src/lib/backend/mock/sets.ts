@@ -256,7 +256,8 @@ export class MockSets {
     this.signedIn.add(connectionKey(base.connection));
     const items = [271, 274, 280, 279, 286, 291, 297, 301];
     items.forEach((n, i) => {
-      const started = new Date(now.getTime() - (items.length - i) * 86_400_000);
+      const day = items.length - i;
+      const started = new Date(now.getFullYear(), now.getMonth(), now.getDate() - day, 2, 30);
       const status: RunStatus = i === 4 ? 'warning' : 'succeeded';
       this.#record({
         setName: nightly.name, trigger: 'schedule', started, status, items: n, itemsFetched: i === 0 ? n : 6 + i,
