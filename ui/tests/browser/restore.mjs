@@ -46,6 +46,12 @@ async function recordProgress(page) {
   });
 }
 
+/** The page scrolls only vertically. */
+async function noSideways(page, what) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert(overflow <= 0, `${what}: no horizontal scrolling (${overflow} px)`);
+}
+
 const step = (page) => page.getAttribute('#restore-dialog', 'data-step');
 const text = (page, sel) => page.locator(sel).innerText();
 
@@ -70,6 +76,7 @@ test('search: a message found with its snippet highlighted, previewed, shown in 
   await page.click('#nav-search');
   await page.waitForSelector('#search-query');
   assertEq(await page.getAttribute('#nav-search', 'aria-current'), 'page', 'search screen is current');
+  await noSideways(page, 'search');
   await axeScan(page, 'search (empty)');
 
   // Bad syntax: explained under the box.
@@ -343,4 +350,35 @@ test('restore: a whole snapshot from the list, cancelled while running', async (
   await axeScan(page, 'restore: cancelled');
   await page.keyboard.press('Escape');
   await page.waitForSelector('#restore-dialog', { state: 'detached' });
+});
+
+test('search and the restore wizard in the dark theme and the smallest window (axe)', async ({ page, base }) => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.setViewportSize({ width: 800, height: 560 });
+  await openRepo(page, base);
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  await page.click('#nav-search');
+  await page.fill('#search-query', 'budget');
+  await page.click('#search-submit');
+  await page.waitForSelector('#search-results .snippet mark');
+  await page.click('#search-results [role="option"]:first-child .hit-row');
+  await page.keyboard.press('Space');
+  await page.waitForSelector('#preview-subject');
+  await noSideways(page, 'search at 800×560');
+  await axeScan(page, 'search (dark)');
+  await shot(page, '27-search-dark');
+  await page.click('#search-restore-selected');
+  await next(page, 'target');
+  await page.check('#target-mailbox');
+  await page.fill('#target-mailbox-address', 'archive@contoso.example');
+  await page.check('#target-mailbox-into-folder');
+  await noSideways(page, 'wizard at 800×560');
+  await axeScan(page, 'restore: target (dark)');
+  await next(page, 'conflict');
+  await next(page, 'review');
+  await page.waitForSelector('.plan-mailbox[data-mailbox="archive@contoso.example"]');
+  await axeScan(page, 'restore: review (dark)');
+  await runFromReview(page);
+  assertEq(await text(page, '.report-restored'), '1', 'restored into archive');
+  await axeScan(page, 'restore: report (dark)');
 });
