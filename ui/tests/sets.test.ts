@@ -268,13 +268,14 @@ describe('schedule text', () => {
 
 describe('wizard state', () => {
   it('says why each step cannot be left yet', () => {
+    expect(new Wizard({ repository: '/r', demo: null }).blocker('signin')).toBe('Enter the tenant id and the client id.');
     const w = new Wizard({ repository: '/r', demo: demo() });
     expect(w.blocker('name')).toBe('Enter a name.');
     w.name = 'Mail';
     expect(w.blocker('name', ['MAIL'])).toContain('already exists');
     expect(w.blocker('name', ['Other'])).toBeNull();
-    expect(w.blocker('signin')).toBe('Enter the tenant id and the client id.');
-    w.useDemo();
+    // The demo's app is filled in; signing in is what is left.
+    expect(w.connection()).toMatchObject({ tenantId: DEMO_TENANT_ID, clientId: DEMO_CLIENT_ID });
     expect(w.blocker('signin')).toBe('Sign in before you go on.');
     w.setSignedIn({ account: null, displayName: 'Contoso' });
     expect(w.blocker('signin')).toBeNull();
@@ -409,6 +410,12 @@ describe('dashboard, wizard and history screens', () => {
     await waitFor(() => expect(container.querySelector('#wizard-step-signin')).not.toBeNull());
     expect(document.activeElement?.id).toBe('wizard-step-heading');
     expect($(container, '#wizard-stepper [aria-current="step"]').dataset.step).toBe('signin');
+    // Another app needs its secret: the identity platform's reason is shown by the button.
+    await type($(container, '#signin-client'), '11111111-2222-3333-4444-555555555555');
+    await fireEvent.click($(container, '#signin-submit'));
+    await waitFor(() => expect(container.querySelector('#signin-error')).not.toBeNull());
+    expect($(container, '#signin-error').textContent).toContain('AADSTS7000216');
+    expect($(container, '#error .error-code').textContent).toBe('sign_in');
     // One click on the demo tenant signs in.
     await fireEvent.click($(container, '#wizard-use-demo'));
     await waitFor(() => expect(container.querySelector('#signin-status')).not.toBeNull());

@@ -64,9 +64,9 @@ test('sets: the wizard on the demo tenant, from an empty dashboard to "Save and 
 
   // 2. Sign-in: device code first, shown large with a copy button, then the demo app in one click.
   assert(await page.isDisabled('#wizard-next'), 'Next disabled until signed in');
+  assertEq(await page.inputValue('#signin-tenant'), DEMO_TENANT_ID, 'the demo tenant is filled in');
+  assertEq(await page.inputValue('#signin-client'), DEMO_CLIENT_ID, 'and its app');
   await page.check('#signin-device');
-  await page.fill('#signin-tenant', DEMO_TENANT_ID);
-  await page.fill('#signin-client', DEMO_CLIENT_ID);
   await page.click('#signin-submit');
   await page.waitForSelector('#device-user-code');
   assertEq(await text(page, '#device-user-code'), 'QCB7-K4MD', 'user code shown');
@@ -110,6 +110,11 @@ test('sets: the wizard on the demo tenant, from an empty dashboard to "Save and 
   const bg = await bad.first().locator('td').first().evaluate((td) => getComputedStyle(td).backgroundColor);
   assertEq(bg, 'rgb(253, 238, 238)', 'problem rows are highlighted');
   await axeScan(page, 'wizard: permissions');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  await axeScan(page, 'wizard: permissions (dark)');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
   await shot(page, '12-wizard-permissions', '#permissions-summary');
   await page.click('#permissions-retry');
   await page.waitForSelector('#permissions-summary[data-problems="0"]');
@@ -246,6 +251,11 @@ test('sets: dashboard with sparklines and warnings; Stop during a run; edit and 
   assert((await text(page, `${support} [data-testid="set-last-run"]`)).includes('Failed'), 'failed last run');
   await axeScan(page, 'dashboard');
   await shot(page, '10-dashboard');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  await axeScan(page, 'dashboard (dark)');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
 
   // Run, visit another screen, come back, stop.
   await page.click(`${nightly} [data-testid="set-run"]`);
@@ -329,7 +339,33 @@ test('sets: the history lists runs newest first, filters by set and shows a run 
   assert((await text(page, '#history-failed')).includes('429 Too Many Requests'), 'and why');
   assert((await text(page, '#history-detail [data-stat="duration"]')).includes('1 min 34 s'), 'duration');
   await axeScan(page, 'history detail');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  await axeScan(page, 'history detail (dark)');
   await page.click('#history-back');
   await page.waitForSelector('#history-table');
   assertEq(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'history-open', 'focus back on the row');
+});
+
+test('sets: the smallest window (800×560) keeps the dashboard and the wizard without sideways scrolling', async ({ page, base }) => {
+  await page.setViewportSize({ width: 800, height: 560 });
+  await openDemo(page, base, { mockSets: '1' });
+  await page.waitForSelector('#set-list');
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert((await overflow()) <= 0, `dashboard: no horizontal scrolling (${await overflow()} px)`);
+  await page.click('#sets-create');
+  await page.fill('#wizard-name', 'Small');
+  await next(page, 'signin');
+  assert((await overflow()) <= 0, `sign-in: no horizontal scrolling (${await overflow()} px)`);
+  await page.click('#wizard-use-demo');
+  await page.waitForSelector('#signin-status');
+  await next(page, 'permissions');
+  await page.waitForSelector('#permissions-table');
+  assert((await overflow()) <= 0, `permissions: no horizontal scrolling (${await overflow()} px)`);
+  await next(page, 'mailboxes');
+  await page.waitForSelector('[data-testid="mailbox-option"]');
+  await page.click('#folder-filter summary');
+  await page.waitForSelector('[data-testid="folder-node"]');
+  assert((await overflow()) <= 0, `mailboxes: no horizontal scrolling (${await overflow()} px)`);
+  await axeScan(page, 'wizard at 800×560');
 });

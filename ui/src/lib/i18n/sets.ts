@@ -1,5 +1,5 @@
 // Strings of the dashboard, the backup-set wizard and the job history (t.sets).
-import type { CategoryName, RunOn, RunStatus } from '../backend/types';
+import type { CategoryName, RetentionPolicy, RunOn, RunStatus } from '../backend/types';
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? `1 ${one}` : `${n.toLocaleString()} ${many}`);
 const DAY_NAMES: Record<string, string> = {
@@ -349,6 +349,18 @@ export const setsStrings = {
         .filter(Boolean)
         .join(' + ') || 'Every mailbox',
     retentionSummary: (parts: string[]) => (parts.length ? parts.join(', ') : 'Keep everything'),
+    /** The rules of a policy, e.g. ["7 daily", "4 weekly", "deleted items for 90d"]. */
+    retentionParts: (p: RetentionPolicy): string[] =>
+      [
+        p.keepLast ? `last ${p.keepLast}` : '',
+        p.keepWithin ? `everything within ${p.keepWithin}` : '',
+        p.keepHourly ? `${p.keepHourly} hourly` : '',
+        p.keepDaily ? `${p.keepDaily} daily` : '',
+        p.keepWeekly ? `${p.keepWeekly} weekly` : '',
+        p.keepMonthly ? `${p.keepMonthly} monthly` : '',
+        p.keepYearly ? `${p.keepYearly} yearly` : '',
+        p.deletedItemRetention ? `deleted items for ${p.deletedItemRetention}` : '',
+      ].filter(Boolean),
     signinSummary: (method: string, who: string) => `${method} — ${who}`,
     edit: 'Change',
   },

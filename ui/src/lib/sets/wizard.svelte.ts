@@ -17,9 +17,6 @@ import { CATEGORY_NAMES } from '../backend/types';
 import { t } from '../i18n/en';
 import { scheduleChoice, scheduleError, scheduleText, type ScheduleChoice } from './schedule';
 
-/** SetForm with the per-mailbox categories the wizard passes back untouched (types.ts may add it). */
-type SetFormWithExtras = SetForm & { mailboxCategories?: Record<string, CategoryName[]> | null };
-
 export const STEPS = ['name', 'signin', 'permissions', 'mailboxes', 'destination', 'schedule', 'retention', 'summary'] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -139,11 +136,12 @@ export class Wizard {
   schedule = $state<ScheduleChoice>({ kind: 'daily', time: '02:30', days: ['mon', 'tue', 'wed', 'thu', 'fri'], custom: 'every 6h' });
   retentionPreset = $state<RetentionPreset>('standard');
   retention = $state<RetentionFields>(presetFields('standard'));
-  mailboxCategories: SetFormWithExtras['mailboxCategories'] = null;
+  /** Per-mailbox categories of a saved set (from TOML): passed back untouched. */
+  mailboxCategories: SetForm['mailboxCategories'] = null;
   /** The saved set's connection (editing), kept for its certificate path. */
   savedConnection: SetConnection | null = null;
 
-  constructor(options: { repository: string; demo: SetConnection | null; form?: SetFormWithExtras }) {
+  constructor(options: { repository: string; demo: SetConnection | null; form?: SetForm }) {
     this.repository = options.repository;
     this.demo = options.demo;
     this.editing = !!options.form;
@@ -179,6 +177,9 @@ export class Wizard {
       this.signedInWith = this.signinKey();
       this.needsCheck = false;
     } else if (options.demo) {
+      // On the demo tenant every sign-in method starts from the demo's app.
+      this.tenantId = options.demo.tenantId;
+      this.clientId = options.demo.clientId;
       this.graphUrl = options.demo.graphUrl;
       this.authority = options.demo.authority;
     }
@@ -248,7 +249,7 @@ export class Wizard {
     return retentionFrom(this.retentionPreset, this.retention);
   }
 
-  form(): SetFormWithExtras {
+  form(): SetForm {
     return {
       name: this.name.trim(),
       runOn: this.runOn,

@@ -401,9 +401,8 @@ export class MockSets {
     const existing = this.#sets.get(key);
     if (existing && !replace) throw invalid(`a set named ${JSON.stringify(existing.form.name)} already exists`);
     // Per-mailbox categories (set in TOML) stay when the form leaves them out.
-    type WithExtras = SetForm & { mailboxCategories?: Record<string, CategoryName[]> | null };
-    const kept = (form as WithExtras).mailboxCategories ?? (existing?.form as WithExtras | undefined)?.mailboxCategories ?? null;
-    const stored: StoredSet = { form: clone({ ...form, mailboxCategories: kept } as WithExtras), created: existing?.created ?? this.host.now() };
+    const mailboxCategories = form.mailboxCategories ?? existing?.form.mailboxCategories ?? null;
+    const stored: StoredSet = { form: clone({ ...form, mailboxCategories }), created: existing?.created ?? this.host.now() };
     this.#sets.set(key, stored);
     return this.#overview(stored);
   }
