@@ -228,6 +228,9 @@ describe('mock export and folder picker', () => {
     await expect(backend.exportRun({ ...base, mailFormat: 'eml', target: '/tmp/x', zip: true }, () => {})).rejects.toMatchObject({
       code: 'invalid_input',
     });
+    await expect(
+      backend.exportRun({ ...base, paths: [INBOX, `/${ALICE}/Sent Items`], mailFormat: 'eml', target: '/tmp/y.zip', zip: true }, () => {}),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
     expect(backend.jobs.exports).toHaveLength(3);
   });
 

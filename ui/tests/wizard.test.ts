@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { fireEvent, render } from '@testing-library/svelte';
+import { describe, expect, it, vi } from 'vitest';
+import { fireEvent, render, waitFor } from '@testing-library/svelte';
 import { MockBackend } from '../src/lib/backend/mock';
 import { itemPath } from '../src/lib/backend/paths';
 import type { ItemEntry } from '../src/lib/backend/types';
 import { Checks } from '../src/lib/restore/checks.svelte';
+import RestoreDialog from '../src/lib/restore/RestoreDialog.svelte';
 import { groupBySnapshot, nextChecked, rangeIds, readablePath, type RestoreItem } from '../src/lib/restore/selection';
 import { RestoreWizard, countPlanned, defaultFolderName, defaultZipName, joinPath } from '../src/lib/restore/wizard.svelte';
 import ItemList from '../src/lib/snapshots/ItemList.svelte';
@@ -226,14 +227,21 @@ describe('restore wizard', () => {
     expect(first).not.toHaveProperty('allowNonEmpty');
     expect(first).toMatchObject({ target: '/home/demo/Exports', mailFormat: 'mbox', zip: false });
     expect(second.allowNonEmpty).toBe(true);
+    // A zip holds one path: with two, the option is off and the folder is the target.
+    expect(wizard.canZip).toBe(false);
     wizard.zip = true;
-    wizard.zipName = 'nope';
-    expect(wizard.errors.zipName).toBe('zip');
-    wizard.zipName = 'mail.zip';
-    expect(wizard.exportRequests(false).map((r) => [r.target, r.zip, 'allowNonEmpty' in r])).toEqual([
-      ['/home/demo/Exports/mail.zip', true, false],
-      ['/home/demo/Exports/mail.zip', true, false],
+    expect(wizard.exportRequests(false).map((r) => [r.target, r.zip])).toEqual([
+      ['/home/demo/Exports', false],
+      ['/home/demo/Exports', false],
     ]);
+    const one = new RestoreWizard(backend, { mode: 'export', items: wizard.items.slice(0, 1) }, now);
+    expect(one.canZip).toBe(true);
+    one.exportFolder = 'C:\\Users\\me';
+    one.zip = true;
+    one.zipName = 'nope';
+    expect(one.errors.zipName).toBe('zip');
+    one.zipName = 'mail.zip';
+    expect(one.exportRequests(false).map((r) => [r.target, r.zip, 'allowNonEmpty' in r])).toEqual([['C:\\Users\\me\\mail.zip', true, false]]);
     wizard.zip = false;
     wizard.next();
     expect(wizard.step).toBe('review');
@@ -242,5 +250,51 @@ describe('restore wizard', () => {
     await wizard.run();
     expect(wizard.exportReports!.map((r) => r.messages)).toEqual([1, 3]);
     expect(backend.jobs.exportTargets.has('/home/demo/Exports')).toBe(true);
+  });
+});
+
+describe('restore dialog', () => {
+  it('shows what a dry run cannot do (a failed path) and still offers the run; focus follows the steps', async () => {
+    const backend = new MockBackend({ open: true });
+    const snaps = await backend.snapshotsList();
+    const newest = snaps[snaps.length - 1];
+    const failed = { mailbox: ALICE, folder: `${INBOX}/Gone`, itemId: '', reason: '[not_found] no such folder' };
+    vi.spyOn(backend, 'restoreRun').mockResolvedValue([
+      {
+        mailbox: ALICE,
+        targetFolder: '',
+        dryRun: true,
+        foldersCreated: 0,
+        itemsRestored: 0,
+        itemsOverwritten: 0,
+        itemsSkipped: 0,
+        skipped: [],
+        failed: [failed],
+        planned: [{ action: 'create', kind: 'message', folder: 'Inbox', itemId: 'm1' }],
+        durationMs: 1,
+      },
+    ]);
+    const onClose = vi.fn();
+    const { container } = render(RestoreDialog, {
+      props: {
+        backend,
+        onClose,
+        selection: { mode: 'restore', items: [{ snapshotId: newest.id, snapshotLabel: newest.shortId, path: `${INBOX}/Gone`, kind: 'folder', label: 'Gone' }] },
+      },
+    });
+    expect($(container, '#restore-dialog').dataset.step).toBe('what');
+    expect((container.querySelector('#restore-recursive') as HTMLInputElement).checked).toBe(true);
+    for (const step of ['target', 'conflict', 'review']) {
+      await fireEvent.click($(container, '#restore-next'));
+      await waitFor(() => expect($(container, '#restore-dialog').dataset.step).toBe(step));
+      await waitFor(() => expect(document.activeElement?.id).toBe('restore-step-heading'));
+    }
+    await waitFor(() => expect(container.querySelector('.plan-failed')).not.toBeNull());
+    expect($(container, '.plan-failed').dataset.count).toBe('1');
+    expect($(container, '.plan-counts [data-action="create"]').dataset.count).toBe('1');
+    expect(container.querySelector('.reasons .reason')?.textContent).toBe(failed.reason);
+    expect(($(container, '#restore-run') as HTMLButtonElement).disabled).toBe(false);
+    await fireEvent.click($(container, '#restore-back'));
+    await waitFor(() => expect($(container, '#restore-dialog').dataset.step).toBe('conflict'));
   });
 });

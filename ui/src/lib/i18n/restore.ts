@@ -130,6 +130,7 @@ export const restoreStrings = {
     pick: 'Choose…',
     pickTitle: 'Choose where to export to',
     zipName: 'File name',
+    zipOne: 'A .zip file holds one mailbox, folder or message: export several into a folder.',
     allowNonEmpty: 'The folder may already hold files',
     errFolderName: 'Enter a name for the new folder.',
     errFolderSlash: 'A folder name cannot contain / or \\.',
@@ -175,6 +176,8 @@ export const restoreStrings = {
     },
     planSkipped: (n: number) => `${plural(n, 'item', 'items')} will be skipped`,
     planNothing: 'Nothing would be written.',
+    planFailed: (n: number) =>
+      n === 1 ? '1 item cannot be restored as asked: see why below.' : `${n.toLocaleString()} items cannot be restored as asked: see why below.`,
     planFirst: (n: number, total: number) => (n === total ? 'Planned writes' : `First ${n} of ${total.toLocaleString()} planned writes`),
     colAction: 'Action',
     colKind: 'Kind',

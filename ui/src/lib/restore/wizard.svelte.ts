@@ -131,6 +131,11 @@ export class RestoreWizard {
     return this.items.some((i) => i.kind !== 'item');
   }
 
+  /** A .zip file holds one mailbox, folder or message (the engine refuses more). */
+  get canZip(): boolean {
+    return this.items.length === 1;
+  }
+
   get steps(): StepId[] {
     return this.isExport ? ['what', 'target', 'review', 'result'] : ['what', 'target', 'conflict', 'review', 'result'];
   }
@@ -148,7 +153,7 @@ export class RestoreWizard {
     if (this.target === 'mailbox' && !MAILBOX_PATTERN.test(this.mailbox.trim())) e.mailbox = 'address';
     if (this.target === 'export') {
       if (!this.exportFolder.trim()) e.exportFolder = 'required';
-      if (this.zip && !/^[^\\/]+\.zip$/i.test(this.zipName.trim())) e.zipName = 'zip';
+      if (this.zip && this.canZip && !/^[^\\/]+\.zip$/i.test(this.zipName.trim())) e.zipName = 'zip';
     }
     return e;
   }
@@ -161,7 +166,7 @@ export class RestoreWizard {
 
   /** Where an export writes: the folder, or with zip the .zip file in it. */
   get exportTarget(): string {
-    return this.zip ? joinPath(this.exportFolder, this.zipName.trim()) : this.exportFolder.trim();
+    return this.zip && this.canZip ? joinPath(this.exportFolder, this.zipName.trim()) : this.exportFolder.trim();
   }
 
   restoreRequests(dryRun: boolean): RestoreRequest[] {
@@ -186,10 +191,10 @@ export class RestoreWizard {
       mailFormat: this.mailFormat,
       eventFiles: this.eventFiles,
       target: this.exportTarget,
-      zip: this.zip,
+      zip: this.zip && this.canZip,
       dryRun,
       // Sent only when asked for (an optional field); a second snapshot writes beside the first.
-      ...(this.allowNonEmpty || (i > 0 && !this.zip) ? { allowNonEmpty: true } : {}),
+      ...(this.allowNonEmpty || i > 0 ? { allowNonEmpty: true } : {}),
     }));
   }
 

@@ -516,6 +516,9 @@ export class MockJobs {
     const target = request.target.trim();
     if (!target) throw apiError('invalid_input', 'Choose where to export to.');
     if (request.paths.length === 0) throw apiError('invalid_input', 'Nothing to export: no path given.');
+    if (request.zip && request.paths.length > 1) {
+      throw apiError('invalid_input', 'a zip file holds one mailbox, folder or item: export the others into a folder, or one at a time');
+    }
     if (request.zip && !/\.zip$/i.test(target)) throw apiError('invalid_input', `${target} is not a .zip file name.`);
     if (request.zip && this.exportTargets.has(target)) {
       throw apiError('invalid_input', `${target} exists; existing files are never overwritten.`);
