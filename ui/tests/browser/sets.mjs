@@ -125,8 +125,10 @@ test('sets: the wizard on the demo tenant, from an empty dashboard to "Save and 
   await page.waitForSelector('[data-testid="mailbox-option"]');
   const addresses = await page.$$eval('[data-testid="mailbox-option"]', (l) => l.map((e) => e.getAttribute('data-address')));
   assertEq(addresses, ['alice@contoso.example', 'bob@contoso.example', 'support@contoso.example'], 'users and the shared mailbox');
-  assert(await page.isChecked('#mailboxes-all-users'), 'All users by default');
+  assert(await page.isDisabled('#wizard-next'), 'no mailbox chosen yet');
+  await page.check('#mailboxes-all-users');
   assert(await page.isDisabled('[data-address="alice@contoso.example"] input'), 'users are covered by the toggle');
+  assert(!(await page.isDisabled('[data-address="support@contoso.example"] input')), 'the shared mailbox is not');
   await page.uncheck('#mailboxes-all-users');
   assert(await page.isDisabled('#wizard-next'), 'no mailbox chosen');
   assert((await text(page, '#wizard-next-reason')).includes('at least one mailbox'), 'why');
@@ -368,4 +370,9 @@ test('sets: the smallest window (800×560) keeps the dashboard and the wizard wi
   await page.waitForSelector('[data-testid="folder-node"]');
   assert((await overflow()) <= 0, `mailboxes: no horizontal scrolling (${await overflow()} px)`);
   await axeScan(page, 'wizard at 800×560');
+  // The desktop end-to-end test's path: one mailbox found by search, then the defaults.
+  await page.fill('#mailbox-search', 'alice');
+  await page.click("li[data-address='alice@contoso.example'] [data-testid=mailbox-check]");
+  for (const step of ['destination', 'schedule', 'retention', 'summary']) await next(page, step);
+  assertEq(await text(page, '#wizard-summary [data-summary="mailboxes"] dd:not(.sum-edit)'), 'alice@contoso.example', 'alice only');
 });

@@ -124,7 +124,7 @@ export class Wizard {
   needsCheck = $state(true);
   // Mailboxes
   directory = $state<MailboxChoice[] | null>(null);
-  allUsers = $state(true);
+  allUsers = $state(false);
   shared = $state(false);
   users = $state<string[]>([]);
   filter = $state<string | null>(null);
