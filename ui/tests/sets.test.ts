@@ -460,6 +460,33 @@ describe('dashboard, wizard and history screens', () => {
     );
   });
 
+  it('shows Exchange throttling waits as such while a set runs, per mailbox', async () => {
+    const gate = deferred();
+    let paused = false;
+    const backend = await signedIn({
+      onStep: async (p) => {
+        if (p.throttledNow && !paused) {
+          paused = true;
+          await gate.promise;
+        }
+      },
+    });
+    await backend.setSave(form(), false);
+    const { container } = await renderApp(backend);
+    await waitFor(() => expect(container.querySelector('[data-testid="set-run"]')).not.toBeNull());
+    await fireEvent.click($(container, '[data-testid="set-run"]'));
+    await waitFor(() => expect(container.querySelector('[data-testid="set-progress-throttled"]')).not.toBeNull());
+    expect($(container, '[data-testid="set-progress-throttled"]').textContent).toContain('Exchange Online is throttling: 1 request waits');
+    expect($(container, '[data-testid="set-progress-status"]').textContent).toContain('throttling');
+    const rows = $$(container, '[data-testid="set-progress-mailboxes"] tr[data-mailbox]');
+    expect(rows.map((r) => r.dataset.mailbox)).toEqual(['alice@contoso.example', 'bob@contoso.example']);
+    expect(rows[0].textContent).toContain('Done');
+    expect(rows[1].textContent).toContain('Inbox');
+    gate.resolve();
+    await waitFor(() => expect(container.querySelector('[data-testid="set-report"]')).not.toBeNull());
+    expect(container.querySelector('[data-testid="set-progress-throttled"]')).toBeNull();
+  });
+
   it('history: newest first, filtered by set, with a detail view of a run', async () => {
     const { container } = await renderApp(new MockBackend({ open: true, sets: { seed: true } }), 'history');
     await waitFor(() => expect($$(container, '[data-testid="history-row"]')).toHaveLength(9));

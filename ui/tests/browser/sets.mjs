@@ -232,6 +232,12 @@ test('sets: the wizard on the demo tenant, from an empty dashboard to "Save and 
   assert((await text(page, `${card('Contoso mail')} [data-testid="set-mailboxes"]`)).includes('3 mailboxes'), 'mailboxes label');
   await axeScan(page, 'set report');
 
+  // The report's snapshot opens in the snapshot browser.
+  await page.click(`${card('Contoso mail')} [data-testid="set-report"] [data-testid="report-browse"]`);
+  await page.waitForSelector('#browser .folder-row[data-path="/alice@contoso.example"]');
+  const mailboxes = await page.$$eval('#browser .folder-row', (r) => r.map((e) => e.getAttribute('data-path')));
+  assertEq(mailboxes, ['/alice@contoso.example', '/bob@contoso.example', '/support@contoso.example'], 'the set\'s mailboxes');
+
   // The history has the run.
   await page.click('#nav-history');
   await page.waitForSelector('[data-testid="history-row"]');
