@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, waitFor } from '@testing-library/svelte';
+import type { Channel } from '@tauri-apps/api/core';
+import { mockIPC } from '@tauri-apps/api/mocks';
 import { MockBackend } from '../src/lib/backend/mock';
+import { TauriBackend } from '../src/lib/backend/tauri';
 import { DEMO_CLIENT_ID, DEMO_TENANT_ID, folderVerdict, SHARED_MAILBOX } from '../src/lib/backend/mock/sets';
-import type { ApiError, Progress, SetConnection, SetForm } from '../src/lib/backend/types';
+import type { ApiError, Progress, SetConnection, SetForm, SetOverview } from '../src/lib/backend/types';
 import { nextDue, parseSchedule, scheduleChoice, scheduleError, scheduleText } from '../src/lib/sets/schedule';
 import { SetsStore } from '../src/lib/sets/sets.svelte';
 import { presetOf, retentionFrom, presetFields, Wizard } from '../src/lib/sets/wizard.svelte';
@@ -500,5 +503,110 @@ describe('dashboard, wizard and history screens', () => {
     expect($(container, '#history-message').textContent).toContain('AADSTS7000222');
     await fireEvent.click($(container, '#history-back'));
     await waitFor(() => expect(container.querySelector('#history-table')).not.toBeNull());
+  });
+});
+
+describe('backup sets through the Tauri backend (mockIPC)', () => {
+  const info = {
+    version: '1.2.3',
+    demoTenant: true,
+    graphUrl: 'http://127.0.0.1:9999/v1.0',
+    defaultRepoPath: '/data/qcb',
+    repo: { id: 'ab'.repeat(32), path: '/data/qcb', snapshotCount: 0 },
+  };
+  const overview = (running: boolean): SetOverview => ({
+    name: 'Mail',
+    runOn: 'client',
+    schedule: 'daily 02:30',
+    repository: '/data/qcb',
+    mailboxesLabel: 'All users',
+    categories: ['mail'],
+    lastRun: null,
+    nextRun: '2026-11-29T02:30:00Z',
+    sizeBytes: null,
+    itemsPerRun: [],
+    running,
+    warnings: [{ code: 'signin_expired', message: 'Sign in again: the refresh token expired.' }],
+  });
+  const send = <T>(channel: Channel<T>, index: number, message: T) =>
+    (window.__TAURI_INTERNALS__ as { runCallback: (id: number, data: unknown) => void }).runCallback(channel.id, { index, message });
+
+  it('runs a set with set_run { name, onProgress } and shows the channel progress, then the report', async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    let channel: Channel<Progress> | undefined;
+    const finish = deferred<unknown>();
+    let running = false;
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> });
+      switch (cmd) {
+        case 'app_info':
+          return info;
+        case 'sets_list':
+          return [overview(running)];
+        case 'set_run':
+          running = true;
+          channel = (args as { onProgress: Channel<Progress> }).onProgress;
+          return finish.promise;
+        case 'set_stop':
+          return null;
+      }
+      return null;
+    });
+    const { container } = await renderApp(new TauriBackend());
+    await waitFor(() => expect(container.querySelector('[data-set-name="Mail"]')).not.toBeNull());
+    expect($(container, '[data-testid="set-warnings"]').textContent).toContain('refresh token expired');
+    await fireEvent.click($(container, '[data-testid="set-run"]'));
+    await waitFor(() => expect(channel).toBeDefined());
+    expect(calls.find((c) => c.cmd === 'set_run')?.args.name).toBe('Mail');
+    send(channel!, 0, { phase: 'items', mailbox: 'alice@contoso.example', folder: 'Inbox', itemsDone: 5, itemsTotal: 10, bytesDone: 2048 });
+    await waitFor(() => expect($(container, '[data-testid="set-progress-bar"]').getAttribute('value')).toBe('5'));
+    expect($(container, '[data-testid="set-progress-where"]').textContent).toBe('alice@contoso.example / Inbox');
+    await fireEvent.click($(container, '[data-testid="set-stop"]'));
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'set_stop')).toBe(true));
+    expect(calls.find((c) => c.cmd === 'set_stop')?.args).toEqual({ name: 'Mail' });
+    running = false;
+    finish.reject({ code: 'cancelled', message: 'The backup was stopped.' });
+    await waitFor(() => expect(container.querySelector('[data-testid="set-outcome"][data-outcome="stopped"]')).not.toBeNull());
+    expect(container.querySelector('#error')).toBeNull();
+  });
+
+  it('shows the device code from signin_device { connection, onPrompt }', async () => {
+    let prompt: Channel<unknown> | undefined;
+    const approved = deferred<unknown>();
+    const demoConnection: SetConnection = { ...demo(), graphUrl: info.graphUrl, authority: 'http://127.0.0.1:9999' };
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> });
+      switch (cmd) {
+        case 'app_info':
+          return info;
+        case 'sets_list':
+          return [];
+        case 'demo_connection':
+          return demoConnection;
+        case 'signin_device':
+          prompt = (args as { onPrompt: Channel<unknown> }).onPrompt;
+          return approved.promise;
+      }
+      return null;
+    });
+    const { container } = await renderApp(new TauriBackend());
+    await waitFor(() => expect(container.querySelector('#sets-create-empty')).not.toBeNull());
+    await fireEvent.click($(container, '#sets-create-empty'));
+    await waitFor(() => expect(container.querySelector('#wizard-name')).not.toBeNull());
+    await type($(container, '#wizard-name'), 'Mine');
+    await fireEvent.click($(container, '#wizard-next'));
+    await waitFor(() => expect(container.querySelector('#signin-device')).not.toBeNull());
+    await fireEvent.click($(container, '#signin-device'));
+    await fireEvent.click($(container, '#signin-submit'));
+    await waitFor(() => expect(prompt).toBeDefined());
+    expect(calls.find((c) => c.cmd === 'signin_device')?.args.connection).toEqual({ ...demoConnection, auth: 'delegated', account: null });
+    send(prompt!, 0, { userCode: 'ABCD-EFGH', verificationUri: 'https://microsoft.com/devicelogin', expiresInSeconds: 900, message: '' });
+    await waitFor(() => expect(container.querySelector('#device-user-code')).not.toBeNull());
+    expect($(container, '#device-user-code').textContent).toBe('ABCD-EFGH');
+    approved.resolve({ account: 'megan@contoso.example', displayName: 'Megan' });
+    await waitFor(() => expect(container.querySelector('#signin-status')).not.toBeNull());
+    expect($(container, '#signin-status').textContent).toContain('megan@contoso.example');
+    expect(($(container, '#wizard-next') as HTMLButtonElement).disabled).toBe(false);
   });
 });

@@ -246,7 +246,7 @@ export const setsStrings = {
     categoriesLegend: 'What to back up',
     foldersTitle: 'Folders (optional)',
     foldersHint:
-      'By default every mail folder is backed up. Mark folders to back up only those (Include) or to leave them out (Exclude); a mark covers the folder and everything below it.',
+      'By default every mail folder is backed up. Mark folders to back up only those (Include) or to leave them out (Exclude); a mark covers the folder and everything below it, and applies to every mailbox of the set.',
     folderMailbox: 'Show the folders of',
     folderTreeLabel: (mailbox: string) => `Mail folders of ${mailbox}`,
     expand: (name: string) => `Expand ${name}`,
