@@ -75,29 +75,29 @@ describe('mock search', () => {
 
   it('filters by mailbox, folder (with subfolders), attachments, dates and the latest snapshot', async () => {
     const { backend, newest } = await setup();
-    const bob = await backend.search(query('', { mailbox: 'bob@contoso.example', limit: 1000 }));
+    const bob = await backend.search(query('contoso', { mailbox: 'bob@contoso.example', limit: 1000 }));
     expect(bob.hits.length).toBeGreaterThan(0);
     expect(bob.hits.every((h) => h.places.every((p) => p.mailbox === 'bob@contoso.example'))).toBe(true);
-    const inbox = await backend.search(query('', { mailbox: ALICE, folder: 'Inbox', limit: 1000 }));
+    const inbox = await backend.search(query('contoso', { mailbox: ALICE, folder: 'Inbox', limit: 1000 }));
     const folders = new Set(inbox.hits.flatMap((h) => h.places.map((p) => p.folder)));
     expect([...folders].sort()).toEqual(['Inbox', 'Inbox/Projects']);
-    const withAttachments = await backend.search(query('', { hasAttachments: true, limit: 1000 }));
+    const withAttachments = await backend.search(query('contoso', { hasAttachments: true, limit: 1000 }));
     expect(withAttachments.hits.length).toBeGreaterThan(0);
     expect(withAttachments.hits.every((h) => h.hasAttachments)).toBe(true);
-    const latest = await backend.search(query('', { snapshot: 'latest', limit: 1000 }));
+    const latest = await backend.search(query('contoso', { snapshot: 'latest', limit: 1000 }));
     expect(latest.hits.every((h) => h.places.length === 1 && h.places[0].snapshotId === newest.id)).toBe(true);
     const day = newest.time.slice(0, 10);
-    const onDay = await backend.search(query('', { fromDate: day, toDate: day, limit: 1000 }));
+    const onDay = await backend.search(query('contoso', { fromDate: day, toDate: day, limit: 1000 }));
     expect(onDay.hits.length).toBeGreaterThan(0);
     expect(onDay.hits.every((h) => h.date.slice(0, 10) === day)).toBe(true);
-    expect((await backend.search(query('', { category: 'contacts' }))).total).toBe(0);
+    expect((await backend.search(query('contoso', { category: 'contacts' }))).total).toBe(0);
   });
 
   it('caps the total of a large result and limits the hits', async () => {
     const { backend } = await setup({ largeFolderItems: 30_000 });
     const results = await backend.search(query('newsletters OR digest', { limit: 20 }));
     expect(results.hits).toHaveLength(20);
-    const all = await backend.search(query('', { limit: 5000 }));
+    const all = await backend.search(query('contoso', { limit: 5000 }));
     expect(all.hits).toHaveLength(1000);
     expect(all.total).toBe(10_000);
     expect(all.totalCapped).toBe(true);
@@ -108,6 +108,8 @@ describe('mock search', () => {
     await expect(backend.search(query('"unclosed phrase'))).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(backend.search(query('invoice AND'))).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(backend.search(query('subject:'))).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(backend.search(query('  ', { mailbox: ALICE }))).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(backend.search(query('NOT invoice'))).rejects.toMatchObject({ code: 'invalid_input' });
     expect(() => parseQuery('a OR b "c d" from:x NOT y')).not.toThrow();
   });
 });

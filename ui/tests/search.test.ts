@@ -3,7 +3,7 @@ import { fireEvent, render, waitFor } from '@testing-library/svelte';
 import App from '../src/App.svelte';
 import { MockBackend } from '../src/lib/backend/mock';
 import { SNIPPET_MARK_END as E, SNIPPET_MARK_START as S, type SearchResults } from '../src/lib/backend/types';
-import { buildQuery, EMPTY_SEARCH, hasCriteria } from '../src/lib/search/query';
+import { buildQuery, EMPTY_SEARCH } from '../src/lib/search/query';
 import { snippetParts, snippetText } from '../src/lib/search/snippet';
 import { $, $$, type } from './helpers';
 
@@ -116,13 +116,16 @@ describe('search form', () => {
       hasAttachments: true,
       snapshot: 'latest',
     });
-    expect(hasCriteria(EMPTY_SEARCH)).toBe(false);
-    expect(hasCriteria({ ...EMPTY_SEARCH, hasAttachments: true })).toBe(true);
   });
 
-  it('shows an unbalanced quote as a query error under the box, not a crash', async () => {
+  it('shows an unbalanced quote as a query error under the box, not a crash; an empty query asks for words', async () => {
     const backend = new MockBackend({ open: true });
+    const search = vi.spyOn(backend, 'search');
     const { container } = await openSearch(backend);
+    await fireEvent.submit($(container, '#search-form'));
+    await waitFor(() => expect(container.querySelector('#search-error')).not.toBeNull());
+    expect($(container, '#search-error').textContent).toContain('Type what to look for');
+    expect(search).not.toHaveBeenCalled();
     await type($(container, '#search-query'), '"budget');
     await fireEvent.submit($(container, '#search-form'));
     await waitFor(() => expect(container.querySelector('#search-error')).not.toBeNull());

@@ -343,7 +343,7 @@ test('restore: a whole snapshot from the list, cancelled while running', async (
   await page.keyboard.press('Escape');
   await page.keyboard.press('Escape');
   assertEq(await step(page), 'result', 'Escape (even twice) does not close a running restore');
-  assert(await page.isVisible('#restore-dialog'), 'still open');
+  await page.waitForSelector('#restore-dialog[open]', { state: 'visible' }); // still (or again) open
   await page.click('#restore-cancel');
   await page.waitForSelector('#restore-cancelled', { timeout: 30_000 });
   assert((await text(page, '#restore-cancelled')).includes('written before'), 'says what stays');

@@ -63,6 +63,7 @@ export const restoreStrings = {
     exportHit: 'Export…',
     pickHint: 'Select a result to preview it here.',
     badQuery: 'The search text could not be read',
+    emptyQuery: 'Type what to look for: a word, a "phrase", or from:, subject: and the like. The filters narrow it down.',
   },
 
   browser: {

@@ -43,8 +43,3 @@ export function buildQuery(form: SearchForm, limit = SEARCH_LIMIT): SearchQuery 
     limit,
   };
 }
-
-/** True when the form asks for something (a word or a filter). */
-export function hasCriteria(form: SearchForm): boolean {
-  return !!(form.text.trim() || form.mailbox || form.folder.trim() || form.category || form.fromDate || form.toDate || form.hasAttachments);
-}

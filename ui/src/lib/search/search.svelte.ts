@@ -2,6 +2,7 @@ import type { Backend } from '../backend';
 import { toApiError } from '../backend/errors';
 import type { ApiError, SearchHit, SearchResults } from '../backend/types';
 import type { ErrorSink } from '../components/errors';
+import { t } from '../i18n/en';
 import { Checks } from '../restore/checks.svelte';
 import { EMPTY_SEARCH, buildQuery, type SearchForm } from './query';
 
@@ -44,6 +45,11 @@ export class SearchState {
   }
 
   async search(): Promise<void> {
+    if (!this.form.text.trim()) {
+      // The engine needs words to look for; filters narrow them down.
+      this.queryError = { code: 'invalid_input', message: t.restore.search.emptyQuery };
+      return;
+    }
     const mine = ++this.#request;
     this.searching = true;
     this.queryError = null;

@@ -236,6 +236,7 @@ export class MockJobs {
 
   async search(query: SearchQuery): Promise<SearchResults> {
     const terms = parseQuery(query.text ?? '');
+    if (terms.filter((t) => !t.not).length === 0) throw apiError('invalid_input', 'the search text is empty');
     const limit = query.limit <= 0 ? 50 : Math.min(1000, query.limit);
     const from = dateBound(query.fromDate, false);
     const to = dateBound(query.toDate, true);
@@ -274,7 +275,7 @@ export class MockJobs {
               continue;
             }
             const doc = docOf(item, mailbox.upn);
-            const s = terms.length === 0 ? 1 : score(doc, terms);
+            const s = score(doc, terms);
             if (s > 0) versions.set(key, { found: [place], score: s, doc });
           }
         }
