@@ -252,7 +252,7 @@ test('sets: dashboard with sparklines and warnings; Stop during a run; edit and 
   const nightly = card('Nightly – all users');
   const support = card('Support mailbox');
   assertEq(await page.getAttribute(`${nightly} [data-testid="set-sparkline"]`, 'data-points'), '8', 'eight runs drawn');
-  assert((await page.getAttribute(`${nightly} [data-testid="set-sparkline"]`, 'aria-label')).includes('from 271 to 301'), 'sparkline described');
+  assert((await page.getAttribute(`${nightly} [data-testid="set-sparkline"]`, 'aria-label')).includes('from 19 to 26'), 'sparkline described');
   assert((await text(page, `${nightly} [data-testid="set-next-run"]`)).length > 3, 'next run shown');
   assert((await text(page, nightly)).includes('Daily at 02:30'), 'schedule readable');
   assert((await text(page, `${support} [data-testid="set-warnings"]`)).includes('client secret keys for app QCBackup are expired'), 'warning needs the user');

@@ -254,13 +254,14 @@ export class MockSets {
     this.#sets.set(nightly.name.toLowerCase(), { form: nightly, created: new Date(now.getTime() - 30 * 86_400_000) });
     this.#sets.set(support.name.toLowerCase(), { form: support, created: new Date(now.getTime() - 10 * 86_400_000) });
     this.signedIn.add(connectionKey(base.connection));
-    const items = [271, 274, 280, 279, 286, 291, 297, 301];
+    // Items per run as the demo tenant grows (a run now takes about 27).
+    const items = [19, 20, 20, 22, 21, 23, 24, 26];
     items.forEach((n, i) => {
       const day = items.length - i;
       const started = new Date(now.getFullYear(), now.getMonth(), now.getDate() - day, 2, 30);
       const status: RunStatus = i === 4 ? 'warning' : 'succeeded';
       this.#record({
-        setName: nightly.name, trigger: 'schedule', started, status, items: n, itemsFetched: i === 0 ? n : 6 + i,
+        setName: nightly.name, trigger: 'schedule', started, status, items: n, itemsFetched: i === 0 ? n : 2 + (i % 3),
         failed: status === 'warning'
           ? [{ mailbox: 'bob@contoso.example', folder: 'Inbox', itemId: 'AAMk-bob-inbox-3', reason: 'Graph returned 429 Too Many Requests after 5 retries' }]
           : [],
@@ -376,7 +377,7 @@ export class MockSets {
       categories: [...form.categories],
       lastRun: lastRun ? clone(lastRun) : null,
       nextRun: next ? rfc3339(next) : null,
-      sizeBytes: snapshot ?? (lastOk ? lastOk.items * 24_000 : null),
+      sizeBytes: snapshot ?? (lastOk ? lastOk.items * 30_000 : null),
       itemsPerRun: finished.filter((r) => r.snapshotId).slice(-20).map((r) => r.items),
       running: this.#active.has(form.name.toLowerCase()),
       warnings,
