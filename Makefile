@@ -5,10 +5,10 @@ CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 # One package and feature selection for every build that includes the desktop shell (the same
 # as scripts/test.sh uses), so nothing is compiled twice.
-ALL := --workspace --features qcbackup-desktop/custom-protocol
+ALL := --workspace --features qcbackup-desktop/custom-protocol,qcb-engine/ts
 APP := $(CARGO_TARGET_DIR)/debug/qcbackup-desktop
 
-.PHONY: run demo test ui desktop lint test-e2e
+.PHONY: run demo test ui desktop lint test-e2e ts-types
 
 ## Build and start the desktop app on the embedded demo tenant (the headless demo without a display).
 run:
@@ -40,6 +40,11 @@ lint: ui
 	cargo fmt --all --check
 	cargo clippy $(ALL) --all-targets -- -D warnings
 
-## Only the desktop end-to-end tests (needs `make desktop` first).
+## Only the desktop end-to-end tests (needs `make desktop` first). Each test starts its own
+## D-Bus session and gnome-keyring.
 test-e2e:
-	QCB_E2E_APP="$(APP)" xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run $(ALL) --no-fail-fast -E 'package(qcb-e2e)'
+	QCB_E2E_APP="$(APP)" xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run $(ALL) --no-fail-fast -E 'package(qcb-e2e)'
+
+## Regenerate the UI's TypeScript types of the engine's DTOs (ui/src/lib/backend/generated).
+ts-types:
+	QCB_WRITE_TS=1 cargo test -p qcb-engine --features ts --test ts_types

@@ -6,7 +6,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 export CARGO_TERM_COLOR=never NO_COLOR=1 FORCE_COLOR=0
 # Every cargo command below selects the same packages and features, so each crate is
 # compiled once for clippy and once for the tests, the desktop app and its WebDriver suite.
-ALL=(--workspace --features qcbackup-desktop/custom-protocol)
+# `qcb-engine/ts` adds the test that the UI's generated TypeScript types match the Rust DTOs.
+ALL=(--workspace --features qcbackup-desktop/custom-protocol,qcb-engine/ts)
 # SeaweedFS's `weed` (the S3 server the S3 tests start) from the venv scripts/bootstrap.sh makes.
 weed_venv=${XDG_CACHE_HOME:-$HOME/.cache}/qcbackup/seaweedfs-venv
 if [ -x "$weed_venv/bin/weed" ]; then export PATH="$weed_venv/bin:$PATH"; fi
@@ -63,6 +64,6 @@ for n in $(grep -E '^test result:' "$log" | sed -nE 's/.*ok\. ([0-9]+) passed.*/
 stage "Desktop: build the app and drive the real window under Xvfb over WebDriver"
 cargo build "${ALL[@]}" --all-targets || die "desktop build"
 QCB_E2E_APP="$CARGO_TARGET_DIR/debug/qcbackup-desktop" QCB_E2E_SCREENSHOTS="${QCB_E2E_SCREENSHOTS:-$CARGO_TARGET_DIR/e2e-screenshots}" \
-  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- cargo nextest run "${ALL[@]}" --no-fail-fast -E 'package(qcb-e2e)' 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
+  xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run "${ALL[@]}" --no-fail-fast -E 'package(qcb-e2e)' 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
 count_nextest
 [ "$st" = 0 ] || die "desktop end-to-end" 0

@@ -19,6 +19,7 @@ use crate::sets::{AuthMethod, ConnectionForm, SecretKind, SetConnection, connect
 
 /// A secret typed into the wizard. `Debug` shows only which fields are set.
 #[derive(Clone, Default, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppSecret {
     pub client_secret: Option<String>,
@@ -36,6 +37,7 @@ impl std::fmt::Debug for AppSecret {
 
 /// A successful sign-in.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SignedIn {
     /// The person who signed in (delegated), or `None` for an app.
@@ -45,6 +47,7 @@ pub struct SignedIn {
 
 /// A mailbox of the tenant, for the wizard's list.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MailboxChoice {
     pub id: String,
@@ -55,6 +58,7 @@ pub struct MailboxChoice {
 
 /// One mail folder of a lazily loaded tree.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct FolderChoice {
     pub id: String,

@@ -26,6 +26,7 @@ pub struct ConnectionTest {
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Access {
     Ok,
@@ -38,6 +39,7 @@ pub enum Access {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CategoryAccess {
     /// `mail`, `contacts`, `calendars`, `tasks`, `settings` or `rules`.
@@ -48,12 +50,15 @@ pub struct CategoryAccess {
     pub missing: Vec<String>,
     /// What an administrator does about it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub fix: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MailboxAccess {
     pub mailbox: String,
@@ -61,6 +66,7 @@ pub struct MailboxAccess {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionReport {
     /// `application` (an Entra app on its own) or `delegated` (a person's sign-in).

@@ -1,6 +1,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// Listing mailboxes and folders.
@@ -15,6 +16,7 @@ pub enum Phase {
 
 /// One progress report. Totals grow while folders are discovered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressEvent {
     pub phase: Phase,
@@ -30,6 +32,7 @@ pub struct ProgressEvent {
 
 /// How fast a job goes and what holds it back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Pace {
     /// Since the job started.

@@ -16,6 +16,7 @@ use crate::{ExportOptions, ExportReport, GraphClient, MailFormat, RepoHandle};
 
 /// Where restored items go, as a form sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum TargetForm {
     Original,
@@ -24,6 +25,7 @@ pub enum TargetForm {
 
 /// A restore of some paths of one snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreRequest {
     pub snapshot_id: String,
@@ -42,6 +44,7 @@ pub struct RestoreRequest {
 
 /// An export of some paths of one snapshot to files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportRequest {
     pub snapshot_id: String,
@@ -54,6 +57,7 @@ pub struct ExportRequest {
     pub dry_run: bool,
     /// Also write into a folder that already holds files (none is ever overwritten).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
     pub allow_non_empty: bool,
 }
 

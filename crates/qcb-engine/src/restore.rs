@@ -74,6 +74,7 @@ impl RestoreTarget {
 
 /// What to do when the item being restored is still there (or was restored before).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum OnConflict {
     /// Leave it and skip the backed-up one (a re-run fills gaps without duplicates).

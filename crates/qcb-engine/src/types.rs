@@ -67,6 +67,7 @@ impl Connection {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotInfo {
     pub id: String,
@@ -80,6 +81,7 @@ pub struct SnapshotInfo {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct FolderEntry {
     pub name: String,
@@ -90,6 +92,7 @@ pub struct FolderEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ItemEntry {
     pub id: String,
@@ -102,6 +105,7 @@ pub struct ItemEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Browse {
     pub snapshot_id: String,
@@ -112,6 +116,7 @@ pub struct Browse {
 
 /// An item a job could not handle, and why. The job went on without it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct FailedItem {
     pub mailbox: String,
@@ -121,6 +126,7 @@ pub struct FailedItem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct BackupReport {
     pub snapshot_id: String,
@@ -137,6 +143,7 @@ pub struct BackupReport {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreReport {
     pub mailbox: String,
@@ -161,6 +168,7 @@ pub struct RestoreReport {
 
 /// One write a restore would make (listed by a dry run).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedWrite {
     /// `create-folder`, `create` or `overwrite`.
@@ -176,6 +184,7 @@ pub struct PlannedWrite {
 
 /// What `check` looked at and found.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport {
     pub snapshots: u64,
@@ -188,6 +197,7 @@ pub struct CheckReport {
 
 /// One snapshot's fate under a retention policy.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ForgetEntry {
     pub snapshot_id: String,
@@ -199,6 +209,7 @@ pub struct ForgetEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ForgetReport {
     pub dry_run: bool,
@@ -208,6 +219,7 @@ pub struct ForgetReport {
 
 /// One snapshot's copy of an item.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ItemVersionInfo {
     pub snapshot_id: String,
@@ -223,6 +235,7 @@ pub struct ItemVersionInfo {
 
 /// An attachment as the preview lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentInfo {
     pub name: String,
@@ -233,6 +246,7 @@ pub struct AttachmentInfo {
 /// One message as the preview pane shows it. `html` is the stored HTML body, unsanitised: the
 /// UI must sanitise it and show it in a sandboxed frame.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ItemPreview {
     pub subject: String,

@@ -1,5 +1,7 @@
 //! Helpers for the desktop end-to-end tests: start `tauri-driver` for the built app with a
-//! private set of XDG folders, and stop it (and the app) when the test ends.
+//! private set of XDG folders, a private D-Bus session with an unlocked gnome-keyring (the
+//! app's keychain; also what keeps parallel tests' single-instance locks apart), and stop it
+//! all when the test ends.
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -28,11 +30,81 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A running tauri-driver; killed on drop (which ends the WebDriver session's app too).
+/// A running tauri-driver; killed on drop (which ends the WebDriver session's app too), with
+/// the session bus and keyring it runs in.
 pub struct Driver {
     child: Child,
+    bus: Child,
+    keyring: Child,
     pub port: u16,
     pub home: tempfile::TempDir,
+}
+
+/// Starts a private session bus listening on `home/bus`; returns it and its address.
+fn start_bus(home: &Path) -> (Child, String) {
+    let socket = home.join("bus");
+    let bus = Command::new("dbus-daemon")
+        .process_group(0)
+        .args(["--session", "--nofork", "--nopidfile"])
+        .arg(format!("--address=unix:path={}", socket.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting dbus-daemon: {e} (run scripts/bootstrap.sh test)"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "dbus-daemon did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (bus, format!("unix:path={}", socket.display()))
+}
+
+/// Starts gnome-keyring's Secret Service on `bus`, unlocked, in the foreground (so that it
+/// can be stopped), and waits until it owns its bus name.
+fn start_keyring(home: &Path, bus: &str) -> Child {
+    use std::io::Write;
+    let mut keyring = Command::new("gnome-keyring-daemon")
+        .process_group(0)
+        .args(["--foreground", "--unlock", "--components=secrets"])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .env("XDG_RUNTIME_DIR", home.join("runtime"))
+        .env("XDG_DATA_HOME", home.join("keyring-data"))
+        .env("HOME", home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("starting gnome-keyring-daemon: {e} (run scripts/bootstrap.sh test)")
+        });
+    let mut stdin = keyring.stdin.take().expect("keyring stdin");
+    stdin.write_all(b"qcb-e2e").expect("keyring password");
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let owned = Command::new("dbus-send")
+            .env("DBUS_SESSION_BUS_ADDRESS", bus)
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            .unwrap_or(false);
+        if owned {
+            return keyring;
+        }
+        if Instant::now() >= deadline {
+            let _ = keyring.kill();
+            let _ = keyring.wait();
+            panic!("gnome-keyring did not start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 impl Driver {
@@ -43,6 +115,8 @@ impl Driver {
             std::fs::create_dir_all(home.path().join(d)).expect("xdg dir");
         }
         set_private(&runtime);
+        let (bus, bus_address) = start_bus(home.path());
+        let keyring = start_keyring(home.path(), &bus_address);
         let (port, native) = (free_port(), free_port());
         let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         // Its own process group, so that dropping the driver also ends the WebKitWebDriver and
@@ -59,6 +133,7 @@ impl Driver {
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env("XDG_CACHE_HOME", home.path().join("cache"))
             .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
             .env_remove("QCBACKUP_TENANT_ID")
             // The app logs through the driver; keep it out of the test's pipes so nothing the
             // driver leaves running holds them open.
@@ -76,7 +151,18 @@ impl Driver {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Driver { child, port, home }
+        Driver {
+            child,
+            bus,
+            keyring,
+            port,
+            home,
+        }
+    }
+
+    /// The private session bus the app runs on (tests own names on it, e.g. notifications).
+    pub fn bus_address(&self) -> String {
+        format!("unix:path={}", self.home.path().join("bus").display())
     }
 
     pub fn url(&self) -> String {
@@ -107,6 +193,10 @@ impl Drop for Driver {
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for c in [&mut self.keyring, &mut self.bus] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -114,4 +204,26 @@ fn set_private(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .expect("chmod runtime dir");
+}
+
+/// A plain HTTP GET on 127.0.0.1 (the emulator's admin API), returning the body.
+pub fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    write!(
+        s,
+        "GET {} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        if path.is_empty() { "/" } else { path }
+    )
+    .expect("request");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("HTTP response");
+    assert!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+        "GET {url}: {head}"
+    );
+    body.to_string()
 }

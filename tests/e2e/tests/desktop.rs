@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
-use qcb_e2e::{Driver, app_binary};
+use qcb_e2e::{Driver, app_binary, http_get};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -101,6 +101,10 @@ async fn backup_from_the_window_shows_up_in_the_snapshot_list() {
     type_into(&c, "#repo-password-confirm", "e2e correct horse battery").await;
     shot(&c, "01-create-repository").await;
     click(&c, "#repo-submit").await;
+    // A new repository opens on the dashboard; "Back up now" of the whole tenant is on the
+    // snapshots screen.
+    element(&c, "#dashboard").await;
+    click(&c, "#nav-snapshots").await;
 
     // Back up the demo tenant and watch the progress bar move: record every value the bar
     // shows while the backup runs.
@@ -315,5 +319,227 @@ async fn a_wrong_password_shows_a_clear_error_in_the_window() {
         err.contains("not a QCBackup repository"),
         "error banner: {err:?}"
     );
+    c.close().await.expect("close session");
+}
+
+/// Records every value a progress bar (`css`) shows, in `window.__bar`.
+async fn record_bar(c: &fantoccini::Client, css: &str) {
+    c.execute(
+        r#"const css = arguments[0];
+           window.__bar = [];
+           const seen = () => {
+             const p = document.querySelector(css);
+             if (!p) return;
+             const v = [Number(p.getAttribute('value') ?? p.value), Number(p.getAttribute('max') ?? p.max)];
+             const last = window.__bar[window.__bar.length - 1];
+             if (!last || last[0] !== v[0] || last[1] !== v[1]) window.__bar.push(v);
+           };
+           new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true });"#,
+        vec![serde_json::json!(css)],
+    )
+    .await
+    .expect("install progress recorder");
+}
+
+async fn bar_values(c: &fantoccini::Client) -> Vec<(f64, f64)> {
+    let seen = c
+        .execute("return window.__bar;", vec![])
+        .await
+        .expect("bar values");
+    serde_json::from_value(seen).expect("pairs")
+}
+
+/// The emulator the app runs on: its admin API's base URL (from the header's Graph URL).
+async fn emulator(c: &fantoccini::Client) -> String {
+    let title = element(c, "#tenant-info")
+        .await
+        .attr("title")
+        .await
+        .expect("attr")
+        .unwrap_or_default();
+    let url = title
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("the header names the demo tenant's URL: {title:?}"));
+    url.trim_end_matches("/v1.0").to_string()
+}
+
+/// A person who never saw the app creates a backup set on the demo tenant with the wizard and
+/// backs it up, watching progress reach 100%.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_user_creates_a_set_with_the_wizard_and_backs_it_up() {
+    let driver = Driver::start();
+    let c = session(&driver).await;
+    click(&c, "#mode-create").await;
+    type_into(&c, "#repo-password", "e2e wizard horse battery").await;
+    type_into(&c, "#repo-password-confirm", "e2e wizard horse battery").await;
+    click(&c, "#repo-submit").await;
+    element(&c, "#dashboard").await;
+    let sim = emulator(&c).await;
+    shot(&c, "10-dashboard-empty").await;
+
+    // The wizard: name, the demo tenant in one click, the permission check, alice only.
+    click(&c, "#sets-create-empty").await;
+    type_into(&c, "#wizard-name", "Alice mail").await;
+    click(&c, "#wizard-next").await;
+    click(&c, "#wizard-use-demo").await;
+    let status = text(&c, "#signin-status").await;
+    assert!(!status.is_empty(), "signed in: {status:?}");
+    shot(&c, "11-wizard-signin").await;
+    click(&c, "#wizard-next").await;
+    element(&c, "#permissions-table").await;
+    let rows = c
+        .find_all(Locator::Css("[data-testid=permission-row]"))
+        .await
+        .expect("rows");
+    assert!(!rows.is_empty(), "one row per mailbox and category");
+    shot(&c, "12-wizard-permissions").await;
+    click(&c, "#wizard-next").await;
+    // "All users" is the default; this set takes one mailbox.
+    click(&c, "#mailboxes-all-users").await;
+    type_into(&c, "#mailbox-search", "alice").await;
+    click(
+        &c,
+        "li[data-address='alice@contoso.example'] [data-testid=mailbox-check]",
+    )
+    .await;
+    shot(&c, "13-wizard-mailboxes").await;
+    // Destination (the open repository), schedule and retention keep their defaults.
+    for _ in 0..4 {
+        click(&c, "#wizard-next").await;
+    }
+    let summary = text(&c, "#wizard-summary").await;
+    assert!(
+        summary.contains("alice@contoso.example"),
+        "summary: {summary}"
+    );
+    record_bar(&c, "[data-testid=set-progress-bar]").await;
+    click(&c, "#wizard-save-run").await;
+
+    // The run: progress to 100%, then the report.
+    let report = text(&c, "[data-testid=set-report]").await;
+    assert!(!report.is_empty());
+    let seen = bar_values(&c).await;
+    assert!(seen.len() >= 2, "the bar moved: {seen:?}");
+    let (v, max) = *seen.last().unwrap();
+    assert!(max > 0.0 && v == max, "the bar reached 100%: {seen:?}");
+    shot(&c, "14-set-backed-up").await;
+    // The keychain holds the set's secrets; the app's files hold none of them.
+    let data = driver.data_dir().join("com.qcbackup.manager");
+    assert!(data.join("sets.sqlite").is_file());
+
+    // A message of alice's inbox, by a word of its subject.
+    let users: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{sim}/_sim/users"))).expect("users");
+    let alice = users
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|u| u["user_principal_name"] == "alice@contoso.example")
+        })
+        .cloned()
+        .expect("alice");
+    let uid = alice["id"].as_str().expect("id");
+    let folders: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{sim}/_sim/users/{uid}/folders")))
+            .expect("folders");
+    let inbox = folders
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["path"] == "Inbox"))
+        .cloned()
+        .expect("Inbox");
+    let messages: serde_json::Value = serde_json::from_str(&http_get(&format!(
+        "{sim}/_sim/users/{uid}/mailFolders/{}/messages",
+        inbox["id"].as_str().unwrap()
+    )))
+    .expect("messages");
+    let subject = messages
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|m| m["subject"].as_str())
+        .expect("a message")
+        .to_string();
+    assert!(!subject.is_empty() && !uid.is_empty());
+    c.close().await.expect("close session");
+}
+
+/// A scheduled run that fails shows a desktop notification: the app sends
+/// `org.freedesktop.Notifications.Notify` on the session bus with the set's name, and the run
+/// is in the job history. The set is saved before the app starts, due at once ("every 1m",
+/// never run) and cannot run: its repository password is not in the keychain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_scheduled_backup_sends_a_desktop_notification() {
+    use qcb_engine::sets::{SetForm, SetStore};
+    let driver = Driver::start();
+    let data = driver.data_dir().join("com.qcbackup.manager");
+    std::fs::create_dir_all(&data).expect("app data folder");
+    let store = SetStore::open(&data.join("sets.sqlite")).expect("sets database");
+    let form: SetForm = serde_json::from_value(serde_json::json!({
+        "name": "Nightly",
+        "runOn": "client",
+        "repository": data.join("no-such-repository").display().to_string(),
+        "schedule": "every 1m",
+        "connection": {
+            "tenantId": "contoso", "clientId": "app", "auth": "client-secret",
+            "certificate": null, "account": null,
+            "graphUrl": "http://127.0.0.1:9/v1.0", "authority": "http://127.0.0.1:9"
+        },
+        "mailboxes": { "allUsers": true, "users": [], "filter": null, "shared": false },
+        "categories": ["mail"],
+        "folders": { "include": [], "exclude": [] },
+        "retention": null
+    }))
+    .expect("form");
+    store
+        .save(
+            &form.to_set(None).expect("valid set"),
+            false,
+            chrono::Utc::now(),
+        )
+        .expect("save set");
+    drop(store);
+
+    // Record what the app sends to the notification service on its bus.
+    let log = driver.home.path().join("notifications.log");
+    let mut monitor = std::process::Command::new("dbus-monitor")
+        .args([
+            "--address",
+            &driver.bus_address(),
+            "type='method_call',interface='org.freedesktop.Notifications'",
+        ])
+        .stdout(std::fs::File::create(&log).expect("log"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dbus-monitor");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let c = session(&driver).await;
+    element(&c, "#repo-path").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    let sent = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("Backup of Nightly failed") {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notification within {WAIT:?}:\n{text}\n{}",
+            driver.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    assert!(sent.contains("member=Notify"), "{sent}");
+    assert!(
+        sent.contains("repository password") || sent.contains("repository-password"),
+        "the body says why: {sent}"
+    );
+    // The run is in the history as failed.
+    let store = SetStore::open(&data.join("sets.sqlite")).expect("sets database");
+    let runs = store.runs(Some("Nightly"), 0).expect("runs");
+    assert_eq!(runs.len(), 1, "one scheduled run");
+    assert_eq!(runs[0].trigger, "schedule");
+    assert_eq!(runs[0].status, qcb_engine::sets::RunStatus::Failed);
     c.close().await.expect("close session");
 }

@@ -41,6 +41,7 @@ pub use names::{NameSet, safe_stem};
 
 /// How mail is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum MailFormat {
     /// One `.eml` file per message.
@@ -106,6 +107,7 @@ impl ExportOptions {
 
 /// One file written (or, in a dry run, that would be written).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportedFile {
     /// Relative to the target folder (or inside the zip), `/`-separated.
@@ -117,6 +119,7 @@ pub struct ExportedFile {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportReport {
     pub snapshot_id: String,

@@ -28,6 +28,7 @@ use crate::handle::RepoHandle;
 /// `OR`, `NOT`, parentheses, and column filters `subject:`, `from:`, `to:`, `body:`,
 /// `attachment:`. Words with punctuation (an address, a file name) are searched as phrases.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct SearchQuery {
     pub text: String,
@@ -50,6 +51,7 @@ pub struct SearchQuery {
 
 /// One copy of a hit: a snapshot holding the version, and where.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SearchPlace {
     pub snapshot_id: String,
@@ -65,6 +67,7 @@ pub struct SearchPlace {
 
 /// One item version that matches, with every snapshot that holds it (newest first).
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     pub item_id: String,
@@ -90,6 +93,7 @@ impl std::fmt::Debug for SearchHit {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResults {
     /// How many versions match in all (the hits are the best `limit` of them), or

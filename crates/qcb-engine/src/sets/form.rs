@@ -14,6 +14,7 @@ use crate::selection::{FolderFilter, MailboxSelection};
 use qcb_repo::{RetentionPolicy, Span};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionForm {
     pub tenant_id: String,
@@ -26,6 +27,7 @@ pub struct ConnectionForm {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MailboxesForm {
     pub all_users: bool,
@@ -35,6 +37,7 @@ pub struct MailboxesForm {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct FoldersForm {
     pub include: Vec<String>,
@@ -43,6 +46,7 @@ pub struct FoldersForm {
 
 /// Retention rules; spans as text (`30d`, `12w`, `1y`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RetentionForm {
     pub keep_last: Option<u32>,
@@ -57,6 +61,7 @@ pub struct RetentionForm {
 
 /// A backup set as the desktop wizard shows and edits it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SetForm {
     pub name: String,
@@ -73,6 +78,7 @@ pub struct SetForm {
     /// Categories of single mailboxes (by address or id) instead of `categories`. `None`:
     /// the form does not edit them (saving over a set keeps the stored ones).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub mailbox_categories: Option<BTreeMap<String, Vec<String>>>,
 }
 

@@ -37,6 +37,7 @@ pub use store::{RunRecord, RunStatus, SetStore, StoredSet};
 
 /// Who runs a set on its schedule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum RunOn {
     /// The desktop app, while it runs ("Run on Client").
@@ -48,6 +49,7 @@ pub enum RunOn {
 
 /// How the set signs in to Microsoft 365.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthMethod {
     /// An Entra app with a client secret (app-only, for organisations).

@@ -12,6 +12,7 @@ use crate::types::SnapshotInfo;
 
 /// Something about a set the user has to act on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SetWarning {
     /// `signin_expired`, `missing_secret`, `permission_missing`, `repo_unreachable`,
@@ -22,6 +23,7 @@ pub struct SetWarning {
 
 /// One set on the dashboard.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SetOverview {
     pub name: String,

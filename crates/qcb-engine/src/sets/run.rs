@@ -29,6 +29,7 @@ pub struct RunContext {
 
 /// What one run of a set did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SetRunReport {
     pub run_id: i64,
@@ -37,9 +38,11 @@ pub struct SetRunReport {
     pub backup: BackupReport,
     /// The set's retention, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub retention: Option<ForgetReport>,
     /// Why retention could not be applied (the backup itself is fine).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub retention_error: Option<String>,
 }
 

@@ -28,6 +28,7 @@ pub struct StoredSet {
 
 /// How a run ended (or that it is still going).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum RunStatus {
     Running,
@@ -65,6 +66,7 @@ impl RunStatus {
 
 /// One run of a set, as the history shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     pub id: i64,
@@ -86,6 +88,7 @@ pub struct RunRecord {
     pub message: Option<String>,
     /// The full report (failed items with reasons, retention decisions) as JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub report: Option<serde_json::Value>,
 }
 
