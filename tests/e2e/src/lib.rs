@@ -61,6 +61,10 @@ fn start_bus(home: &Path) -> (Child, String) {
 
 /// Starts gnome-keyring's Secret Service on `bus`, unlocked, in the foreground (so that it
 /// can be stopped), and waits until it owns its bus name.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is returned and waited for in Driver::drop; it also ends with its bus"
+)]
 fn start_keyring(home: &Path, bus: &str) -> Child {
     use std::io::Write;
     let mut keyring = Command::new("gnome-keyring-daemon")
