@@ -610,3 +610,39 @@ describe('backup sets through the Tauri backend (mockIPC)', () => {
     expect(($(container, '#wizard-next') as HTMLButtonElement).disabled).toBe(false);
   });
 });
+
+describe('mailbox step with a large tenant', () => {
+  it('draws at most 200 rows, says how many match, and selects every match', async () => {
+    const backend = await signedIn();
+    const many = Array.from({ length: 1200 }, (_, i) => ({
+      id: `u${i}`,
+      address: `user${String(i).padStart(4, '0')}@contoso.example`,
+      displayName: `User ${String(i).padStart(4, '0')}`,
+      shared: false,
+    }));
+    backend.directoryMailboxes = async () => many;
+    const { container } = await renderApp(backend);
+    await waitFor(() => expect(container.querySelector('#sets-create-empty')).not.toBeNull());
+    await fireEvent.click($(container, '#sets-create-empty'));
+    await waitFor(() => expect(container.querySelector('#wizard-name')).not.toBeNull());
+    await type($(container, '#wizard-name'), 'Big');
+    for (const step of ['signin', 'permissions', 'mailboxes']) {
+      if (step === 'permissions') {
+        await fireEvent.click($(container, '#wizard-use-demo'));
+        await waitFor(() => expect(container.querySelector('#signin-status')).not.toBeNull());
+      }
+      await waitFor(() => expect(($(container, '#wizard-next') as HTMLButtonElement).disabled).toBe(false));
+      await fireEvent.click($(container, '#wizard-next'));
+      await waitFor(() => expect(container.querySelector(`#wizard-step-${step}`)).not.toBeNull());
+    }
+    await waitFor(() => expect($$(container, '[data-testid="mailbox-option"]')).toHaveLength(200));
+    expect($(container, '#mailbox-more').textContent).toContain('Showing 200 of 1,200');
+    await type($(container, '#mailbox-search'), 'user0');
+    await waitFor(() => expect($(container, '#mailbox-more').textContent).toContain('Showing 200 of 1,000'));
+    await fireEvent.click($(container, '#mailbox-select-all'));
+    expect($(container, '#mailbox-selected-count').textContent).toBe('1,000 mailboxes selected');
+    await type($(container, '#mailbox-search'), 'user0001');
+    await waitFor(() => expect($$(container, '[data-testid="mailbox-option"]')).toHaveLength(1));
+    expect(container.querySelector('#mailbox-more')).toBeNull();
+  });
+});

@@ -236,7 +236,9 @@ export const setsStrings = {
     allSharedHint: 'Every shared mailbox, including new ones.',
     searchLabel: 'Search mailboxes',
     searchPlaceholder: 'Name or address',
-    selectAll: 'Select all shown',
+    selectAll: 'Select all matching',
+    moreMatches: (shown: number, total: number) =>
+      `Showing ${shown.toLocaleString()} of ${total.toLocaleString()} mailboxes; type to narrow the list. “Select all matching” takes all ${total.toLocaleString()}.`,
     listLabel: 'Mailboxes',
     sharedBadge: 'Shared',
     includedByToggle: 'included by the toggle above',
