@@ -44,18 +44,26 @@ fn export(dir: &Path) {
     );
 }
 
+/// Every `.ts` file under `dir`, by its path relative to `dir` (ts-rs puts library types such
+/// as `serde_json/JsonValue.ts` in subfolders).
 fn files(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.map(|e| e.expect("entry").path())
-                .filter(|p| p.extension().is_some_and(|e| e == "ts"))
-                .map(|p| {
-                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                    (name, std::fs::read_to_string(&p).expect("read"))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if p.extension().is_some_and(|e| e == "ts") {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read_to_string(&p).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
 
 #[test]
@@ -70,7 +78,9 @@ fn the_ui_types_are_generated_from_the_rust_dtos() {
         let _ = std::fs::remove_dir_all(&committed);
         std::fs::create_dir_all(&committed).unwrap();
         for (name, text) in &now {
-            std::fs::write(committed.join(name), text).unwrap();
+            let path = committed.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
         }
         return;
     }
