@@ -279,40 +279,68 @@ pub struct Opened {
     pub keychain_warning: Option<String>,
 }
 
-/// Opens or creates a local repository like [`open_repository`], taking the password from
-/// `secrets` when `password` is empty, and afterwards remembering it there (`remember`) or
-/// forgetting it (`!remember`). A keychain that cannot be used never stops the repository
-/// from opening; it is reported in [`Opened::keychain_warning`].
+/// Opens or creates a repository (a folder, or an S3 bucket prefix) for a person: the
+/// password comes from `secrets` when `password` is empty, and so does an S3 location's secret
+/// key when its `secret_access_key` is empty; afterwards both are remembered there
+/// (`remember`) or forgotten (`!remember`). A keychain that cannot be used never stops the
+/// repository from opening; it is reported in [`Opened::keychain_warning`].
 pub async fn open_repository_for_user(
-    path: PathBuf,
+    mut location: qcb_repo::Location,
     password: String,
     cache_root: PathBuf,
     create: bool,
     remember: bool,
     secrets: Arc<dyn crate::secrets::SecretStore>,
 ) -> Result<Opened> {
-    let entry = crate::secrets::repository_password_entry(&path.display().to_string());
-    let (password, mut warning) = if password.is_empty() && !create {
-        let (s, e) = (secrets.clone(), entry.clone());
-        match blocking(move || s.get(&e)).await {
-            Ok(Some(p)) => (p, None),
-            Ok(None) => {
-                return Err(crate::EngineError::InvalidInput(
-                    "Enter the repository password (none is remembered for this repository)."
-                        .into(),
-                ));
-            }
-            Err(e) => return Err(e),
-        }
-    } else {
-        (password, None)
+    let text = location.to_string();
+    let entry = crate::secrets::repository_password_entry(&text);
+    let (key_id_entry, key_entry) = crate::secrets::s3_key_entries(&text);
+    let stored = |e: String| {
+        let s = secrets.clone();
+        async move { blocking(move || s.get(&e)).await }
     };
-    let handle = open_repository(path, password.clone(), cache_root, create).await?;
+    let password = if password.is_empty() && !create {
+        stored(entry.clone()).await?.ok_or_else(|| {
+            crate::EngineError::InvalidInput(
+                "Enter the repository password (none is remembered for this repository).".into(),
+            )
+        })?
+    } else {
+        password
+    };
+    let mut s3_keys = None;
+    if let qcb_repo::Location::S3(s3) = &mut location {
+        if s3.secret_access_key.expose().is_empty() {
+            let key = stored(key_entry.clone()).await?.ok_or_else(|| {
+                crate::EngineError::InvalidInput(
+                    "Enter the S3 secret access key (none is remembered for this repository)."
+                        .into(),
+                )
+            })?;
+            s3.secret_access_key = qcb_repo::Secret::new(key);
+        }
+        s3_keys = Some((
+            s3.access_key_id.clone(),
+            s3.secret_access_key.expose().to_string(),
+        ));
+    }
+    let mut warning = None;
+    let handle = open_repository_at(location, password.clone(), cache_root, create).await?;
     let result = blocking(move || {
         if remember {
-            secrets.set(&entry, &password)
+            secrets.set(&entry, &password)?;
+            if let Some((id, key)) = &s3_keys {
+                secrets.set(&key_id_entry, id)?;
+                secrets.set(&key_entry, key)?;
+            }
+            Ok(())
         } else {
-            secrets.delete(&entry)
+            secrets.delete(&entry)?;
+            if s3_keys.is_some() {
+                secrets.delete(&key_id_entry)?;
+                secrets.delete(&key_entry)?;
+            }
+            Ok(())
         }
     })
     .await;

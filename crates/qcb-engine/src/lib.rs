@@ -50,5 +50,6 @@ pub use types::{
 /// Re-exported so front ends need not depend on the lower crates for these.
 pub use qcb_graph::{GraphClient, MailboxBudget};
 pub use qcb_repo::{
-    KdfParams, KeyInfo, LockInfo, PruneOptions, PruneReport, ReadData, RetentionPolicy, Span,
+    DEFAULT_S3_REGION, KdfParams, KeyInfo, Location, LockInfo, PruneOptions, PruneReport, ReadData,
+    RetentionPolicy, S3Location, Secret, Span,
 };

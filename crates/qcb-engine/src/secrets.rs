@@ -27,6 +27,16 @@ pub fn repository_password_entry(location: &str) -> String {
     format!("repository:{location}")
 }
 
+/// The entry names under which an S3 repository's access key id and secret access key are
+/// kept (by the repository's `s3:` location), so that a backup set reads them as it reads the
+/// repository password.
+pub fn s3_key_entries(location: &str) -> (String, String) {
+    (
+        format!("s3-access-key-id:{location}"),
+        format!("s3-secret-access-key:{location}"),
+    )
+}
+
 /// The entry name under which a signed-in person's refresh token is kept.
 pub fn refresh_token_entry(tenant: &str, client_id: &str, account: &str) -> String {
     format!("refresh-token:{tenant}:{client_id}:{account}")

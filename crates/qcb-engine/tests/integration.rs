@@ -11,6 +11,7 @@ mod integration {
     pub mod progress;
     pub mod restore_all;
     pub mod roundtrip;
+    pub mod s3_desktop;
     pub mod search;
     pub mod sets;
     pub mod support;

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use qcb_engine::RepoHandle;
+use qcb_engine::{Location, RepoHandle, S3Location, Secret};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -42,11 +42,58 @@ pub enum RepoLocation {
     S3 {
         endpoint: String,
         bucket: String,
+        region: String,
+        prefix: String,
+        access_key_id: String,
     },
 }
 
-/// Opens (or, with `create`, initialises) a repository; remembers its password in the OS
-/// keychain when asked (an empty password uses the remembered one).
+impl RepoLocation {
+    /// The engine's location; an S3 secret key travels separately (`None` or empty: the one
+    /// remembered in the keychain).
+    fn into_location(self, secret_access_key: Option<String>) -> ApiResult<Location> {
+        let bad = |m: &str| Err(ApiError::new("invalid_input", m.to_string()));
+        match self {
+            RepoLocation::Local { path } if path.trim().is_empty() => {
+                bad("Choose a folder for the repository.")
+            }
+            RepoLocation::Local { path } => Ok(Location::Local(PathBuf::from(path.trim()))),
+            RepoLocation::S3 {
+                endpoint,
+                bucket,
+                region,
+                prefix,
+                access_key_id,
+            } => {
+                if access_key_id.trim().is_empty() {
+                    return bad("Enter the S3 access key id.");
+                }
+                let prefix = prefix.trim().trim_matches('/');
+                let url = format!(
+                    "{}/{}{}{prefix}",
+                    endpoint.trim().trim_end_matches('/'),
+                    bucket.trim(),
+                    if prefix.is_empty() { "" } else { "/" }
+                );
+                let region = Some(region.trim())
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(qcb_engine::DEFAULT_S3_REGION);
+                let s3 = S3Location::from_url(
+                    &url,
+                    access_key_id.trim(),
+                    Secret::new(secret_access_key.unwrap_or_default()),
+                    region,
+                )
+                .map_err(|e| ApiError::new("invalid_input", e.to_string()))?;
+                Ok(Location::S3(s3))
+            }
+        }
+    }
+}
+
+/// Opens (or, with `create`, initialises) a repository in a folder or an S3 bucket; remembers
+/// its password (and S3 keys) in the OS keychain when asked (an empty password or secret key
+/// uses the remembered one).
 #[tauri::command]
 pub async fn repo_open(
     state: State<'_, AppState>,
@@ -54,27 +101,11 @@ pub async fn repo_open(
     password: String,
     create: bool,
     remember: bool,
+    s3_secret_access_key: Option<String>,
 ) -> ApiResult<RepoSummary> {
-    let path = match location {
-        RepoLocation::Local { path } if !path.trim().is_empty() => PathBuf::from(path.trim()),
-        RepoLocation::Local { .. } => {
-            return Err(ApiError::new(
-                "invalid_input",
-                "Choose a folder for the repository.",
-            ));
-        }
-        RepoLocation::S3 { endpoint, bucket } => {
-            return Err(ApiError::new(
-                "invalid_input",
-                format!(
-                    "S3 storage ({bucket} at {endpoint}) is not available in this version of \
-                     the desktop app yet; use the qcbackup command line, or a local folder."
-                ),
-            ));
-        }
-    };
+    let location = location.into_location(s3_secret_access_key)?;
     let opened = qcb_engine::api::open_repository_for_user(
-        path,
+        location,
         password,
         state.cache_root.clone(),
         create,

@@ -220,7 +220,13 @@ impl BackupSet {
                 "the name {name:?} is too long (100 at most) or has control characters"
             ));
         }
-        if let Err(e) = self.repository.parse::<qcb_repo::Location>() {
+        // The form of the location only: an S3 repository's keys are looked up when the set
+        // runs (environment or secret store), not when it is saved.
+        let syntax_only = |k: &str| match k {
+            "QCBACKUP_S3_ACCESS_KEY_ID" | "QCBACKUP_S3_SECRET_ACCESS_KEY" => Some("-".to_string()),
+            _ => None,
+        };
+        if let Err(e) = qcb_repo::Location::parse_with_env(&self.repository, syntax_only) {
             return bad(format!("repository {:?}: {e}", self.repository));
         }
         let c = &self.connection;

@@ -156,10 +156,24 @@ async fn run_inner(
     progress: Arc<dyn Progress>,
 ) -> Result<Inner> {
     let password = secret(ctx, set, SecretKind::RepositoryPassword).await?;
-    let location: qcb_repo::Location = set
-        .repository
-        .parse()
-        .map_err(|e| EngineError::InvalidInput(format!("repository {:?}: {e}", set.repository)))?;
+    // An S3 repository's keys: the environment (servers), else the secret store (where the
+    // desktop keeps them when the repository is opened with "remember").
+    let (repository, secrets) = (set.repository.clone(), ctx.secrets.clone());
+    let location = blocking(move || {
+        let (id_entry, key_entry) = crate::secrets::s3_key_entries(&repository);
+        qcb_repo::Location::parse_with_env(&repository, |k| {
+            std::env::var(k).ok().filter(|v| !v.is_empty()).or_else(|| {
+                let entry = match k {
+                    "QCBACKUP_S3_ACCESS_KEY_ID" => &id_entry,
+                    "QCBACKUP_S3_SECRET_ACCESS_KEY" => &key_entry,
+                    _ => return None,
+                };
+                secrets.get(entry).ok().flatten()
+            })
+        })
+        .map_err(|e| EngineError::InvalidInput(format!("repository {repository:?}: {e}")))
+    })
+    .await?;
     let handle =
         crate::api::open_repository_at(location, password, ctx.cache_dir.clone(), false).await?;
     let graph = Arc::new(client(ctx, set).await?);

@@ -168,7 +168,7 @@ async fn a_remembered_password_opens_the_repository_and_a_broken_keychain_only_w
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
     let open = |password: &str, create: bool, remember: bool, store: Arc<dyn SecretStore>| {
         qcb_engine::api::open_repository_for_user(
-            path.clone(),
+            qcb_engine::Location::Local(path.clone()),
             password.into(),
             cache.clone(),
             create,
