@@ -11,6 +11,8 @@ fn main() {
             "backup_run",
             "settings_get",
             "settings_set",
+            "open_log_folder",
+            "item_versions",
             "sets_list",
             "set_get",
             "set_save",

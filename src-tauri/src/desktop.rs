@@ -240,3 +240,41 @@ pub async fn pick_folder(app: &AppHandle, title: &str) -> ApiResult<Option<Strin
         })
         .transpose()
 }
+
+/// What the desktop does with saved settings: start at login (an autostart entry of the
+/// desktop session, e.g. `~/.config/autostart` on Linux).
+pub fn apply_settings(app: &AppHandle, settings: &qcb_engine::AppSettings) -> ApiResult<()> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    let now = launcher.is_enabled().unwrap_or(false);
+    let result = match (settings.start_at_login, now) {
+        (true, false) => launcher.enable(),
+        (false, true) => launcher.disable(),
+        _ => Ok(()),
+    };
+    result.map_err(|e| {
+        ApiError::new(
+            "internal",
+            format!("the settings were saved, but starting at login could not be changed: {e}"),
+        )
+    })
+}
+
+/// Opens the log folder in the file manager.
+pub fn open_log_folder(app: &AppHandle) -> ApiResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let dir = app
+        .path()
+        .app_log_dir()
+        .map_err(|e| ApiError::new("internal", e.to_string()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::new("internal", format!("{}: {e}", dir.display())))?;
+    app.opener()
+        .open_path(dir.display().to_string(), None::<&str>)
+        .map_err(|e| {
+            ApiError::new(
+                "internal",
+                format!("the file manager could not be opened: {e}"),
+            )
+        })
+}

@@ -80,6 +80,10 @@ pub fn run() {
             desktop::show_main(app);
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .setup(|app| {
@@ -94,7 +98,11 @@ pub fn run() {
             }
             let identifier = app.config().identifier.clone();
             let state = tauri::async_runtime::block_on(state::AppState::new(
-                data_dir, cache_dir, config_dir, identifier,
+                data_dir,
+                cache_dir,
+                config_dir,
+                log_dir,
+                identifier,
             ))
             .map_err(|e| e.to_string())?;
             tracing::info!(demo = state.demo, graph = %state.connection.graph_url, "tenant connection ready");
@@ -129,6 +137,8 @@ pub fn run() {
             commands::backup::backup_run,
             commands::settings::settings_get,
             commands::settings::settings_set,
+            commands::settings::open_log_folder,
+            commands::snapshots::item_versions,
             commands::sets::sets_list,
             commands::sets::set_get,
             commands::sets::set_save,

@@ -146,6 +146,8 @@ pub struct AppState {
     pub default_repo_path: PathBuf,
     /// The app settings file (appearance, concurrency, log level; nothing secret).
     pub settings_path: PathBuf,
+    /// The app's log files.
+    pub log_dir: PathBuf,
     /// Backup sets and the job history (SQLite).
     pub sets: Arc<SetStore>,
     /// Repository passwords, client secrets and refresh tokens: the OS keychain.
@@ -177,6 +179,7 @@ impl AppState {
         data_dir: PathBuf,
         cache_root: PathBuf,
         config_dir: PathBuf,
+        log_dir: PathBuf,
         identifier: String,
     ) -> Result<AppState, Box<dyn std::error::Error>> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -238,6 +241,7 @@ impl AppState {
             cache_root,
             default_repo_path: data_dir.join("repository"),
             settings_path: config_dir.join("settings.json"),
+            log_dir,
             sets,
             secrets: Arc::new(KeychainStore::new(identifier)),
             hostname: crate::hostname(),

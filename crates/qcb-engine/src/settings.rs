@@ -44,6 +44,9 @@ pub struct AppSettings {
     /// Closing the window keeps the app (and its schedules) running in the tray.
     #[serde(default = "yes")]
     pub close_to_tray: bool,
+    /// The desktop app starts when the person logs in (to the tray, running its schedules).
+    #[serde(default)]
+    pub start_at_login: bool,
 }
 
 fn yes() -> bool {
@@ -58,6 +61,7 @@ impl Default for AppSettings {
             log_level: LogLevel::Info,
             notify_on_success: false,
             close_to_tray: true,
+            start_at_login: false,
         }
     }
 }
@@ -128,6 +132,7 @@ mod tests {
             log_level: LogLevel::Debug,
             notify_on_success: true,
             close_to_tray: false,
+            start_at_login: true,
         };
         s.save(&path).unwrap();
         assert_eq!(AppSettings::load(&path).unwrap(), s);
@@ -150,7 +155,10 @@ mod tests {
         )
         .unwrap();
         let old = AppSettings::load(&path).unwrap();
-        assert!(!old.notify_on_success && old.close_to_tray, "{old:?}");
+        assert!(
+            !old.notify_on_success && old.close_to_tray && !old.start_at_login,
+            "{old:?}"
+        );
         std::fs::write(&path, b"{\"theme\":\"neon\"}").unwrap();
         let e = AppSettings::load(&path).unwrap_err().to_string();
         assert!(e.contains("damaged"), "{e}");

@@ -12,6 +12,8 @@ pub struct AppInfo {
     demo_tenant: bool,
     graph_url: String,
     default_repo_path: String,
+    /// Where the app writes its log files (daily, 14 kept).
+    log_dir: String,
     repo: Option<RepoSummary>,
 }
 
@@ -26,6 +28,7 @@ pub async fn app_info(state: State<'_, AppState>) -> ApiResult<AppInfo> {
         demo_tenant: state.demo,
         graph_url: state.connection.graph_url.clone(),
         default_repo_path: state.default_repo_path.display().to_string(),
+        log_dir: state.log_dir.display().to_string(),
         repo,
     })
 }

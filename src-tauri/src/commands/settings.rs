@@ -1,5 +1,5 @@
 use qcb_engine::AppSettings;
-use tauri::State;
+use tauri::{AppHandle, State};
 
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -9,10 +9,21 @@ pub async fn settings_get(state: State<'_, AppState>) -> ApiResult<AppSettings> 
     Ok(qcb_engine::api::settings_get(state.settings_path.clone()).await?)
 }
 
+/// Validates and saves the settings, then applies what the desktop does with them (start at
+/// login).
 #[tauri::command]
 pub async fn settings_set(
+    app: AppHandle,
     state: State<'_, AppState>,
     settings: AppSettings,
 ) -> ApiResult<AppSettings> {
-    Ok(qcb_engine::api::settings_set(state.settings_path.clone(), settings).await?)
+    let saved = qcb_engine::api::settings_set(state.settings_path.clone(), settings).await?;
+    crate::desktop::apply_settings(&app, &saved)?;
+    Ok(saved)
+}
+
+/// Opens the folder of the app's log files in the file manager.
+#[tauri::command]
+pub async fn open_log_folder(app: AppHandle) -> ApiResult<()> {
+    crate::desktop::open_log_folder(&app)
 }

@@ -1,4 +1,4 @@
-use qcb_engine::{Browse, ItemPreview, SnapshotInfo};
+use qcb_engine::{Browse, ItemPreview, ItemVersionInfo, SnapshotInfo};
 use tauri::State;
 
 use crate::error::ApiResult;
@@ -25,4 +25,13 @@ pub async fn item_preview(
     path: String,
 ) -> ApiResult<ItemPreview> {
     Ok(qcb_engine::api::item_preview(state.repo()?, snapshot_id, path).await?)
+}
+
+/// Every snapshot's copy of one item, oldest first (following moves between folders).
+#[tauri::command]
+pub async fn item_versions(
+    state: State<'_, AppState>,
+    item_id: String,
+) -> ApiResult<Vec<ItemVersionInfo>> {
+    Ok(qcb_engine::api::item_versions(state.repo()?, item_id).await?)
 }

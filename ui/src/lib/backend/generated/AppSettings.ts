@@ -14,4 +14,8 @@ notifyOnSuccess: boolean,
 /**
  * Closing the window keeps the app (and its schedules) running in the tray.
  */
-closeToTray: boolean, };
+closeToTray: boolean, 
+/**
+ * The desktop app starts when the person logs in (to the tray, running its schedules).
+ */
+startAtLogin: boolean, };
