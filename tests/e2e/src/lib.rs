@@ -164,6 +164,28 @@ impl Driver {
         }
     }
 
+    /// The environment the driver gives the app (XDG folders, session bus), for starting
+    /// another copy of it by hand.
+    pub fn app_env(&self) -> Vec<(String, String)> {
+        let h = self.home.path();
+        vec![
+            ("XDG_DATA_HOME".into(), h.join("data").display().to_string()),
+            (
+                "XDG_CONFIG_HOME".into(),
+                h.join("config").display().to_string(),
+            ),
+            (
+                "XDG_CACHE_HOME".into(),
+                h.join("cache").display().to_string(),
+            ),
+            (
+                "XDG_RUNTIME_DIR".into(),
+                h.join("runtime").display().to_string(),
+            ),
+            ("DBUS_SESSION_BUS_ADDRESS".into(), self.bus_address()),
+        ]
+    }
+
     /// The private session bus the app runs on (tests own names on it, e.g. notifications).
     pub fn bus_address(&self) -> String {
         format!("unix:path={}", self.home.path().join("bus").display())

@@ -423,7 +423,6 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
     assert!(seen.len() >= 2, "the bar moved: {seen:?}");
     let (v, max) = *seen.last().unwrap();
     assert!(max > 0.0 && v == max, "the bar reached 100%: {seen:?}");
-    shot(&c, "14-set-backed-up").await;
     // The keychain holds the set's secrets; the app's files hold none of them.
     let data = driver.data_dir().join("com.qcbackup.manager");
     assert!(data.join("sets.sqlite").is_file());
@@ -467,6 +466,7 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
         ))
         .await
         .expect("the set's last run shows as succeeded");
+    shot(&c, "14-set-backed-up").await;
 
     // Search: the subject as a phrase finds the message.
     click(&c, "#nav-search").await;
@@ -613,5 +613,41 @@ async fn a_failed_scheduled_backup_sends_a_desktop_notification() {
     assert_eq!(runs.len(), 1, "one scheduled run");
     assert_eq!(runs[0].trigger, "schedule");
     assert_eq!(runs[0].status, qcb_engine::sets::RunStatus::Failed);
+    c.close().await.expect("close session");
+}
+
+/// One instance: starting the app a second time (same user session) hands over to the running
+/// one and exits, and the first window goes on working.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_launch_hands_over_to_the_running_app() {
+    let driver = Driver::start();
+    let c = session(&driver).await;
+    element(&c, "#repo-path").await;
+    let mut second = std::process::Command::new(app_binary())
+        .envs(driver.app_env())
+        .env_remove("QCBACKUP_TENANT_ID")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("second launch");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = second.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("the second launch kept running beside the first");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        status.success(),
+        "the second launch exits cleanly: {status}"
+    );
+    // The first still answers.
+    click(&c, "#nav-settings").await;
+    element(&c, "#settings-form").await;
     c.close().await.expect("close session");
 }
