@@ -529,7 +529,7 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
     }
     assert_eq!(
         subjects,
-        [subject.clone()],
+        std::slice::from_ref(&subject),
         "restored below E2E restored: {folders}"
     );
     c.close().await.expect("close session");
