@@ -532,6 +532,39 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
         std::slice::from_ref(&subject),
         "restored below E2E restored: {folders}"
     );
+
+    // The app logged the run to its daily log file, and no secret is in any of its files:
+    // not the repository password, not the demo app's client secret.
+    let logs = data.join("logs");
+    let log_text: String = std::fs::read_dir(&logs)
+        .unwrap_or_else(|e| panic!("log folder {}: {e}", logs.display()))
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).unwrap_or_default())
+        .collect();
+    assert!(log_text.contains("backup set run finished"), "{log_text}");
+    let apps: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{sim}/_sim/apps"))).expect("apps");
+    let mut secrets = vec!["e2e wizard horse battery".to_string()];
+    secrets.extend(
+        apps.as_array()
+            .expect("apps")
+            .iter()
+            .filter_map(|a| a["client_secret"].as_str().map(str::to_string)),
+    );
+    assert!(secrets.len() >= 2, "the demo app's secret is known: {apps}");
+    // The app's own data, config and cache folders (the keyring's files are elsewhere).
+    for dir in ["data", "config", "cache"] {
+        for file in walk(&driver.home.path().join(dir)) {
+            let bytes = std::fs::read(&file).expect("read");
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in &secrets {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a secret is in {}",
+                    file.display()
+                );
+            }
+        }
+    }
     c.close().await.expect("close session");
 }
 
@@ -650,4 +683,20 @@ async fn a_second_launch_hands_over_to_the_running_app() {
     click(&c, "#nav-settings").await;
     element(&c, "#settings-form").await;
     c.close().await.expect("close session");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
