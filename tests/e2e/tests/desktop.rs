@@ -473,7 +473,6 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
     type_into(&c, "#search-query", &format!("subject:\"{subject}\"")).await;
     click(&c, "#search-submit").await;
     let hit = element(&c, "#search-results .hit-row").await;
-    shot(&c, "20-search").await;
     let hit_subject = hit
         .find(Locator::Css(".subject"))
         .await
@@ -488,6 +487,8 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
         "the hit is the message searched for"
     );
     hit.click().await.expect("select hit");
+    element(&c, "#search-hit-actions").await;
+    shot(&c, "20-search").await;
     click(&c, "#search-restore-hit").await;
 
     // The restore wizard: into a new folder, review (a dry run), run, report.
