@@ -338,7 +338,8 @@ impl AppState {
         }
     }
 
-    /// What a set's run needs (`trigger`: `manual` or `schedule`).
+    /// What a set's run needs (`trigger`: `manual` or `schedule`), with the settings'
+    /// concurrency.
     pub fn run_context(&self, trigger: &str) -> RunContext {
         RunContext {
             store: self.sets.clone(),
@@ -346,6 +347,9 @@ impl AppState {
             cache_dir: self.cache_root.clone(),
             hostname: self.hostname.clone(),
             trigger: trigger.into(),
+            mailbox_concurrency: qcb_engine::AppSettings::load(&self.settings_path)
+                .ok()
+                .map(|s| s.concurrency as usize),
         }
     }
 

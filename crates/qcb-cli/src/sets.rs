@@ -238,6 +238,7 @@ impl StateArgs {
             cache_dir: self.cache_dir.clone().unwrap_or_else(default_cache_dir),
             hostname: tokio::task::spawn_blocking(hostname).await?,
             trigger: trigger.into(),
+            mailbox_concurrency: None,
         })
     }
 }

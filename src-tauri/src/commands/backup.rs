@@ -19,6 +19,9 @@ pub async fn backup_run(
     let graph = Arc::new(state.connection.client()?);
     let mut opts = BackupOptions::new(chrono::Utc::now(), state.hostname.clone());
     opts.spool_dir = Some(state.cache_root.clone());
+    if let Ok(settings) = qcb_engine::AppSettings::load(&state.settings_path) {
+        opts.mailbox_concurrency = settings.concurrency as usize;
+    }
     Ok(qcb_engine::backup(
         graph,
         repo.repository().clone(),

@@ -25,6 +25,9 @@ pub struct RunContext {
     pub hostname: String,
     /// `manual`, `schedule` or `client`: recorded in the history.
     pub trigger: String,
+    /// Mailboxes backed up at once (the desktop's Settings → concurrency); `None`: the
+    /// engine's default.
+    pub mailbox_concurrency: Option<usize>,
 }
 
 /// What one run of a set did.
@@ -188,6 +191,9 @@ async fn run_inner(
     opts.folders = set.folders.clone();
     opts.tags = vec![set.tag()];
     opts.spool_dir = Some(ctx.cache_dir.clone());
+    if let Some(n) = ctx.mailbox_concurrency {
+        opts.mailbox_concurrency = n.clamp(1, 16);
+    }
     let backup = crate::backup(graph, handle.repository().clone(), opts, progress).await?;
     let Some(policy) = set.retention.clone() else {
         return Ok((backup, None, None));

@@ -97,6 +97,7 @@ async fn an_s3_repository_opens_with_remembered_keys_and_a_set_backs_up_into_it(
         cache_dir: dir.path().join("cache"),
         hostname: "desk".into(),
         trigger: "manual".into(),
+        mailbox_concurrency: None,
     };
     let report = qcb_engine::sets::run_set(
         &ctx,

@@ -52,6 +52,7 @@ async fn bench() -> Bench {
         cache_dir: dir.path().join("cache"),
         hostname: "test-host".into(),
         trigger: "manual".into(),
+        mailbox_concurrency: None,
     };
     Bench {
         sim,

@@ -274,6 +274,7 @@ impl Desk {
             cache_dir: self.dir.path().join("cache"),
             hostname: "desk".into(),
             trigger: "manual".into(),
+            mailbox_concurrency: None,
         }
     }
 
