@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { itemPath, pathSegment } from '../src/lib/backend/paths';
-import type { ItemEntry } from '../src/lib/backend/types';
+import { DEFAULT_SETTINGS, type ItemEntry } from '../src/lib/backend/types';
 import { filterItems, indexItems, sortItems } from '../src/lib/snapshots/items';
 import { normalizeSettings } from '../src/lib/settings/normalize';
 import { resolveTheme } from '../src/lib/settings/theme';
@@ -71,17 +71,16 @@ describe('snapshot paths', () => {
 
 describe('settings', () => {
   it('fills in defaults for missing or out-of-range values', () => {
-    expect(normalizeSettings(null)).toEqual({ theme: 'system', concurrency: 4, logLevel: 'info' });
-    expect(normalizeSettings({ theme: 'dark', concurrency: 8, logLevel: 'trace' })).toEqual({
+    expect(normalizeSettings(null)).toEqual(DEFAULT_SETTINGS);
+    expect(normalizeSettings({ theme: 'dark', concurrency: 8, logLevel: 'trace', notifyOnSuccess: true, closeToTray: false, startAtLogin: true })).toEqual({
       theme: 'dark',
       concurrency: 8,
       logLevel: 'trace',
+      notifyOnSuccess: true,
+      closeToTray: false,
+      startAtLogin: true,
     });
-    expect(normalizeSettings({ theme: 'pink', concurrency: 99, logLevel: 'loud' })).toEqual({
-      theme: 'system',
-      concurrency: 4,
-      logLevel: 'info',
-    });
+    expect(normalizeSettings({ theme: 'pink', concurrency: 99, logLevel: 'loud', closeToTray: 'no' })).toEqual(DEFAULT_SETTINGS);
     expect(normalizeSettings({ concurrency: 2.5 }).concurrency).toBe(4);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { fireEvent, waitFor } from '@testing-library/svelte';
 import { MockBackend } from '../src/lib/backend/mock';
-import type { Settings } from '../src/lib/backend/types';
+import { DEFAULT_SETTINGS, type Settings } from '../src/lib/backend/types';
 import { SettingsStore } from '../src/lib/settings/settings.svelte';
 import { $, $$, deferred, renderApp, type } from './helpers';
 
@@ -33,17 +33,17 @@ describe('settings store', () => {
     const backend = new MockBackend();
     const store = new SettingsStore(backend);
     await store.load();
-    expect(store.value).toEqual({ theme: 'system', concurrency: 4, logLevel: 'info' });
+    expect(store.value).toEqual(DEFAULT_SETTINGS);
     expect(theme()).toBe('dark');
     os.set(false);
     expect(theme()).toBe('light');
 
-    await store.save({ theme: 'dark', concurrency: 2, logLevel: 'warn' });
+    await store.save({ ...DEFAULT_SETTINGS, theme: 'dark', concurrency: 2, logLevel: 'warn' });
     expect(theme()).toBe('dark');
     expect(os.listeners.size).toBe(0);
     os.set(false);
     expect(theme()).toBe('dark');
-    expect(await backend.settingsGet()).toEqual({ theme: 'dark', concurrency: 2, logLevel: 'warn' });
+    expect(await backend.settingsGet()).toEqual({ ...DEFAULT_SETTINGS, theme: 'dark', concurrency: 2, logLevel: 'warn' });
     store.dispose();
     vi.unstubAllGlobals();
   });
@@ -62,7 +62,7 @@ describe('settings store', () => {
 
   it('the mock rejects values out of range like the backend will', async () => {
     const m = new MockBackend();
-    const ok: Settings = { theme: 'light', concurrency: 16, logLevel: 'trace' };
+    const ok: Settings = { ...DEFAULT_SETTINGS, theme: 'light', concurrency: 16, logLevel: 'trace' };
     await expect(m.settingsSet(ok)).resolves.toEqual(ok);
     await expect(m.settingsSet({ ...ok, concurrency: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(m.settingsSet({ ...ok, concurrency: 3.5 })).rejects.toMatchObject({ code: 'invalid_input' });
@@ -95,7 +95,7 @@ describe('settings screen', () => {
     await fireEvent.submit($(container, '#settings-form'));
 
     await waitFor(() => expect($(container, '#settings-saved').textContent).toContain('Settings saved'));
-    expect(settingsSet).toHaveBeenCalledWith({ theme: 'dark', concurrency: 6, logLevel: 'info' });
+    expect(settingsSet).toHaveBeenCalledWith({ ...DEFAULT_SETTINGS, theme: 'dark', concurrency: 6, logLevel: 'info' });
     expect(theme()).toBe('dark');
     // Editing again hides the "saved" note.
     await fireEvent.click($(container, '#theme-light'));

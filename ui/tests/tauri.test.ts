@@ -5,6 +5,7 @@ import { fireEvent, waitFor } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { Channel } from '@tauri-apps/api/core';
 import { getBackend } from '../src/lib/backend';
+import { progressStart } from '../src/lib/backend/mock';
 import { TauriBackend } from '../src/lib/backend/tauri';
 import type { AppInfo, BackupReport, Browse, Progress, Snapshot } from '../src/lib/backend/types';
 import { formatBytes } from '../src/lib/format';
@@ -173,6 +174,7 @@ describe('Tauri backend through mockIPC', () => {
     expect(JSON.stringify({ onProgress: channel })).toMatch(/"__CHANNEL__:\d+"/);
 
     const progress: Progress = {
+      ...progressStart(20),
       phase: 'items',
       mailbox: 'alice@contoso.example',
       folder: 'Inbox/Projects',
@@ -223,7 +225,7 @@ describe('Tauri backend through mockIPC', () => {
         case 'snapshots_list':
           return [SNAP];
         case 'settings_get':
-          return { theme: 'light', concurrency: 3, logLevel: 'warn' };
+          return { theme: 'light', concurrency: 3, logLevel: 'warn', notifyOnSuccess: true, closeToTray: false, startAtLogin: false };
         case 'settings_set':
           return (args as { settings: unknown }).settings;
       }
@@ -239,7 +241,7 @@ describe('Tauri backend through mockIPC', () => {
     await fireEvent.submit($(container, '#settings-form'));
     await waitFor(() => expect(calls.some((c) => c.cmd === 'settings_set')).toBe(true));
     expect(calls.find((c) => c.cmd === 'settings_set')?.args).toEqual({
-      settings: { theme: 'light', concurrency: 5, logLevel: 'warn' },
+      settings: { theme: 'light', concurrency: 5, logLevel: 'warn', notifyOnSuccess: true, closeToTray: false, startAtLogin: false },
     });
     expect(document.documentElement.dataset.theme).toBe('light');
   });

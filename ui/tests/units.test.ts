@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toApiError } from '../src/lib/backend/errors';
-import { MockBackend } from '../src/lib/backend/mock';
+import { MockBackend, progressStart } from '../src/lib/backend/mock';
 import { mockOptionsFromUrl } from '../src/lib/backend/mockConfig';
 import type { Progress, RepoOpenArgs } from '../src/lib/backend/types';
 import { paceFacts, progressPercent, progressText } from '../src/lib/backup/progressText';
@@ -23,7 +23,7 @@ describe('formatting', () => {
     expect(formatDuration(84_000)).toBe('1 min 24 s');
   });
   it('describes progress', () => {
-    const p: Progress = { phase: 'items', mailbox: 'a@b', folder: 'Inbox', itemsDone: 5, itemsTotal: 20, bytesDone: 2048 };
+    const p: Progress = { ...progressStart(20), phase: 'items', mailbox: 'a@b', folder: 'Inbox', itemsDone: 5, bytesDone: 2048 };
     expect(progressText(p)).toBe('Backing up messages · a@b / Inbox · 5 of 20 items · 2 KiB read');
     expect(progressPercent(p)).toBe(25);
     expect(progressPercent({ ...p, itemsTotal: 0 })).toBeNull();

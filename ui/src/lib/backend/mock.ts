@@ -94,6 +94,24 @@ export function locationLabel(location: RepoLocation): string {
   return `s3://${location.bucket.trim()}${prefix ? `/${prefix}` : ''} @ ${location.endpoint.trim()}`;
 }
 
+/** The first progress message of a job: nothing done yet, no pace known. */
+export function progressStart(itemsTotal: number): Progress {
+  return {
+    phase: 'listing',
+    mailbox: null,
+    folder: null,
+    itemsDone: 0,
+    itemsTotal,
+    bytesDone: 0,
+    elapsedMs: 0,
+    itemsPerSecond: 0,
+    etaSeconds: null,
+    requests: 0,
+    throttledNow: 0,
+    throttleWaitMs: 0,
+  };
+}
+
 /** Deterministic 64-hex-digit id from a seed (not cryptographic). */
 export function fakeId(seed: string): string {
   let out = '';
@@ -420,7 +438,7 @@ export class MockBackend implements Backend {
     ) {
       throw apiError('invalid_input', `Concurrency must be a whole number from ${CONCURRENCY_MIN} to ${CONCURRENCY_MAX}.`);
     }
-    this.settings = { theme: settings.theme, concurrency: settings.concurrency, logLevel: settings.logLevel };
+    this.settings = { ...settings };
     return { ...this.settings };
   }
 
@@ -456,13 +474,12 @@ export class MockBackend implements Backend {
           elapsedMs,
           itemsPerSecond: Math.round(rate * 10) / 10,
           etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : null,
-          throttledNow: p.throttledNow ?? 0,
         };
         onProgress(out);
         await this.step(out);
       };
 
-      const progress: Progress = { phase: 'listing', mailbox: null, folder: null, itemsDone: 0, itemsTotal: 0, bytesDone: 0 };
+      const progress = progressStart(0);
       await emit(progress);
       // The large folder is unchanged since the first snapshot: carried over, not fetched.
       const work = tenant.flatMap((m) =>

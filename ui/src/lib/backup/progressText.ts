@@ -22,9 +22,9 @@ export function progressText(p: Progress): string {
 
 /** Speed, time left and throttling as short texts; null where unknown or not happening. */
 export function paceFacts(p: Progress): { rate: string | null; eta: string | null; throttle: string | null } {
-  const rate = p.itemsPerSecond && p.itemsPerSecond > 0 ? t.backup.rate(p.itemsPerSecond.toFixed(1)) : null;
+  const rate = p.itemsPerSecond > 0 ? t.backup.rate(p.itemsPerSecond.toFixed(1)) : null;
   const eta = p.etaSeconds != null && p.etaSeconds > 0 ? t.backup.eta(formatDuration(p.etaSeconds * 1000)) : null;
-  const throttle = p.throttledNow && p.throttledNow > 0 ? t.backup.throttled(p.throttledNow) : null;
+  const throttle = p.throttledNow > 0 ? t.backup.throttled(p.throttledNow) : null;
   return { rate, eta, throttle };
 }
 

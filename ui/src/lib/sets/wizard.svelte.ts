@@ -13,7 +13,7 @@ import type {
   SetForm,
   SignedIn,
 } from '../backend/types';
-import { CATEGORY_NAMES } from '../backend/types';
+import { CATEGORY_NAMES, isCategoryName } from '../backend/types';
 import { t } from '../i18n/en';
 import { scheduleChoice, scheduleError, scheduleText, type ScheduleChoice } from './schedule';
 
@@ -162,7 +162,7 @@ export class Wizard {
       this.shared = form.mailboxes.shared;
       this.users = [...form.mailboxes.users];
       this.filter = form.mailboxes.filter;
-      this.categories = [...form.categories];
+      this.categories = form.categories.filter(isCategoryName);
       const marks: Record<string, FolderMark> = {};
       for (const p of form.folders.include) marks[p] = 'include';
       for (const p of form.folders.exclude) marks[p] = 'exclude';

@@ -19,5 +19,13 @@ export function normalizeSettings(raw: unknown): Settings {
     typeof c === 'number' && Number.isInteger(c) && c >= CONCURRENCY_MIN && c <= CONCURRENCY_MAX
       ? c
       : DEFAULT_SETTINGS.concurrency;
-  return { theme, concurrency, logLevel };
+  const flag = (v: unknown, fallback: boolean) => (typeof v === 'boolean' ? v : fallback);
+  return {
+    theme,
+    concurrency,
+    logLevel,
+    notifyOnSuccess: flag(r.notifyOnSuccess, DEFAULT_SETTINGS.notifyOnSuccess),
+    closeToTray: flag(r.closeToTray, DEFAULT_SETTINGS.closeToTray),
+    startAtLogin: flag(r.startAtLogin, DEFAULT_SETTINGS.startAtLogin),
+  };
 }

@@ -13,7 +13,7 @@
 // - export: files and bytes as the engine counts them; a folder already written into is "not
 //   empty" (`invalid_input`) unless `allowNonEmpty`; `pickFolderResult` is what pickFolder
 //   returns (null: the user cancelled the dialog).
-import { demoPreview, type MockBackend, type MockFolder, type MockSnapshot } from '../mock';
+import { demoPreview, progressStart, type MockBackend, type MockFolder, type MockSnapshot } from '../mock';
 import { apiError } from '../errors';
 import { itemPath, pathSegment } from '../paths';
 import {
@@ -21,6 +21,7 @@ import {
   SNIPPET_MARK_START,
   type ExportReport,
   type ExportRequest,
+  type ExportedFile,
   type FailedItem,
   type ItemEntry,
   type Progress,
@@ -441,7 +442,7 @@ export class MockJobs {
         return r;
       };
       const items = work.filter((w) => w.item);
-      const progress: Progress = { phase: 'listing', mailbox: null, folder: null, itemsDone: 0, itemsTotal: items.length, bytesDone: 0 };
+      const progress = progressStart(items.length);
       await this.emit(onProgress, progress, 'restore', written);
       // A dry run plans against a copy of the live folders, so nothing changes.
       const planned = new Map<string, Set<string>>();
@@ -534,19 +535,14 @@ export class MockJobs {
     this.begin('export');
     let written = 0;
     try {
-      const progress: Progress = {
-        phase: 'listing',
-        mailbox: null,
-        folder: null,
-        itemsDone: 0,
-        itemsTotal: work.reduce((n, w) => n + w.entries.filter((e) => e.item).length, 0),
-        bytesDone: 0,
-      };
+      const progress = progressStart(work.reduce((n, w) => n + w.entries.filter((e) => e.item).length, 0));
       await this.emit(onProgress, progress, 'export', written);
       const reports: ExportReport[] = [];
       for (const w of work) {
+        const started = Date.now();
         const r: ExportReport = {
           snapshotId: snap.snapshot.id,
+          snapshotTime: snap.snapshot.time,
           target,
           dryRun: request.dryRun,
           zip: request.zip,
@@ -555,31 +551,40 @@ export class MockJobs {
           contacts: 0,
           tasks: 0,
           other: 0,
+          folders: 0,
           files: 0,
           bytes: 0,
+          written: [],
           failed: [] as FailedItem[],
+          durationMs: 0,
         };
-        const mboxes = new Set<string>();
+        // Files by path (laid out as the engine does: `<mailbox>/Mail/<folder>/<name>.eml`,
+        // or one `<mailbox>/Mail/<folder>.mbox` per folder), and the directories they need.
+        const files = new Map<string, ExportedFile>();
+        const dirs = new Set<string>();
         for (const e of w.entries) {
           if (!e.item) continue;
           r.messages++;
-          if (request.mailFormat === 'eml') {
-            r.files++;
-            r.bytes += e.item.size;
-          } else {
-            const file = `${e.upn}/${e.folder.join('/')}`;
-            if (!mboxes.has(file)) {
-              mboxes.add(file);
-              r.files++;
-            }
-            // "From sender date" line, the message, a blank line.
-            r.bytes += e.item.size + 60;
-          }
+          const folder = [e.upn, 'Mail', ...e.folder].join('/');
+          const path = request.mailFormat === 'eml' ? `${folder}/${e.item.id}.eml` : `${folder}.mbox`;
+          // mbox: a "From sender date" line, the message, a blank line.
+          const bytes = request.mailFormat === 'eml' ? e.item.size : e.item.size + 60;
+          const file = files.get(path) ?? { path, items: 0, bytes: 0 };
+          file.items++;
+          file.bytes += bytes;
+          files.set(path, file);
+          const parts = path.split('/');
+          for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
           progress.itemsDone++;
           progress.bytesDone += e.item.size;
           if (!request.dryRun) written++;
           await this.emit(onProgress, Object.assign(progress, { phase: 'items', mailbox: e.upn, folder: e.folder.join('/') }), 'export', written);
         }
+        r.written = [...files.values()];
+        r.files = r.written.length;
+        r.bytes = r.written.reduce((n, f) => n + f.bytes, 0);
+        r.folders = dirs.size;
+        r.durationMs = Math.max(1, Date.now() - started);
         reports.push(r);
       }
       onProgress({ ...progress, phase: 'done', mailbox: null, folder: null });

@@ -5,26 +5,27 @@
 import type { BackupJobOptions, MockBackend, MockFolder, MockMailbox } from '../mock';
 import { apiError } from '../errors';
 import { nextDue, parseSchedule } from '../../sets/schedule';
-import type {
-  AppSecret,
-  CategoryAccess,
-  CategoryName,
-  ConnectionReport,
-  DeviceCodePrompt,
-  FolderChoice,
-  FolderFilter,
-  MailboxChoice,
-  MailboxSelection,
-  Progress,
-  RetentionPolicy,
-  RunRecord,
-  RunStatus,
-  SetConnection,
-  SetForm,
-  SetOverview,
-  SetRunReport,
-  SetWarning,
-  SignedIn,
+import {
+  CATEGORY_NAMES,
+  type AppSecret,
+  type CategoryAccess,
+  type CategoryName,
+  type ConnectionReport,
+  type DeviceCodePrompt,
+  type FolderChoice,
+  type FolderFilter,
+  type MailboxChoice,
+  type MailboxSelection,
+  type Progress,
+  type RetentionPolicy,
+  type RunRecord,
+  type RunStatus,
+  type SetConnection,
+  type SetForm,
+  type SetOverview,
+  type SetRunReport,
+  type SetWarning,
+  type SignedIn,
 } from '../types';
 
 export const DEMO_TENANT_ID = '5f1c2a7e-8d4b-4c3a-9e6f-0b7d1a2c3e4f';
@@ -230,7 +231,7 @@ export class MockSets {
       runOn: 'client' as const,
       repository: this.host.defaultRepoPath,
       connection: this.#demo(),
-      categories: ['mail', 'contacts', 'calendars', 'tasks', 'settings'] as CategoryName[],
+      categories: [...CATEGORY_NAMES],
       folders: { include: [], exclude: [] },
     };
     const nightly: SetForm = {
@@ -456,7 +457,7 @@ export class MockSets {
         report: { failed: clone(backup.failed), durationMs: backup.durationMs },
       });
       finish(status, status === 'warning' ? `${backup.failed.length} item(s) could not be backed up` : null);
-      return { runId: record.id, setName: form.name, status, backup, retentionError: null };
+      return { runId: record.id, setName: form.name, status, backup };
     } catch (e) {
       const error = e as { code?: string; message?: string };
       if (error.code === 'cancelled') finish('interrupted', 'Stopped by the user.');
