@@ -20,6 +20,7 @@ fn main() {
             "set_run",
             "set_stop",
             "history_list",
+            "history_log",
             "demo_connection",
             "signin_app",
             "signin_device",

@@ -41,6 +41,8 @@ fn init_logging(
             .ok()
     });
     let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Each backup set run's own log, for the job history.
+    let runs = qcb_engine::runlog::RunLogLayer::new(log_dir.join("runs"));
     match file {
         Some(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
@@ -51,6 +53,7 @@ fn init_logging(
                 .with(filter())
                 .with(stderr)
                 .with(to_file)
+                .with(runs)
                 .try_init();
             Some(guard)
         }
@@ -58,6 +61,7 @@ fn init_logging(
             let _ = tracing_subscriber::registry()
                 .with(filter())
                 .with(stderr)
+                .with(runs)
                 .try_init();
             None
         }
@@ -146,6 +150,7 @@ pub fn run() {
             commands::sets::set_run,
             commands::sets::set_stop,
             commands::sets::history_list,
+            commands::sets::history_log,
             commands::signin::demo_connection,
             commands::signin::signin_app,
             commands::signin::signin_device,

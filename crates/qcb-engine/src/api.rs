@@ -417,3 +417,9 @@ pub async fn history(
 ) -> Result<Vec<crate::sets::RunRecord>> {
     blocking(move || store.runs(set_name.as_deref(), limit)).await
 }
+
+/// The log of one set run (its last `max` bytes) from the folder a
+/// [`crate::runlog::RunLogLayer`] writes.
+pub async fn run_log(dir: PathBuf, run_id: i64, max: usize) -> Result<String> {
+    blocking(move || crate::runlog::read_run_log(&dir, run_id, max)).await
+}

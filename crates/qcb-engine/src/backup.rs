@@ -16,6 +16,7 @@ use qcb_repo::{LockKind, LockOptions, Node, NodeKind, Repository, SnapshotMeta, 
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::categories::{self, Categories, PrevCategory};
 use crate::error::{EngineError, Result};
@@ -245,11 +246,14 @@ pub async fn backup(
             );
         }
         let (shared, limit) = (shared.clone(), limit.clone());
-        jobs.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("semaphore open");
-            let upn = user.user_principal_name.clone();
-            (upn, backup_mailbox(&shared, user, prev).await)
-        });
+        jobs.spawn(
+            async move {
+                let _permit = limit.acquire_owned().await.expect("semaphore open");
+                let upn = user.user_principal_name.clone();
+                (upn, backup_mailbox(&shared, user, prev).await)
+            }
+            .in_current_span(),
+        );
     }
     let mut mailbox_nodes = Vec::new();
     let mut failed = Vec::new();
@@ -661,14 +665,17 @@ async fn backup_mail(
     for folder in folders {
         let (shared, user, prev, limit) =
             (shared.clone(), user.clone(), prev.clone(), limit.clone());
-        running.spawn(async move {
-            shared.tracker.phase(
-                Phase::Folder,
-                Some(&user.user_principal_name),
-                Some(&folder.display_name),
-            );
-            backup_folder(&shared, &user, folder, &prev, &limit).await
-        });
+        running.spawn(
+            async move {
+                shared.tracker.phase(
+                    Phase::Folder,
+                    Some(&user.user_principal_name),
+                    Some(&folder.display_name),
+                );
+                backup_folder(&shared, &user, folder, &prev, &limit).await
+            }
+            .in_current_span(),
+        );
     }
     while let Some(joined) = running.join_next().await {
         match joined? {
@@ -815,16 +822,19 @@ async fn backup_folder(
                 .map(|s| s.node.clone());
             let (shared, limit) = (shared.clone(), limit.clone());
             let (user_id, upn) = (user.id.clone(), user.user_principal_name.clone());
-            downloads.spawn(async move {
-                let _permit = limit.acquire_owned().await.expect("semaphore open");
-                let r = match resumed {
-                    Some(node) => resume_item(&shared, &user_id, &upn, &id, node, &v).await,
-                    None => fetch_item(&shared, &user_id, &upn, &v)
-                        .await
-                        .map(|n| (n, true)),
-                };
-                (id, r)
-            });
+            downloads.spawn(
+                async move {
+                    let _permit = limit.acquire_owned().await.expect("semaphore open");
+                    let r = match resumed {
+                        Some(node) => resume_item(&shared, &user_id, &upn, &id, node, &v).await,
+                        None => fetch_item(&shared, &user_id, &upn, &v)
+                            .await
+                            .map(|n| (n, true)),
+                    };
+                    (id, r)
+                }
+                .in_current_span(),
+            );
         }
         // Every download is awaited, even after a fatal error, so no task outlives the folder.
         let mut fatal = None;

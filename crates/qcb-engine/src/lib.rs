@@ -18,6 +18,7 @@ mod progress;
 pub mod requests;
 mod restore;
 mod restore_pim;
+pub mod runlog;
 pub mod search;
 pub mod secrets;
 mod selection;

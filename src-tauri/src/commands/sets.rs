@@ -69,3 +69,9 @@ pub async fn history_list(
 ) -> ApiResult<Vec<RunRecord>> {
     Ok(qcb_engine::api::history(state.sets.clone(), set_name, limit).await?)
 }
+
+/// The log of one run (its last megabyte), as the app wrote it while the run went on.
+#[tauri::command]
+pub async fn history_log(state: State<'_, AppState>, run_id: i64) -> ApiResult<String> {
+    Ok(qcb_engine::api::run_log(state.log_dir.join("runs"), run_id, 1 << 20).await?)
+}

@@ -81,8 +81,12 @@ pub async fn run_set_until(
     let run_id = blocking(move || store.start_run(&set_name, &trigger, &host, now)).await?;
     let clock = std::time::Instant::now();
     tracing::info!(set = %set.name, run = run_id, "backup set run started");
+    let logged = tracing::Instrument::instrument(
+        run_inner(ctx, &set, now, progress),
+        tracing::info_span!(crate::runlog::RUN_SPAN, run = run_id),
+    );
     let result = tokio::select! {
-        r = run_inner(ctx, &set, now, progress) => r,
+        r = logged => r,
         () = stop => Err(EngineError::Cancelled(format!(
             "the backup of {:?} was stopped before it finished",
             set.name
