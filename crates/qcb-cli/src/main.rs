@@ -238,6 +238,12 @@ enum Command {
         /// At most this many runs (0: all).
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Print the log of this run (by its #id), from the daemon's `--log-dir`.
+        #[arg(long, value_name = "RUN", requires = "log_dir")]
+        show_log: Option<i64>,
+        /// The folder the daemon logs to (its `--log-dir`).
+        #[arg(long)]
+        log_dir: Option<PathBuf>,
         #[command(flatten)]
         state: sets::StateArgs,
     },
@@ -421,10 +427,17 @@ fn main() -> ExitCode {
             log_dir: Some(dir), ..
         } => match log_files(dir) {
             Ok((writer, guard)) => {
-                tracing_subscriber::fmt()
-                    .with_writer(writer)
-                    .with_ansi(false)
-                    .with_env_filter(filter)
+                use tracing_subscriber::layer::SubscriberExt;
+                use tracing_subscriber::util::SubscriberInitExt;
+                tracing_subscriber::registry()
+                    .with(filter)
+                    .with(
+                        tracing_subscriber::fmt::layer()
+                            .with_writer(writer)
+                            .with_ansi(false),
+                    )
+                    // Each run's own log, for `qcbackup history --show-log`.
+                    .with(qcb_engine::runlog::RunLogLayer::new(dir.join("runs")))
                     .init();
                 Some(guard)
             }
@@ -675,7 +688,20 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             .await?;
             Ok(sets::print_connection_report(out, &report))
         }
-        Command::History { set, limit, state } => sets::history(state, set, limit, out).await,
+        Command::History {
+            show_log: Some(run),
+            log_dir: Some(dir),
+            ..
+        } => {
+            print!(
+                "{}",
+                qcb_engine::api::run_log(dir.join("runs"), run, usize::MAX).await?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History {
+            set, limit, state, ..
+        } => sets::history(state, set, limit, out).await,
         Command::Daemon { poll, state, .. } => sets::daemon(state, poll).await,
         Command::Snapshots { repo } => {
             let handle = repo.open().await?;

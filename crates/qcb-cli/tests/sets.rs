@@ -308,6 +308,7 @@ async fn the_daemon_runs_server_sets_on_schedule_logs_to_files_and_stops_on_sigt
     let files: Vec<_> = std::fs::read_dir(&logs)
         .unwrap()
         .map(|f| f.unwrap().path())
+        .filter(|p| p.is_file())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
@@ -318,6 +319,33 @@ async fn the_daemon_runs_server_sets_on_schedule_logs_to_files_and_stops_on_sigt
     let log = std::fs::read_to_string(&files[0]).unwrap();
     assert!(log.contains("backup set run finished"), "{log}");
     assert!(!log.contains(&c.client_secret) && !log.contains("daemon-pw"));
+    // Each run has its own log, which `history --show-log` prints.
+    let first = h.as_array().unwrap().last().unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let shown = run(
+        &env,
+        "d",
+        &[
+            "history",
+            "--show-log",
+            &first.to_string(),
+            "--log-dir",
+            logs.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(text.contains("backup finished"), "{text}");
+    assert!(!text.contains(&c.client_secret) && !text.contains("daemon-pw"));
+    let runs_dir = logs.join("runs");
+    for r in h.as_array().unwrap() {
+        if r["status"] == "succeeded" {
+            let id = r["id"].as_i64().unwrap();
+            let own = std::fs::read_to_string(runs_dir.join(format!("{id}.log"))).unwrap();
+            assert!(own.contains("backup finished"), "run {id}: {own}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
