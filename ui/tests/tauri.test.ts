@@ -28,6 +28,7 @@ const INFO: AppInfo = {
   demoTenant: true,
   graphUrl: 'http://127.0.0.1:9999/v1.0',
   defaultRepoPath: '/home/user/QCBackup',
+  logDir: '/home/user/.local/share/qcb/logs',
   repo: REPO,
 };
 

@@ -22,6 +22,7 @@ import type {
   BackupReport,
   Browse,
   ItemPreview,
+  ItemVersionInfo,
   Progress,
   RepoOpenArgs,
   RepoSummary,
@@ -58,6 +59,12 @@ export interface Backend {
    * Rejects with `not_found` when the snapshot or item does not exist.
    */
   itemPreview(snapshotId: string, path: string): Promise<ItemPreview>;
+  /**
+   * `item_versions` with `{ itemId }`: every snapshot's copy of one item (by its id), oldest
+   * first, following moves between folders; `changed` marks a copy that differs from the one
+   * listed before it. Empty when no snapshot holds the item.
+   */
+  itemVersions(itemId: string): Promise<ItemVersionInfo[]>;
   /** `backup_run` with `{ onProgress }`; `onProgress` receives every Progress message of the channel. */
   backupRun(onProgress: (progress: Progress) => void): Promise<BackupReport>;
   /** `settings_get`: the saved settings, or the defaults when none were saved. */
@@ -67,6 +74,8 @@ export interface Backend {
    * Rejects with `invalid_input` for values out of range.
    */
   settingsSet(settings: Settings): Promise<Settings>;
+  /** `open_log_folder`: opens the folder of the app's log files (`AppInfo.logDir`) in the file manager. */
+  openLogFolder(): Promise<void>;
 
   // --- Backup sets (commands/sets.rs) ---
   /** `sets_list`: every saved set with its last run, next run and warnings (dashboard). */
@@ -162,7 +171,11 @@ export const MOCK_BUNDLE = import.meta.env.MODE === 'mock';
 /** The Tauri backend inside the app; the in-memory mock in mock builds and in a plain dev browser. */
 export function getBackend(): Backend {
   if (MOCK_BUNDLE || (import.meta.env.DEV && !inTauri())) {
-    return new MockBackend(mockOptionsFromUrl(typeof location === 'undefined' ? '' : location.search));
+    return new MockBackend({
+      ...mockOptionsFromUrl(typeof location === 'undefined' ? '' : location.search),
+      // Saved settings survive a reload of the page, as the app's survive a restart.
+      settingsStorage: typeof sessionStorage === 'undefined' ? undefined : sessionStorage,
+    });
   }
   return new TauriBackend();
 }

@@ -11,6 +11,7 @@ import { apiError } from './errors';
 import { pathSegment } from './paths';
 import { MockJobs } from './mock/jobs';
 import { MockSets, type MockSetsOptions } from './mock/sets';
+import { CHANGED_ITEM_ID, CHANGED_NOTE, CHANGED_SUBJECT_TAG, itemVersions, settleDemoTenant } from './mock/versions';
 import {
   CONCURRENCY_MAX,
   CONCURRENCY_MIN,
@@ -33,6 +34,7 @@ import {
   type FolderEntry,
   type ItemEntry,
   type ItemPreview,
+  type ItemVersionInfo,
   type Progress,
   type RepoLocation,
   type RepoOpenArgs,
@@ -45,6 +47,9 @@ export const DEMO_PASSWORD = 'demo';
 export const DEMO_REPO_PATH = '/home/demo/QCBackup/repository';
 export const DEMO_GRAPH_URL = 'http://127.0.0.1:8765/v1.0';
 export const DEMO_HOSTNAME = 'qcb-workstation';
+/** The key of the saved settings in `settingsStorage`. */
+const SETTINGS_KEY = 'qcb-mock-settings';
+export const DEMO_LOG_DIR = '/home/demo/.local/share/com.qcbackup.manager/logs';
 
 export type MockFolder = { name: string; items: ItemEntry[]; children: MockFolder[] };
 export type MockMailbox = { upn: string; folders: MockFolder[] };
@@ -77,6 +82,11 @@ export type MockBackendOptions = {
   largeFolderItems?: number;
   /** Backup sets, sign-in and directory (mock/sets.ts). */
   sets?: MockSetsOptions;
+  /**
+   * Where saved settings are kept across page loads (the desktop app keeps them in a file);
+   * mock builds in a browser pass `sessionStorage`. Without it they live as long as the mock.
+   */
+  settingsStorage?: Pick<Storage, 'getItem' | 'setItem'>;
 };
 
 /** What a backup job takes beyond the progress sink (backup sets use these). */
@@ -258,6 +268,11 @@ export class MockBackend implements Backend {
   private readonly onStep?: (progress: Progress) => void | Promise<void>;
   private readonly largeFolder: MockFolder | null;
   private settings: Settings = { ...DEFAULT_SETTINGS };
+  private readonly settingsStorage?: Pick<Storage, 'getItem' | 'setItem'>;
+  /** Received time of each demo message when first seen (it keeps it in later snapshots). */
+  private readonly receivedDates = new Map<string, string>();
+  /** How often `openLogFolder` was called (it opens nothing). */
+  logFolderOpened = 0;
   /** What `remember: true` stored, by repository location label: the fake OS keychain. */
   readonly keychain = new Map<string, string>();
 
@@ -267,6 +282,13 @@ export class MockBackend implements Backend {
     this.now = options.now ?? (() => new Date());
     this.onStep = options.onStep;
     this.sets = new MockSets(this, options.sets);
+    this.settingsStorage = options.settingsStorage;
+    try {
+      const stored = this.settingsStorage?.getItem(SETTINGS_KEY);
+      if (stored) this.settings = { ...DEFAULT_SETTINGS, ...(JSON.parse(stored) as Partial<Settings>) };
+    } catch {
+      // Unreadable: the defaults stand.
+    }
     const times = options.snapshotTimes ?? ['2025-01-06T07:30:00Z', '2025-01-13T07:30:00Z', '2025-01-20T07:30:00Z'];
     const large = options.largeFolderItems ?? 0;
     this.largeFolder = large > 0 ? makeLargeFolder(large, new Date(times[0] ?? '2025-01-01T00:00:00Z')) : null;
@@ -283,6 +305,7 @@ export class MockBackend implements Backend {
   /** The demo tenant plus, when configured, the large folder (unchanged in every snapshot). */
   private tenant(time: Date, generation: number): MockMailbox[] {
     const tenant = demoTenant(time, generation);
+    settleDemoTenant(tenant, generation, this.receivedDates);
     if (this.largeFolder) tenant[0].folders.push(this.largeFolder);
     return tenant;
   }
@@ -329,6 +352,7 @@ export class MockBackend implements Backend {
       demoTenant: true,
       graphUrl: DEMO_GRAPH_URL,
       defaultRepoPath: this.defaultRepoPath,
+      logDir: DEMO_LOG_DIR,
       repo: this.current ? this.summary(this.current) : null,
     };
   }
@@ -424,6 +448,14 @@ export class MockBackend implements Backend {
     return demoPreview(item, mailbox.upn);
   }
 
+  async itemVersions(itemId: string): Promise<ItemVersionInfo[]> {
+    return itemVersions(this.requireRepo().snapshots, itemId);
+  }
+
+  async openLogFolder(): Promise<void> {
+    this.logFolderOpened++;
+  }
+
   async settingsGet(): Promise<Settings> {
     return { ...this.settings };
   }
@@ -439,6 +471,7 @@ export class MockBackend implements Backend {
       throw apiError('invalid_input', `Concurrency must be a whole number from ${CONCURRENCY_MIN} to ${CONCURRENCY_MAX}.`);
     }
     this.settings = { ...settings };
+    this.settingsStorage?.setItem(SETTINGS_KEY, JSON.stringify(this.settings));
     return { ...this.settings };
   }
 
@@ -595,6 +628,13 @@ export function demoPreview(item: ItemEntry, owner: string): ItemPreview {
       ...base,
       html: hostileHtml(owner),
       text: null,
+    };
+  }
+  if (item.id === CHANGED_ITEM_ID && item.subject.startsWith(CHANGED_SUBJECT_TAG)) {
+    return {
+      ...base,
+      html: `<p>Hello,</p><p>${escapeHtml(item.subject)}: details below.</p><p><em>${escapeHtml(CHANGED_NOTE)}</em></p><p>Regards,<br>${escapeHtml(item.from)}</p>`,
+      text: `Hello,\n\n${item.subject}: details below.\n\n${CHANGED_NOTE}`,
     };
   }
   if (item.id === TEXT_ITEM_ID) {

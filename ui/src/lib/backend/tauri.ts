@@ -24,6 +24,7 @@ import type {
   BackupReport,
   Browse,
   ItemPreview,
+  ItemVersionInfo,
   Progress,
   RepoOpenArgs,
   RepoSummary,
@@ -62,6 +63,10 @@ export class TauriBackend implements Backend {
     return invoke<ItemPreview>('item_preview', { snapshotId, path });
   }
 
+  itemVersions(itemId: string): Promise<ItemVersionInfo[]> {
+    return invoke<ItemVersionInfo[]>('item_versions', { itemId });
+  }
+
   backupRun(onProgress: (progress: Progress) => void): Promise<BackupReport> {
     return invoke<BackupReport>('backup_run', { onProgress: channel(onProgress) });
   }
@@ -72,6 +77,10 @@ export class TauriBackend implements Backend {
 
   settingsSet(settings: Settings): Promise<Settings> {
     return invoke<Settings>('settings_set', { settings });
+  }
+
+  openLogFolder(): Promise<void> {
+    return invoke<void>('open_log_folder');
   }
 
   setsList(): Promise<SetOverview[]> {

@@ -184,6 +184,8 @@ export type AppInfo = {
   demoTenant: boolean;
   graphUrl: string;
   defaultRepoPath: string;
+  /** The folder of the app's log files (one a day, the last 14 kept); `open_log_folder` opens it. */
+  logDir: string;
   /** Non-null when a repository is already open. */
   repo: RepoSummary | null;
 };
