@@ -400,6 +400,38 @@ test('settings: theme, concurrency and log level are saved; dark theme applies a
   assertEq(await page.inputValue('#settings-log-level'), 'debug', 'log level kept');
 });
 
+test('settings: notifications, tray and start at login are saved and still set after a reload; the log folder opens', async ({ page, base }) => {
+  await start(page, base);
+  await page.click('#nav-settings');
+  await page.waitForSelector('#settings-form');
+  assert(!(await page.isChecked('#settings-notify-success')), 'no success notifications by default');
+  assert(await page.isChecked('#settings-close-to-tray'), 'closes to the tray by default');
+  assert(!(await page.isChecked('#settings-start-at-login')), 'does not start at login by default');
+  assert((await text(page, '#settings-log-dir')).endsWith('/logs'), 'the log folder is named');
+  await axeScan(page, 'settings (desktop)');
+
+  await page.click('#settings-open-logs');
+  await page.waitForTimeout(100);
+  assertEq(await page.locator('#error').count(), 0, 'opening the log folder reports no error');
+
+  // Labels are clickable: toggle through them.
+  await page.click('label[for="settings-notify-success"]');
+  await page.uncheck('#settings-close-to-tray');
+  await page.check('#settings-start-at-login');
+  await page.click('#settings-save');
+  await page.waitForSelector('#settings-saved:has-text("saved")');
+  await shot(page, '14-settings-desktop', '#settings-notify-success');
+
+  await page.reload();
+  await page.waitForSelector('#repo-form');
+  await page.click('#nav-settings');
+  await page.waitForSelector('#settings-form');
+  assert(await page.isChecked('#settings-notify-success'), 'notify on success kept after a reload');
+  assert(!(await page.isChecked('#settings-close-to-tray')), 'close to tray kept after a reload');
+  assert(await page.isChecked('#settings-start-at-login'), 'start at login kept after a reload');
+  await axeScan(page, 'settings (desktop, saved)');
+});
+
 test('settings: "Follow the system" tracks the OS colour scheme as it changes', async ({ page, base }) => {
   await start(page, base);
   assertEq(await page.getAttribute('html', 'data-theme'), 'light', 'light OS');
