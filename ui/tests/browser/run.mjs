@@ -496,6 +496,7 @@ test('the desktop bundle (dist/) contains no mock backend', async () => {
 
 import './sets.mjs';
 import './restore.mjs';
+import './versions.mjs';
 
 const ok = await runAll({ root: join(uiRoot, 'dist-mock') });
 process.exit(ok ? 0 : 1);

@@ -3,6 +3,7 @@ import type { LogLevel, ProgressPhase, Theme } from '../backend/types';
 import type { SortDir, SortKey } from '../snapshots/items';
 import { restoreStrings } from './restore';
 import { setsStrings } from './sets';
+import { versionsStrings } from './versions';
 
 export const en = {
   appName: 'QCBackup Manager',
@@ -261,6 +262,8 @@ export const en = {
   sets: setsStrings,
   /** Search, restore wizard, export (i18n/restore.ts). */
   restore: restoreStrings,
+  /** An item's versions across snapshots and their comparison (i18n/versions.ts). */
+  versions: versionsStrings,
 };
 
 export type Strings = typeof en;
