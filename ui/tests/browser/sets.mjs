@@ -346,6 +346,9 @@ test('sets: the history lists runs newest first, filters by set and shows a run 
   assert((await text(page, '#history-failed')).includes('AAMk-bob-inbox-3'), 'failed item');
   assert((await text(page, '#history-failed')).includes('429 Too Many Requests'), 'and why');
   assert((await text(page, '#history-detail [data-stat="duration"]')).includes('1 min 34 s'), 'duration');
+  // The run's own log, as the engine wrote it.
+  const log = await text(page, '#history-log');
+  assert(log.includes('backup finished') && log.includes('failed=1'), `run log: ${log}`);
   await axeScan(page, 'history detail');
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');

@@ -98,6 +98,8 @@ export interface Backend {
   setStop(name: string): Promise<void>;
   /** `history_list` with `{ setName, limit }`: newest first; `setName` null for every set. */
   historyList(setName: string | null, limit: number): Promise<RunRecord[]>;
+  /** `history_log` with `{ runId }`: that run's own log (its last megabyte); empty when it logged nothing. */
+  historyLog(runId: number): Promise<string>;
 
   // --- Sign-in and directory (commands/signin.rs, commands/directory.rs) ---
   /**

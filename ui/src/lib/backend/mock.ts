@@ -589,6 +589,7 @@ export class MockBackend implements Backend {
   setRun = (name: string, onProgress: (progress: Progress) => void) => this.sets.setRun(name, onProgress);
   setStop = (name: string) => this.sets.setStop(name);
   historyList = (setName: string | null, limit: number) => this.sets.historyList(setName, limit);
+  historyLog = (runId: number) => this.sets.historyLog(runId);
   demoConnection = () => this.sets.demoConnection();
   signinApp = (connection: SetConnection, secret: AppSecret) => this.sets.signinApp(connection, secret);
   signinDevice = (connection: SetConnection, onPrompt: (prompt: DeviceCodePrompt) => void) =>

@@ -111,6 +111,10 @@ export class TauriBackend implements Backend {
     return invoke<RunRecord[]>('history_list', { setName, limit });
   }
 
+  historyLog(runId: number): Promise<string> {
+    return invoke<string>('history_log', { runId });
+  }
+
   demoConnection(): Promise<SetConnection | null> {
     return invoke<SetConnection | null>('demo_connection');
   }

@@ -402,5 +402,8 @@ export const setsStrings = {
     message: 'Message',
     stillRunning: 'Still running',
     noFailed: 'No item failed.',
+    logTitle: 'Log of this run',
+    logEmpty: 'This run wrote nothing to its log here (it ran elsewhere, or before run logs were kept).',
+    logLoading: 'Loading the log…',
   },
 };

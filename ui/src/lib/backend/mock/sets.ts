@@ -489,6 +489,18 @@ export class MockSets {
     return clone(rows.slice(0, limit > 0 ? limit : rows.length));
   }
 
+  /** What the engine's run log holds for a run: its start, each mailbox, its end. */
+  async historyLog(runId: number): Promise<string> {
+    const r = this.#history.find((h) => h.id === runId);
+    if (!r) return '';
+    const lines = [`${r.started}  INFO qcb_engine::backup: backup started mailboxes=${r.mailboxes}`];
+    if (r.finished) {
+      const level = r.status === 'failed' ? 'WARN' : ' INFO';
+      lines.push(`${r.finished} ${level} qcb_engine::backup: backup finished items=${r.items} fetched=${r.itemsFetched} failed=${r.failedItems}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+
   // --- sign-in ---
 
   async demoConnection(): Promise<SetConnection | null> {
