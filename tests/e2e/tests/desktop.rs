@@ -467,6 +467,12 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
         .await
         .expect("the set's last run shows as succeeded");
     shot(&c, "14-set-backed-up").await;
+    // The history has the run, with its own log.
+    click(&c, "#nav-history").await;
+    click(&c, "[data-testid=history-open]").await;
+    let run_log = text(&c, "#history-log").await;
+    assert!(run_log.contains("backup finished"), "run log: {run_log}");
+    shot(&c, "15-history").await;
 
     // Search: the subject as a phrase finds the message.
     click(&c, "#nav-search").await;
