@@ -53,6 +53,23 @@ describe('repository screen', () => {
     await waitFor(() => expect(container.textContent).toContain('No snapshots yet'));
   });
 
+  it('says so when the repository opened but the keychain refused its password', async () => {
+    const backend = new MockBackend();
+    const real = backend.repoOpen.bind(backend);
+    vi.spyOn(backend, 'repoOpen').mockImplementation(async (args) => ({
+      ...(await real(args)),
+      keychainWarning: 'no Secret Service on the session bus',
+    }));
+    const { container } = await renderApp(backend);
+    await fireEvent.click($(container, '#mode-open'));
+    await type($(container, '#repo-password'), 'demo');
+    await fireEvent.click($(container, '#repo-submit'));
+    await waitFor(() => expect(container.querySelector('#dashboard')).not.toBeNull());
+    const banner = $(container, '#error').textContent ?? '';
+    expect(banner).toContain('could not be kept in the system keychain');
+    expect(banner).toContain('no Secret Service on the session bus');
+  });
+
   it('blocks submit with an empty password', async () => {
     const backend = new MockBackend();
     const repoOpen = vi.spyOn(backend, 'repoOpen');

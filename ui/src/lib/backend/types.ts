@@ -177,6 +177,8 @@ export type RepoSummary = {
   /** Human-readable location: a folder path, or `s3://bucket/prefix` at the endpoint. */
   path: string;
   snapshotCount: number;
+  /** Set when the password could not be remembered in the OS keychain (the repository is open). */
+  keychainWarning?: string | null;
 };
 
 export type AppInfo = {

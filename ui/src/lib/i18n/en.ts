@@ -37,6 +37,8 @@ export const en = {
   },
 
   repo: {
+    keychainWarning: (why: string) =>
+      `The repository is open, but its password could not be kept in the system keychain, so scheduled backups cannot open it on their own: ${why}`,
     title: 'Open a backup repository',
     intro:
       'Backups are stored in an encrypted repository on this computer or a network drive. Create a new one, or open a repository you already use.',
