@@ -707,3 +707,128 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A StatusNotifierWatcher for the tray test: records which items register.
+struct Watcher {
+    items: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+#[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
+impl Watcher {
+    fn register_status_notifier_item(
+        &self,
+        service: &str,
+        #[zbus(header)] header: zbus::message::Header<'_>,
+    ) {
+        let sender = header.sender().map(|s| s.to_string()).unwrap_or_default();
+        self.items
+            .lock()
+            .unwrap()
+            .push((sender, service.to_string()));
+    }
+
+    fn register_status_notifier_host(&self, _service: &str) {}
+
+    #[zbus(property)]
+    fn is_status_notifier_host_registered(&self) -> bool {
+        true
+    }
+
+    #[zbus(property)]
+    fn protocol_version(&self) -> i32 {
+        0
+    }
+
+    #[zbus(property)]
+    fn registered_status_notifier_items(&self) -> Vec<String> {
+        self.items
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(s, p)| format!("{s}{p}"))
+            .collect()
+    }
+}
+
+/// The tray: the app registers a status notifier item with the desktop's watcher, whose menu
+/// offers Open, Back up all now, Pause schedules and Quit.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_puts_an_icon_with_its_menu_in_the_tray() {
+    let driver = Driver::start();
+    let items = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let bus = zbus::connection::Builder::address(driver.bus_address().as_str())
+        .expect("address")
+        .name("org.kde.StatusNotifierWatcher")
+        .expect("name")
+        .serve_at(
+            "/StatusNotifierWatcher",
+            Watcher {
+                items: items.clone(),
+            },
+        )
+        .expect("serve")
+        .build()
+        .await
+        .expect("watcher on the app's bus");
+    let c = session(&driver).await;
+    element(&c, "#repo-path").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    let (sender, path) = loop {
+        if let Some(item) = items.lock().unwrap().first().cloned() {
+            break item;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no tray item registered:\n{}",
+            driver.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // libappindicator registers its object path; the item lives there on the app's connection.
+    let path = if path.starts_with('/') {
+        path
+    } else {
+        "/StatusNotifierItem".to_string()
+    };
+    let item = zbus::Proxy::new(
+        &bus,
+        sender.as_str(),
+        path.as_str(),
+        "org.kde.StatusNotifierItem",
+    )
+    .await
+    .expect("item proxy");
+    // libappindicator titles the item with the app's id (the binary's name).
+    let title: String = item.get_property("Title").await.expect("Title");
+    assert_eq!(title, "qcbackup-desktop");
+    let menu: zbus::zvariant::OwnedObjectPath = item.get_property("Menu").await.expect("Menu");
+    let dbusmenu = zbus::Proxy::new(
+        &bus,
+        sender.as_str(),
+        menu.as_str(),
+        "com.canonical.dbusmenu",
+    )
+    .await
+    .expect("menu proxy");
+    let (_rev, layout): (
+        u32,
+        (
+            i32,
+            std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
+            Vec<zbus::zvariant::OwnedValue>,
+        ),
+    ) = dbusmenu
+        .call("GetLayout", &(0_i32, -1_i32, Vec::<String>::new()))
+        .await
+        .expect("menu layout");
+    let text = format!("{:?}", layout.2);
+    for label in [
+        "Open QCBackup Manager",
+        "Back up all now",
+        "Pause schedules",
+        "Quit",
+    ] {
+        assert!(text.contains(label), "menu has {label:?}: {text}");
+    }
+    c.close().await.expect("close session");
+}
