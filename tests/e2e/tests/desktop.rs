@@ -708,6 +708,13 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// A dbusmenu layout node: id, properties (label ...), children.
+type MenuLayout = (
+    i32,
+    std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
+    Vec<zbus::zvariant::OwnedValue>,
+);
+
 /// A StatusNotifierWatcher for the tray test: records which items register.
 struct Watcher {
     items: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
@@ -810,14 +817,7 @@ async fn the_app_puts_an_icon_with_its_menu_in_the_tray() {
     )
     .await
     .expect("menu proxy");
-    let (_rev, layout): (
-        u32,
-        (
-            i32,
-            std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
-            Vec<zbus::zvariant::OwnedValue>,
-        ),
-    ) = dbusmenu
+    let (_rev, layout): (u32, MenuLayout) = dbusmenu
         .call("GetLayout", &(0_i32, -1_i32, Vec::<String>::new()))
         .await
         .expect("menu layout");
