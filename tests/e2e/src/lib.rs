@@ -138,6 +138,8 @@ impl Driver {
             .env("XDG_CACHE_HOME", home.path().join("cache"))
             .env("XDG_RUNTIME_DIR", &runtime)
             .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+            // Some desktop files go under $HOME whatever XDG says (autostart entries).
+            .env("HOME", home.path())
             .env_remove("QCBACKUP_TENANT_ID")
             // The app logs through the driver; keep it out of the test's pipes so nothing the
             // driver leaves running holds them open.
@@ -183,6 +185,7 @@ impl Driver {
                 h.join("runtime").display().to_string(),
             ),
             ("DBUS_SESSION_BUS_ADDRESS".into(), self.bus_address()),
+            ("HOME".into(), h.display().to_string()),
         ]
     }
 

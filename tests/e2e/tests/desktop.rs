@@ -267,8 +267,26 @@ async fn settings_are_saved_by_the_app_and_bad_values_refused() {
     let concurrency = element(&c, "#settings-concurrency").await;
     concurrency.clear().await.expect("clear");
     concurrency.send_keys("7").await.expect("type");
+    click(&c, "#settings-start-at-login").await;
     click(&c, "#settings-save").await;
     element(&c, "#settings-saved").await;
+    // Start at login: an autostart entry in the desktop session's autostart folder
+    // (~/.config/autostart: the autostart library reads $HOME, not XDG_CONFIG_HOME).
+    let autostart = driver.home.path().join(".config/autostart");
+    let entries: Vec<String> = std::fs::read_dir(&autostart)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.contains("[Desktop Entry]") && e.contains("qcbackup-desktop")),
+        "an autostart entry in {}: {entries:?}",
+        autostart.display()
+    );
     // The engine wrote them to the app's config folder; nothing secret is in there.
     let path = driver
         .config_dir()
@@ -278,6 +296,7 @@ async fn settings_are_saved_by_the_app_and_bad_values_refused() {
             .expect("settings JSON");
     assert_eq!(saved["theme"], "dark");
     assert_eq!(saved["concurrency"], 7);
+    assert_eq!(saved["startAtLogin"], true);
     let theme = c
         .execute(
             "return document.documentElement.dataset.theme || getComputedStyle(document.documentElement).colorScheme;",
