@@ -485,6 +485,14 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
         ))
         .await
         .expect("the set's last run shows as succeeded");
+    let last = text(&c, "[data-testid=set-card] [data-testid=set-last-run]").await;
+    assert!(
+        !last.contains("Never"),
+        "the card shows the last run: {last:?}"
+    );
+    element(&c, "#sets-refresh:not([disabled])").await;
+    // Let the window paint the refreshed card before the picture.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     shot(&c, "14-set-backed-up").await;
     // The history has the run, with its own log.
     click(&c, "#nav-history").await;
