@@ -28,8 +28,14 @@ pub fn show_main(app: &AppHandle) {
     }
 }
 
-/// The tray icon: Open, Back up all now, Pause schedules, Quit; the tooltip says what runs.
+/// The tray's first line: what runs now. Linux trays (StatusNotifierItem through
+/// libappindicator) show no tooltips, so the status is a disabled menu item there and the
+/// tooltip elsewhere.
+struct TrayStatus(MenuItem<tauri::Wry>);
+
+/// The tray icon: a status line, Open, Back up all now, Pause schedules, Quit.
 pub fn install_tray(app: &AppHandle) -> tauri::Result<()> {
+    let status = MenuItem::with_id(app, "status", status_text(app), false, None::<&str>)?;
     let open = MenuItem::with_id(app, "open", "Open QCBackup Manager", true, None::<&str>)?;
     let backup_all = MenuItem::with_id(app, "backup-all", "Back up all now", true, None::<&str>)?;
     let pause = CheckMenuItem::with_id(app, "pause", "Pause schedules", true, false, None::<&str>)?;
@@ -37,6 +43,8 @@ pub fn install_tray(app: &AppHandle) -> tauri::Result<()> {
     let menu = Menu::with_items(
         app,
         &[
+            &status,
+            &PredefinedMenuItem::separator(app)?,
             &open,
             &backup_all,
             &pause,
@@ -44,8 +52,9 @@ pub fn install_tray(app: &AppHandle) -> tauri::Result<()> {
             &quit,
         ],
     )?;
+    app.manage(TrayStatus(status));
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
-        .tooltip("QCBackup Manager: idle")
+        .tooltip(status_text(app))
         .menu(&menu)
         .on_menu_event(move |app, event| match event.id().as_ref() {
             "open" => show_main(app),
@@ -59,7 +68,7 @@ pub fn install_tray(app: &AppHandle) -> tauri::Result<()> {
                 state.schedules_paused.store(paused, Ordering::SeqCst);
                 let _ = pause.set_checked(paused);
                 tracing::info!(paused, "schedules paused from the tray");
-                refresh_tooltip(app);
+                refresh_status(app);
             }
             "quit" => app.exit(0),
             _ => {}
@@ -71,19 +80,27 @@ pub fn install_tray(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Sets the tray tooltip from what runs now.
-pub fn refresh_tooltip(app: &AppHandle) {
+/// What runs now, in one line.
+fn status_text(app: &AppHandle) -> String {
     let state = app.state::<AppState>();
     let running = state.jobs.running("set:");
-    let text = if !running.is_empty() {
-        format!("QCBackup Manager: backing up {}", running.join(", "))
+    if !running.is_empty() {
+        format!("Backing up {}", running.join(", "))
     } else if state.schedules_paused.load(Ordering::SeqCst) {
-        "QCBackup Manager: schedules paused".to_string()
+        "Schedules paused".to_string()
     } else {
-        "QCBackup Manager: idle".to_string()
-    };
+        "Idle".to_string()
+    }
+}
+
+/// Updates the tray's status line and tooltip from what runs now.
+pub fn refresh_status(app: &AppHandle) {
+    let text = status_text(app);
+    if let Some(status) = app.try_state::<TrayStatus>() {
+        let _ = status.0.set_text(&text);
+    }
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
-        let _ = tray.set_tooltip(Some(text));
+        let _ = tray.set_tooltip(Some(format!("QCBackup Manager: {text}")));
     }
 }
 
@@ -122,12 +139,12 @@ pub async fn run_set(
         &crate::state::set_slot(name),
         &format!("The backup set {name:?} is already running."),
     )?;
-    refresh_tooltip(app);
+    refresh_status(app);
     let ctx = state.run_context(trigger);
     let result =
         qcb_engine::sets::run_set_until(&ctx, name, Utc::now(), progress, stopped.wait()).await;
     drop(_slot);
-    refresh_tooltip(app);
+    refresh_status(app);
     if trigger == "schedule" {
         notify_run(app, state, name, &result);
     }

@@ -210,6 +210,26 @@ impl Driver {
     pub fn config_dir(&self) -> PathBuf {
         self.home.path().join("config")
     }
+
+    /// The app's process id: the process in the driver's group running the app binary.
+    pub fn app_pid(&self) -> Option<u32> {
+        let app = app_binary().canonicalize().ok()?;
+        let group = self.child.id();
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
+            let pgrp: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(2)?
+                .parse()
+                .ok()?;
+            let exe = std::fs::read_link(e.path().join("exe")).ok()?;
+            (pgrp == group && exe == app).then_some(pid)
+        })
+    }
 }
 
 impl Drop for Driver {
@@ -255,4 +275,89 @@ pub fn http_get(url: &str) -> String {
         "GET {url}: {head}"
     );
     body.to_string()
+}
+
+pub mod x11 {
+    //! The app's top-level window as the X server sees it (Xvfb has no window manager): find
+    //! it, ask it to close as a window manager would, and see whether it is shown.
+
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{
+        AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, MapState, Window,
+    };
+    use x11rb::rust_connection::RustConnection;
+
+    pub struct Display {
+        conn: RustConnection,
+        root: Window,
+    }
+
+    impl Display {
+        /// Connects to `$DISPLAY`.
+        pub fn open() -> Display {
+            let (conn, screen) = x11rb::connect(None).expect("connect to the X display");
+            let root = conn.setup().roots[screen].root;
+            Display { conn, root }
+        }
+
+        fn atom(&self, name: &str) -> u32 {
+            self.conn
+                .intern_atom(false, name.as_bytes())
+                .expect("intern_atom")
+                .reply()
+                .expect("atom")
+                .atom
+        }
+
+        fn cardinal(&self, w: Window, prop: u32) -> Option<u32> {
+            let r = self
+                .conn
+                .get_property(false, w, prop, AtomEnum::CARDINAL, 0, 1)
+                .ok()?
+                .reply()
+                .ok()?;
+            r.value32()?.next()
+        }
+
+        fn name(&self, w: Window) -> String {
+            let r = self
+                .conn
+                .get_property(false, w, AtomEnum::WM_NAME, AtomEnum::ANY, 0, 256)
+                .ok()
+                .and_then(|c| c.reply().ok());
+            r.map(|r| String::from_utf8_lossy(&r.value).into_owned())
+                .unwrap_or_default()
+        }
+
+        /// The top-level window of process `pid` titled `title`.
+        pub fn window(&self, pid: u32, title: &str) -> Option<Window> {
+            let pid_atom = self.atom("_NET_WM_PID");
+            let tree = self.conn.query_tree(self.root).ok()?.reply().ok()?;
+            tree.children
+                .into_iter()
+                .find(|&w| self.cardinal(w, pid_atom) == Some(pid) && self.name(w) == title)
+        }
+
+        /// Whether the window is mapped (shown).
+        pub fn is_shown(&self, w: Window) -> bool {
+            self.conn
+                .get_window_attributes(w)
+                .expect("get_window_attributes")
+                .reply()
+                .map(|a| a.map_state != MapState::UNMAPPED)
+                .unwrap_or(false)
+        }
+
+        /// Asks the window to close, as a window manager's close button does
+        /// (`WM_PROTOCOLS` / `WM_DELETE_WINDOW`).
+        pub fn request_close(&self, w: Window) {
+            let protocols = self.atom("WM_PROTOCOLS");
+            let delete = self.atom("WM_DELETE_WINDOW");
+            let event = ClientMessageEvent::new(32, w, protocols, [delete, 0, 0, 0, 0]);
+            self.conn
+                .send_event(false, w, EventMask::NO_EVENT, event)
+                .expect("send_event");
+            self.conn.flush().expect("flush");
+        }
+    }
 }

@@ -602,22 +602,19 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
     c.close().await.expect("close session");
 }
 
-/// A scheduled run that fails shows a desktop notification: the app sends
-/// `org.freedesktop.Notifications.Notify` on the session bus with the set's name, and the run
-/// is in the job history. The set is saved before the app starts, due at once ("every 1m",
-/// never run) and cannot run: its repository password is not in the keychain.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_failed_scheduled_backup_sends_a_desktop_notification() {
+/// Saves, before the app starts, a backup set of this machine ("Run on Client") that fails at
+/// once when run: its repository password is not in the keychain. Returns the app's data
+/// folder (which holds `sets.sqlite`).
+fn save_set_without_password(driver: &Driver, name: &str, schedule: &str) -> std::path::PathBuf {
     use qcb_engine::sets::{SetForm, SetStore};
-    let driver = Driver::start();
     let data = driver.data_dir().join("com.qcbackup.manager");
     std::fs::create_dir_all(&data).expect("app data folder");
     let store = SetStore::open(&data.join("sets.sqlite")).expect("sets database");
     let form: SetForm = serde_json::from_value(serde_json::json!({
-        "name": "Nightly",
+        "name": name,
         "runOn": "client",
         "repository": data.join("no-such-repository").display().to_string(),
-        "schedule": "every 1m",
+        "schedule": schedule,
         "connection": {
             "tenantId": "contoso", "clientId": "app", "auth": "client-secret",
             "certificate": null, "account": null,
@@ -636,7 +633,18 @@ async fn a_failed_scheduled_backup_sends_a_desktop_notification() {
             chrono::Utc::now(),
         )
         .expect("save set");
-    drop(store);
+    data
+}
+
+/// A scheduled run that fails shows a desktop notification: the app sends
+/// `org.freedesktop.Notifications.Notify` on the session bus with the set's name, and the run
+/// is in the job history. The set is saved before the app starts, due at once ("every 1m",
+/// never run) and cannot run: its repository password is not in the keychain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_scheduled_backup_sends_a_desktop_notification() {
+    use qcb_engine::sets::SetStore;
+    let driver = Driver::start();
+    let data = save_set_without_password(&driver, "Nightly", "every 1m");
 
     // Record what the app sends to the notification service on its bus.
     let log = driver.home.path().join("notifications.log");
@@ -784,11 +792,95 @@ impl Watcher {
     }
 }
 
-/// The tray: the app registers a status notifier item with the desktop's watcher, whose menu
-/// offers Open, Back up all now, Pause schedules and Quit.
+/// One entry of the tray menu as dbusmenu exports it.
+#[derive(Debug)]
+struct MenuEntry {
+    id: i32,
+    label: String,
+    checked: bool,
+}
+
+/// The tray menu's entries, read over dbusmenu.
+async fn menu_entries(menu: &zbus::Proxy<'_>) -> Vec<MenuEntry> {
+    use std::collections::HashMap;
+    use zbus::zvariant::OwnedValue;
+    let (_rev, layout): (u32, MenuLayout) = menu
+        .call("GetLayout", &(0_i32, -1_i32, Vec::<String>::new()))
+        .await
+        .expect("menu layout");
+    layout
+        .2
+        .into_iter()
+        .map(|child| {
+            let (id, props, _): (i32, HashMap<String, OwnedValue>, Vec<OwnedValue>) =
+                child.try_into().expect("a menu entry");
+            let label = props
+                .get("label")
+                .and_then(|v| String::try_from(v.try_clone().ok()?).ok())
+                .unwrap_or_default();
+            let checked = props
+                .get("toggle-state")
+                .and_then(|v| i32::try_from(v.try_clone().ok()?).ok())
+                == Some(1);
+            MenuEntry { id, label, checked }
+        })
+        .collect()
+}
+
+/// Clicks the tray menu entry labelled `label`, as the desktop's tray host does.
+async fn click_menu(menu: &zbus::Proxy<'_>, label: &str) -> zbus::Result<()> {
+    let entries = menu_entries(menu).await;
+    let entry = entries
+        .iter()
+        .find(|e| e.label == label)
+        .unwrap_or_else(|| panic!("no {label:?} in the tray menu: {entries:?}"));
+    menu.call(
+        "Event",
+        &(
+            entry.id,
+            "clicked",
+            zbus::zvariant::Value::from(0_i32),
+            0_u32,
+        ),
+    )
+    .await
+}
+
+/// Waits until `check` holds for the tray menu.
+async fn wait_menu(menu: &zbus::Proxy<'_>, what: &str, check: impl Fn(&[MenuEntry]) -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let entries = menu_entries(menu).await;
+        if check(&entries) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tray menu never showed {what}: {entries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until `f` is true.
+async fn wait_until(what: &str, f: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The tray: the app registers a status notifier item with the desktop's watcher. Its menu
+/// has a status line and Open, Back up all now, Pause schedules and Quit, and each works:
+/// Pause is checked and the status says so; Back up all now runs the machine's sets (the run
+/// is in the history); closing the window hides it to the tray while the app keeps running,
+/// and Open shows it again; Quit ends the app.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_app_puts_an_icon_with_its_menu_in_the_tray() {
+async fn the_tray_menu_pauses_backs_up_all_reopens_the_closed_window_and_quits() {
+    use qcb_engine::sets::{RunStatus, SetStore};
     let driver = Driver::start();
+    let data = save_set_without_password(&driver, "Mail", "manual");
     let items = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let bus = zbus::connection::Builder::address(driver.bus_address().as_str())
         .expect("address")
@@ -835,27 +927,75 @@ async fn the_app_puts_an_icon_with_its_menu_in_the_tray() {
     // libappindicator titles the item with the app's id (the binary's name).
     let title: String = item.get_property("Title").await.expect("Title");
     assert_eq!(title, "qcbackup-desktop");
-    let menu: zbus::zvariant::OwnedObjectPath = item.get_property("Menu").await.expect("Menu");
-    let dbusmenu = zbus::Proxy::new(
+    let menu_path: zbus::zvariant::OwnedObjectPath = item.get_property("Menu").await.expect("Menu");
+    let menu = zbus::Proxy::new(
         &bus,
         sender.as_str(),
-        menu.as_str(),
+        menu_path.as_str(),
         "com.canonical.dbusmenu",
     )
     .await
     .expect("menu proxy");
-    let (_rev, layout): (u32, MenuLayout) = dbusmenu
-        .call("GetLayout", &(0_i32, -1_i32, Vec::<String>::new()))
+    let labels: Vec<String> = menu_entries(&menu)
         .await
-        .expect("menu layout");
-    let text = format!("{:?}", layout.2);
-    for label in [
-        "Open QCBackup Manager",
-        "Back up all now",
-        "Pause schedules",
-        "Quit",
-    ] {
-        assert!(text.contains(label), "menu has {label:?}: {text}");
-    }
-    c.close().await.expect("close session");
+        .into_iter()
+        .map(|e| e.label)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "Idle",
+            "Open QCBackup Manager",
+            "Back up all now",
+            "Pause schedules",
+            "Quit"
+        ]
+    );
+
+    click_menu(&menu, "Pause schedules")
+        .await
+        .expect("menu event");
+    wait_menu(&menu, "schedules paused", |m| {
+        m.iter().any(|e| e.label == "Pause schedules" && e.checked)
+            && m.iter().any(|e| e.label == "Schedules paused")
+    })
+    .await;
+
+    click_menu(&menu, "Back up all now")
+        .await
+        .expect("menu event");
+    let store = SetStore::open(&data.join("sets.sqlite")).expect("sets database");
+    wait_until("the tray's run is in the history", || {
+        store
+            .runs(Some("Mail"), 0)
+            .is_ok_and(|r| r.len() == 1 && r[0].finished.is_some())
+    })
+    .await;
+    let runs = store.runs(Some("Mail"), 0).expect("runs");
+    assert_eq!(runs[0].trigger, "manual");
+    assert_eq!(runs[0].status, RunStatus::Failed, "no password: {runs:?}");
+
+    // Close the window as a window manager would: it hides, the app keeps running.
+    let pid = driver.app_pid().expect("the app's process");
+    let display = qcb_e2e::x11::Display::open();
+    let window = display
+        .window(pid, "QCBackup Manager")
+        .expect("the app's window on the display");
+    assert!(display.is_shown(window), "the window starts shown");
+    display.request_close(window);
+    wait_until("the closed window hides", || !display.is_shown(window)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(driver.app_pid(), Some(pid), "the app still runs");
+    assert!(!display.is_shown(window), "the window stays hidden");
+    click_menu(&menu, "Open QCBackup Manager")
+        .await
+        .expect("menu event");
+    wait_until("Open shows the window again", || display.is_shown(window)).await;
+    click(&c, "#nav-settings").await;
+    element(&c, "#settings-form").await;
+
+    // The app may exit before it answers the click.
+    let _ = click_menu(&menu, "Quit").await;
+    wait_until("Quit ends the app", || driver.app_pid().is_none()).await;
 }
