@@ -5,7 +5,7 @@ CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 # One package and feature selection for every build that includes the desktop shell (the same
 # as scripts/test.sh uses), so nothing is compiled twice.
-ALL := --workspace --features qcbackup-desktop/custom-protocol,qcb-engine/ts
+ALL := --workspace --features qcbackup-desktop/custom-protocol,qcbackup-desktop/ts
 APP := $(CARGO_TARGET_DIR)/debug/qcbackup-desktop
 
 .PHONY: run demo test ui desktop lint test-e2e ts-types
@@ -48,3 +48,4 @@ test-e2e:
 ## Regenerate the UI's TypeScript types of the engine's DTOs (ui/src/lib/backend/generated).
 ts-types:
 	QCB_WRITE_TS=1 cargo test -p qcb-engine --features ts --test ts_types
+	QCB_WRITE_TS=1 cargo test -p qcbackup-desktop --features ts --lib ts_types

@@ -6,8 +6,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 export CARGO_TERM_COLOR=never NO_COLOR=1 FORCE_COLOR=0
 # Every cargo command below selects the same packages and features, so each crate is
 # compiled once for clippy and once for the tests, the desktop app and its WebDriver suite.
-# `qcb-engine/ts` adds the test that the UI's generated TypeScript types match the Rust DTOs.
-ALL=(--workspace --features qcbackup-desktop/custom-protocol,qcb-engine/ts)
+# `qcbackup-desktop/ts` (with `qcb-engine/ts`) adds the tests that the UI's generated TypeScript
+# types match the Rust DTOs of the engine and of the shell.
+ALL=(--workspace --features qcbackup-desktop/custom-protocol,qcbackup-desktop/ts)
 # SeaweedFS's `weed` (the S3 server the S3 tests start) from the venv scripts/bootstrap.sh makes.
 weed_venv=${XDG_CACHE_HOME:-$HOME/.cache}/qcbackup/seaweedfs-venv
 if [ -x "$weed_venv/bin/weed" ]; then export PATH="$weed_venv/bin:$PATH"; fi

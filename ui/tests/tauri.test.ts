@@ -13,7 +13,7 @@ import { $, $$, deferred, renderApp, type } from './helpers';
 
 type Call = { cmd: string; args: Record<string, unknown> | undefined };
 
-const REPO = { id: 'f00dfeed'.repeat(8), path: '/data/qcb', snapshotCount: 1 };
+const REPO = { id: 'f00dfeed'.repeat(8), path: '/data/qcb', snapshotCount: 1, keychainWarning: null };
 const SNAP: Snapshot = {
   id: 'ab12cd34'.repeat(8),
   shortId: 'ab12cd34',
@@ -112,7 +112,7 @@ describe('Tauri backend through mockIPC', () => {
     expect(calls.at(-1)?.args).toEqual({ snapshotId: SNAP.id, path: '/alice@contoso.example/msg-1' });
   });
 
-  it('sends repo_open with { location, password, create, remember, s3SecretAccessKey } and shows its ApiError rejection', async () => {
+  it('sends repo_open with { args: RepoOpenArgs } and shows its ApiError rejection', async () => {
     const calls: Call[] = [];
     mockIPC((cmd, args) => {
       calls.push({ cmd, args: args as Record<string, unknown> });
@@ -131,12 +131,13 @@ describe('Tauri backend through mockIPC', () => {
     expect(calls.find((c) => c.cmd === 'repo_open')).toEqual({
       cmd: 'repo_open',
       args: {
-        location: { kind: 'local', path: '/home/user/QCBackup' },
-        password: 'hunter2',
-        create: false,
-        remember: true,
-        s3SecretAccessKey: null,
-        path: '/home/user/QCBackup',
+        args: {
+          location: { kind: 'local', path: '/home/user/QCBackup' },
+          password: 'hunter2',
+          create: false,
+          remember: true,
+          s3SecretAccessKey: null,
+        },
       },
     });
   });

@@ -25,6 +25,8 @@ mod selection;
 pub mod sets;
 mod settings;
 mod spool;
+#[cfg(feature = "ts")]
+pub mod ts;
 mod types;
 
 pub use backup::{BackupOptions, backup};

@@ -4,7 +4,6 @@
 //! (`make ts-types`).
 #![cfg(feature = "ts")]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ts_rs::TS;
@@ -44,54 +43,13 @@ fn export(dir: &Path) {
     );
 }
 
-/// Every `.ts` file under `dir`, by its path relative to `dir` (ts-rs puts library types such
-/// as `serde_json/JsonValue.ts` in subfolders).
-fn files(dir: &Path) -> BTreeMap<String, String> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if p.extension().is_some_and(|e| e == "ts") {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read_to_string(&p).expect("read"));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 #[test]
 fn the_ui_types_are_generated_from_the_rust_dtos() {
     let committed: PathBuf =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/backend/generated");
     let fresh = tempfile::tempdir().unwrap();
     export(fresh.path());
-    let now = files(fresh.path());
-    assert!(now.len() > 20, "exported {} types", now.len());
-    if std::env::var_os("QCB_WRITE_TS").is_some() {
-        let _ = std::fs::remove_dir_all(&committed);
-        std::fs::create_dir_all(&committed).unwrap();
-        for (name, text) in &now {
-            let path = committed.join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        return;
-    }
-    let before = files(&committed);
-    let stale: Vec<&String> = now
-        .keys()
-        .chain(before.keys())
-        .filter(|k| now.get(*k) != before.get(*k))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "ui/src/lib/backend/generated is out of date for {stale:?}: run `make ts-types` and commit"
-    );
+    let exported =
+        qcb_engine::ts::sync_generated(&committed, fresh.path()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(exported > 20, "exported {exported} types");
 }

@@ -5,15 +5,19 @@ use crate::commands::repo::RepoSummary;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
+/// What the window learns at start: the app, its tenant, and the repository already open.
 #[derive(Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     version: &'static str,
     demo_tenant: bool,
     graph_url: String,
     default_repo_path: String,
-    /// Where the app writes its log files (daily, 14 kept).
+    /// The folder of the app's log files (one a day, the last 14 kept); `open_log_folder`
+    /// opens it.
     log_dir: String,
+    /// Non-null when a repository is already open.
     repo: Option<RepoSummary>,
 }
 

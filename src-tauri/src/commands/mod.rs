@@ -50,3 +50,28 @@ impl Progress for ChannelProgress {
         self.stop.as_ref().is_some_and(Stopped::is_set)
     }
 }
+
+/// The shell's own DTOs in TypeScript, generated like the engine's (see `qcb_engine::ts`).
+#[cfg(all(test, feature = "ts"))]
+mod ts_types {
+    use std::path::Path;
+
+    use ts_rs::TS;
+
+    #[test]
+    fn the_ui_types_of_the_shell_are_generated_from_the_rust_dtos() {
+        let committed =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/backend/generated-shell");
+        let fresh = tempfile::tempdir().expect("tempdir");
+        let cfg = ts_rs::Config::new().with_out_dir(fresh.path());
+        super::app::AppInfo::export_all(&cfg).expect("AppInfo");
+        super::repo::RepoOpenArgs::export_all(&cfg).expect("RepoOpenArgs");
+        super::signin::DeviceCodePrompt::export_all(&cfg).expect("DeviceCodePrompt");
+        let exported = qcb_engine::ts::sync_generated(&committed, fresh.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            exported, 5,
+            "AppInfo, RepoSummary, RepoOpenArgs, RepoLocation, DeviceCodePrompt"
+        );
+    }
+}

@@ -8,13 +8,18 @@ use tauri::State;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+/// The open repository.
 #[derive(Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RepoSummary {
     id: String,
+    /// Human-readable location: a folder path, or `s3://bucket/prefix` at the endpoint.
     path: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     snapshot_count: usize,
-    /// Set when the password could not be remembered in the OS keychain.
+    /// Set when the password could not be remembered in the OS keychain (the repository is
+    /// open).
     keychain_warning: Option<String>,
 }
 
@@ -31,21 +36,43 @@ impl RepoSummary {
     }
 }
 
-/// Where the repository is, as the UI describes it.
+/// Where the repository is, as the UI describes it. The S3 secret access key is not part of
+/// the location (locations may be shown, logged and remembered); it travels separately in
+/// `RepoOpenArgs.s3SecretAccessKey`.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum RepoLocation {
-    Local {
-        path: String,
-    },
+    /// A folder of this computer (or a mounted share).
+    Local { path: String },
+    /// A bucket of an S3-compatible object store.
     #[serde(rename_all = "camelCase")]
     S3 {
+        /// e.g. `https://s3.eu-central-1.amazonaws.com` or `http://127.0.0.1:8333`.
         endpoint: String,
         bucket: String,
+        /// e.g. `eu-central-1`; `us-east-1` when the store ignores regions.
         region: String,
+        /// Key prefix inside the bucket ("" for the bucket root, else no leading slash).
         prefix: String,
         access_key_id: String,
     },
+}
+
+/// What `repo_open` takes.
+#[derive(Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RepoOpenArgs {
+    location: RepoLocation,
+    password: String,
+    /// Initialise a new, empty repository instead of opening an existing one.
+    create: bool,
+    /// Store the password (and the S3 secret key, if any) in the OS keychain so the app can
+    /// open this repository without asking. `false` forgets anything stored for it before.
+    remember: bool,
+    /// The S3 secret access key; `null` for a local repository.
+    s3_secret_access_key: Option<String>,
 }
 
 impl RepoLocation {
@@ -95,21 +122,14 @@ impl RepoLocation {
 /// its password (and S3 keys) in the OS keychain when asked (an empty password or secret key
 /// uses the remembered one).
 #[tauri::command]
-pub async fn repo_open(
-    state: State<'_, AppState>,
-    location: RepoLocation,
-    password: String,
-    create: bool,
-    remember: bool,
-    s3_secret_access_key: Option<String>,
-) -> ApiResult<RepoSummary> {
-    let location = location.into_location(s3_secret_access_key)?;
+pub async fn repo_open(state: State<'_, AppState>, args: RepoOpenArgs) -> ApiResult<RepoSummary> {
+    let location = args.location.into_location(args.s3_secret_access_key)?;
     let opened = qcb_engine::api::open_repository_for_user(
         location,
-        password,
+        args.password,
         state.cache_root.clone(),
-        create,
-        remember,
+        args.create,
+        args.remember,
         state.secrets.clone(),
     )
     .await?;

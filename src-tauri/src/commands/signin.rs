@@ -13,10 +13,12 @@ use crate::state::AppState;
 
 /// What the person does in the device code flow (the code is theirs to see).
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceCodePrompt {
     user_code: String,
     verification_uri: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     expires_in_seconds: u64,
     message: String,
 }

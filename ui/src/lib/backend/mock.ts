@@ -326,7 +326,7 @@ export class MockBackend implements Backend {
   }
 
   private summary(repo: MockRepo): RepoSummary {
-    return { id: repo.id, path: repo.path, snapshotCount: repo.snapshots.length };
+    return { id: repo.id, path: repo.path, snapshotCount: repo.snapshots.length, keychainWarning: null };
   }
 
   private requireRepo(): MockRepo {

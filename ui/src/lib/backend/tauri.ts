@@ -38,17 +38,8 @@ export class TauriBackend implements Backend {
     return invoke<AppInfo>('app_info');
   }
 
-  repoOpen({ location, password, create, remember, s3SecretAccessKey }: RepoOpenArgs): Promise<RepoSummary> {
-    return invoke<RepoSummary>('repo_open', {
-      location,
-      password,
-      create,
-      remember,
-      s3SecretAccessKey,
-      // Transitional: the shell's first repo_open took a bare `path`. Tauri ignores
-      // arguments a command does not declare, so this keeps both versions working.
-      path: location.kind === 'local' ? location.path : '',
-    });
+  repoOpen(args: RepoOpenArgs): Promise<RepoSummary> {
+    return invoke<RepoSummary>('repo_open', { args });
   }
 
   snapshotsList(): Promise<Snapshot[]> {

@@ -14,9 +14,11 @@
 //   RestoreRequest, RestoreReport, PlannedWrite, OnConflict, ExportRequest, ExportReport,
 //   ExportedFile, MailFormat; JsonValue (serde_json::Value).
 //
-// WRITTEN HERE: the desktop shell's own DTOs (src-tauri/src/commands, not engine types:
-// AppInfo, RepoSummary, RepoOpenArgs with RepoLocation/LocalLocation/S3Location,
-// DeviceCodePrompt), the error contract (ApiError, API_ERROR_CODES), UI constants (THEMES,
+// Likewise the desktop shell's own DTOs (src-tauri/src/commands) in ./generated-shell:
+// AppInfo, RepoSummary, RepoOpenArgs, RepoLocation (narrowed here to LocalLocation and
+// S3Location), DeviceCodePrompt.
+//
+// WRITTEN HERE: the error contract (ApiError, API_ERROR_CODES), UI constants (THEMES,
 // LOG_LEVELS, CATEGORY_NAMES, DEFAULT_SETTINGS, CONCURRENCY_*, SNIPPET_MARK_*), and narrowing
 // helpers where the UI needs a narrower type than the engine's: CategoryName (the engine's
 // category strings) and RunReportDetails (RunRecord.report, untyped JSON). Never a second
@@ -170,68 +172,15 @@ export const SNIPPET_MARK_START = '\u{E000}';
 export const SNIPPET_MARK_END = '\u{E001}';
 
 // ---------------------------------------------------------------------------------------
-// Desktop shell DTOs (src-tauri/src/commands; not engine types, so not generated).
+// Desktop shell DTOs (src-tauri/src/commands), generated the same way into ./generated-shell.
 
-export type RepoSummary = {
-  id: string;
-  /** Human-readable location: a folder path, or `s3://bucket/prefix` at the endpoint. */
-  path: string;
-  snapshotCount: number;
-  /** Set when the password could not be remembered in the OS keychain (the repository is open). */
-  keychainWarning?: string | null;
-};
-
-export type AppInfo = {
-  version: string;
-  demoTenant: boolean;
-  graphUrl: string;
-  defaultRepoPath: string;
-  /** The folder of the app's log files (one a day, the last 14 kept); `open_log_folder` opens it. */
-  logDir: string;
-  /** Non-null when a repository is already open. */
-  repo: RepoSummary | null;
-};
-
+export type { AppInfo } from './generated-shell/AppInfo';
+export type { RepoSummary } from './generated-shell/RepoSummary';
+export type { RepoOpenArgs } from './generated-shell/RepoOpenArgs';
+export type { RepoLocation } from './generated-shell/RepoLocation';
+export type { DeviceCodePrompt } from './generated-shell/DeviceCodePrompt';
+import type { RepoLocation } from './generated-shell/RepoLocation';
 /** A repository in a folder of this computer (or a mounted share). */
-export type LocalLocation = { kind: 'local'; path: string };
-
-/**
- * A repository in a bucket of an S3-compatible object store. The secret access key is not
- * part of the location (locations may be shown, logged and remembered); it travels
- * separately in `RepoOpenArgs.s3SecretAccessKey`.
- */
-export type S3Location = {
-  kind: 's3';
-  /** e.g. `https://s3.eu-central-1.amazonaws.com` or `http://127.0.0.1:8333`. */
-  endpoint: string;
-  bucket: string;
-  /** e.g. `eu-central-1`; `us-east-1` when the store ignores regions. */
-  region: string;
-  /** Key prefix inside the bucket ("" for the bucket root, else no leading slash). */
-  prefix: string;
-  accessKeyId: string;
-};
-
-/** Where a repository lives (`kind` is the serde tag: `#[serde(tag = "kind")]`). */
-export type RepoLocation = LocalLocation | S3Location;
-
-/**
- * Arguments of `repo_open` (command args: `location`, `password`, `create`, `remember`,
- * `s3SecretAccessKey`).
- */
-export type RepoOpenArgs = {
-  location: RepoLocation;
-  password: string;
-  /** Initialise a new, empty repository instead of opening an existing one. */
-  create: boolean;
-  /**
-   * Store the password (and the S3 secret key, if any) in the OS keychain so the app can
-   * open this repository without asking. `false` forgets anything stored for it before.
-   */
-  remember: boolean;
-  /** The S3 secret access key; `null` for a local repository. */
-  s3SecretAccessKey: string | null;
-};
-
-/** Shown while a device-code sign-in waits for the person (`signin_device`'s channel). */
-export type DeviceCodePrompt = { userCode: string; verificationUri: string; expiresInSeconds: number; message: string };
+export type LocalLocation = Extract<RepoLocation, { kind: 'local' }>;
+/** A repository in a bucket of an S3-compatible object store. */
+export type S3Location = Extract<RepoLocation, { kind: 's3' }>;
