@@ -15,6 +15,8 @@ packages=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo
 if [ "$mode" = test ]; then
   # chromium: the UI's browser tests (playwright-core drives it; no browser download).
   packages+=(xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools imagemagick chromium)
+  # desktop-file-utils: scripts/check-deb.sh validates the bundle's desktop entry.
+  packages+=(desktop-file-utils)
   # python3-venv: the venvs that SeaweedFS (the S3 tests' server) and Microsoft's Graph SDK for
   # Python (the emulator's SDK test) are installed into.
   packages+=(python3 python3-venv)

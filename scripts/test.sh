@@ -68,3 +68,6 @@ QCB_E2E_APP="$CARGO_TARGET_DIR/debug/qcbackup-desktop" QCB_E2E_SCREENSHOTS="${QC
   xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run "${ALL[@]}" --no-fail-fast -E 'package(qcb-e2e)' 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
 count_nextest
 [ "$st" = 0 ] || die "desktop end-to-end" 0
+
+stage "Desktop: the .deb bundle (binary, desktop entry, icons, dependencies)"
+scripts/check-deb.sh || die "deb bundle"
