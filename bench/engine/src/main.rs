@@ -122,6 +122,8 @@ fn class(r: &LoggedRequest) -> &'static str {
         "mail_delta"
     } else if p.ends_with("/$value") {
         "mail_mime"
+    } else if p.ends_with("/mailfolders/delta") {
+        "folder_delta"
     } else if p.contains("/mailfolders") {
         "mail_folders"
     } else if p.contains("/messages/") && p.ends_with("/attachments") {
@@ -444,6 +446,19 @@ async fn run(a: Args) -> Result<(), String> {
     for u in &users {
         let folders = admin.folders(&u.id);
         let (mut items, mut with_att, mut list_pages) = (0usize, 0usize, 0usize);
+        // Walking the tree by listing: the top level, then the children of every folder that
+        // has some (one page of up to 100 each).
+        let listed: std::collections::HashSet<&str> = folders
+            .iter()
+            .filter(|f| f.parent_id.is_some())
+            .map(|f| f.id.as_str())
+            .collect();
+        let parents: std::collections::HashSet<&str> = folders
+            .iter()
+            .filter_map(|f| f.parent_id.as_deref())
+            .filter(|p| listed.contains(p))
+            .collect();
+        let folder_listing = 1 + parents.len();
         for f in &folders {
             let ms = admin.messages(&u.id, &f.id);
             items += ms.len();
@@ -455,6 +470,7 @@ async fn run(a: Args) -> Result<(), String> {
         truth.push(json!({
             "mailbox_id": u.id, "folders": folders.len(), "messages": items,
             "with_attachments": with_att, "list_pages": list_pages,
+            "folder_listing": folder_listing,
         }));
     }
     eprintln!(

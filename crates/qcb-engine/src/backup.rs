@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use qcb_graph::{GraphClient, GraphError, MailFolder, User};
 use qcb_repo::{LockKind, LockOptions, Node, NodeKind, Repository, SnapshotMeta, Tree, Writer};
 use serde_json::{Value, json};
@@ -86,10 +85,25 @@ struct PrevFolder {
     items: HashMap<String, Node>,
 }
 
+/// The mail folder hierarchy as the last backup saw it, kept in the attributes of the
+/// mailbox's `Mail` dir (`folderState`): the `mailFolders/delta` link, every folder the delta
+/// reported (those the set excludes too, so that a changed filter needs no new listing), and
+/// Recoverable Items > Deletions (which the delta does not list; its id never changes).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FolderState {
+    delta_link: String,
+    folders: Vec<MailFolder>,
+    #[serde(default)]
+    recoverable: Option<MailFolder>,
+}
+
 #[derive(Default)]
 struct PrevMailbox {
     /// The mailbox's node in that snapshot, carried forward if the mailbox cannot be read now.
     node: Option<Node>,
+    /// The folder hierarchy then (absent in snapshots older than the folder delta).
+    folder_state: Option<FolderState>,
     folders: HashMap<String, PrevFolder>,
     /// Every item of the mailbox by id, to recognise items that moved between folders.
     by_id: HashMap<String, Node>,
@@ -379,16 +393,10 @@ pub(crate) async fn resolve_users(
             out.push(u);
         }
     };
-    // Looked up side by side (eight at a time), kept in the order they were named.
+    // Looked up twenty to a JSON batch, kept in the order they were named.
     let names: Vec<String> = wanted.iter().chain(&selection.users).cloned().collect();
-    let lookups = futures_util::stream::iter(names.into_iter().map(|w| async move {
-        let r = graph.user(&w).await;
-        (w, r)
-    }))
-    .buffered(8)
-    .collect::<Vec<_>>()
-    .await;
-    for (w, r) in lookups {
+    let lookups = graph.users_by_name(&names).await;
+    for (w, r) in names.iter().zip(lookups) {
         match r {
             Ok(u) => add(u, &mut out),
             Err(e) if e.is_not_found() => {
@@ -409,16 +417,12 @@ pub(crate) async fn resolve_users(
             add(u, &mut out);
         }
     } else if selection.shared {
-        // Each user's purpose is one request: asked eight at a time, kept in directory order.
-        let purposes =
-            futures_util::stream::iter(graph.users().await?.into_iter().map(|u| async move {
-                let purpose = graph.user_purpose(&u.id).await;
-                (u, purpose)
-            }))
-            .buffered(8)
-            .collect::<Vec<_>>()
-            .await;
-        for (u, purpose) in purposes {
+        // Each user's purpose is one request: asked twenty to a JSON batch, kept in directory
+        // order.
+        let users = graph.users().await?;
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let purposes = graph.user_purposes(&ids).await;
+        for (u, purpose) in users.into_iter().zip(purposes) {
             if purpose?.as_deref() == Some("shared") {
                 add(u, &mut out);
             }
@@ -489,6 +493,16 @@ fn read_mailbox(
     }
     for n in tree.nodes.iter().filter(|n| is_category(n)) {
         if n.name == categories::MAIL {
+            // A state that does not parse (written by another version) only costs a listing.
+            prev.folder_state =
+                serde_json::from_value::<FolderState>(n.attrs["folderState"].clone())
+                    .ok()
+                    .map(|mut st| {
+                        if let Some(r) = &mut st.recoverable {
+                            r.well_known_name = Some(RECOVERABLE_DELETIONS.to_string());
+                        }
+                        st
+                    });
             if let Some(sub) = n.subtree {
                 collect_folders(repo, &sub, prev)?;
             }
@@ -612,32 +626,39 @@ async fn backup_mail(
     user: &User,
     prev: PrevMailbox,
 ) -> Result<MailboxResult> {
-    let mut all_folders = shared.graph.mail_folders(&user.id).await?;
-    let mut results = Vec::new();
+    let mut state = mail_folder_tree(shared, user, prev.folder_state.as_ref()).await?;
     let mut unreadable = Vec::new();
-    // Recoverable Items > Deletions is outside what `/mailFolders` lists: items deleted from
-    // the mailbox (or emptied from Deleted Items) wait there until Exchange purges them, and
-    // a backup keeps them.
-    match shared
-        .graph
-        .well_known_folder(&user.id, RECOVERABLE_DELETIONS)
-        .await
-    {
-        Ok(Some(f)) if !all_folders.iter().any(|x| x.id == f.id) => all_folders.push(f),
-        Ok(_) => {}
-        Err(e) if aborts_job(&e) => return Err(e.into()),
-        Err(e) => {
-            tracing::warn!(mailbox = %user.user_principal_name, error = %e, "recoverable items not readable");
-            unreadable.push(FailedItem {
-                mailbox: user.user_principal_name.clone(),
-                folder: "Recoverable Items".into(),
-                item_id: String::new(),
-                reason: format!(
-                    "the recoverable items (deleted items kept by Exchange) could not be read: {e}"
-                ),
-            });
+    // Recoverable Items > Deletions is outside the folder hierarchy's delta: items deleted
+    // from the mailbox (or emptied from Deleted Items) wait there until Exchange purges them,
+    // and a backup keeps them. Looked up once; its id stays.
+    if state.recoverable.is_none() {
+        match shared
+            .graph
+            .well_known_folder(&user.id, RECOVERABLE_DELETIONS)
+            .await
+        {
+            Ok(f) => state.recoverable = f,
+            Err(e) if aborts_job(&e) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(mailbox = %user.user_principal_name, error = %e, "recoverable items not readable");
+                unreadable.push(FailedItem {
+                    mailbox: user.user_principal_name.clone(),
+                    folder: "Recoverable Items".into(),
+                    item_id: String::new(),
+                    reason: format!(
+                        "the recoverable items (deleted items kept by Exchange) could not be read: {e}"
+                    ),
+                });
+            }
         }
     }
+    let mut all_folders = state.folders.clone();
+    if let Some(f) = &state.recoverable
+        && !all_folders.iter().any(|x| x.id == f.id)
+    {
+        all_folders.push(f.clone());
+    }
+    let mut results = Vec::new();
     let mut folders = Vec::new();
     for (folder, verdict) in filter_folders(&shared.folders, all_folders) {
         match verdict {
@@ -692,7 +713,7 @@ async fn backup_mail(
         failed.append(&mut r.failed);
     }
     let writer = shared.writer.clone();
-    let attrs = json!({ "category": "mail" });
+    let attrs = json!({ "category": "mail", "folderState": state });
     tokio::task::spawn_blocking(move || {
         build_mailbox_tree(
             &writer,
@@ -704,6 +725,49 @@ async fn backup_mail(
         )
     })
     .await?
+}
+
+/// The mailbox's mail folders: the previous hierarchy with what `mailFolders/delta` reports
+/// since its saved link (one request when nothing changed), or the whole hierarchy on a first
+/// run or when the link has expired.
+async fn mail_folder_tree(
+    shared: &Shared,
+    user: &User,
+    prev: Option<&FolderState>,
+) -> Result<FolderState> {
+    if let Some(prev) = prev {
+        match shared
+            .graph
+            .mail_folders_delta(&user.id, Some(&prev.delta_link))
+            .await
+        {
+            Ok(delta) => {
+                let mut folders = prev.folders.clone();
+                folders.retain(|f| !delta.removed.contains(&f.id));
+                for f in delta.changed {
+                    match folders.iter_mut().find(|x| x.id == f.id) {
+                        Some(old) => *old = f,
+                        None => folders.push(f),
+                    }
+                }
+                return Ok(FolderState {
+                    delta_link: delta.delta_link,
+                    folders,
+                    recoverable: prev.recoverable.clone(),
+                });
+            }
+            Err(e) if is_expired_sync_state(&e) => {
+                tracing::info!(mailbox = %user.user_principal_name, "folder delta token expired; listing the folders again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let delta = shared.graph.mail_folders_delta(&user.id, None).await?;
+    Ok(FolderState {
+        delta_link: delta.delta_link,
+        folders: delta.changed,
+        recoverable: prev.and_then(|p| p.recoverable.clone()),
+    })
 }
 
 /// Judges each folder by its path of display names from the top of the mailbox.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::auth::{ClientSecret, Credentials, TokenSource};
 use crate::error::{GraphError, Result};
-use crate::model::{DeltaPage, MESSAGE_SELECT, MailFolder, User};
+use crate::model::{DeltaPage, FolderDelta, MESSAGE_SELECT, MailFolder, User};
 use reqwest::{Method, StatusCode, header};
 use serde_json::Value;
 
@@ -134,6 +134,12 @@ impl Budgets {
         *t = (*t).max(until);
     }
 }
+
+/// Graph's limit of requests in one JSON batch.
+const BATCH_MAX: usize = 20;
+
+/// `Prefer: odata.maxpagesize` for folder hierarchy deltas.
+const FOLDER_PAGE: u32 = 250;
 
 /// The mailbox a request addresses (`/users/{id or address}/...`), as the budget's key.
 fn mailbox_of(path: &str) -> Option<String> {
@@ -623,6 +629,126 @@ impl GraphClient {
         Self::parse("user", v)
     }
 
+    /// Several users by id or user principal name, in JSON batches ([`Self::batch_get`]); each
+    /// answer in the order asked, a missing user as a not-found error.
+    pub async fn users_by_name(&self, names: &[String]) -> Vec<Result<User>> {
+        let paths: Vec<String> = names
+            .iter()
+            .map(|n| {
+                format!(
+                    "/users/{}?$select=id,userPrincipalName,displayName,mail",
+                    enc(n)
+                )
+            })
+            .collect();
+        self.batch_get(&paths)
+            .await
+            .into_iter()
+            .map(|r| r.and_then(|v| Self::parse("user", v)))
+            .collect()
+    }
+
+    /// [`Self::user_purpose`] of several mailboxes, in JSON batches.
+    pub async fn user_purposes(&self, user_ids: &[String]) -> Vec<Result<Option<String>>> {
+        let paths: Vec<String> = user_ids
+            .iter()
+            .map(|u| format!("/users/{}/mailboxSettings/userPurpose", enc(u)))
+            .collect();
+        self.batch_get(&paths)
+            .await
+            .into_iter()
+            .map(|r| match r {
+                Ok(v) => Ok(v["value"].as_str().map(str::to_string)),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
+
+    /// GETs Graph paths (relative to the version root) through JSON batching (`POST /$batch`,
+    /// at most 20 requests each): one round trip for up to twenty small reads. Each answer is
+    /// what the single request would have given: its JSON, or its error. Every sub-request
+    /// still counts against its mailbox's budget (Exchange counts them one by one), so a slot
+    /// is taken for each before the batch goes. A sub-request answered 401, 429, 503 or 504,
+    /// or a batch that fails as a whole, is sent again on its own with the usual retry rules.
+    pub async fn batch_get(&self, paths: &[String]) -> Vec<Result<Value>> {
+        let mut out = Vec::with_capacity(paths.len());
+        for chunk in paths.chunks(BATCH_MAX) {
+            let answers = self.one_batch(chunk).await;
+            for (path, answer) in chunk.iter().zip(answers) {
+                out.push(match answer {
+                    Some(r) => r,
+                    None => self.get_json(path, &[]).await,
+                });
+            }
+        }
+        out
+    }
+
+    /// One `$batch` of GETs; `None` for each answer to be fetched on its own.
+    async fn one_batch(&self, paths: &[String]) -> Vec<Option<Result<Value>>> {
+        let mut answers: Vec<Option<Result<Value>>> = paths.iter().map(|_| None).collect();
+        if paths.len() < 2 {
+            return answers;
+        }
+        for p in paths {
+            self.await_slot(&format!("/v1.0{p}")).await;
+        }
+        let requests: Vec<Value> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| serde_json::json!({ "id": (i + 1).to_string(), "method": "GET", "url": p }))
+            .collect();
+        let body = serde_json::json!({ "requests": requests })
+            .to_string()
+            .into_bytes();
+        let reply = match self
+            .send(
+                Method::POST,
+                "/$batch",
+                Some(("application/json", body)),
+                &[],
+            )
+            .await
+        {
+            Ok(resp) => resp.json::<Value>().await.ok(),
+            Err(e) => {
+                tracing::warn!(error = %e, "batch failed; sending its requests one by one");
+                None
+            }
+        };
+        let Some(Value::Array(responses)) = reply.map(|mut v| v["responses"].take()) else {
+            return answers;
+        };
+        for r in responses {
+            let Some(i) = r["id"]
+                .as_str()
+                .and_then(|id| id.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+                .filter(|&i| i < paths.len())
+            else {
+                continue;
+            };
+            let status = r["status"].as_u64().unwrap_or(0) as u16;
+            answers[i] = match status {
+                200..=299 => Some(Ok(r["body"].clone())),
+                // Throttled, busy or a token that just expired: again on its own.
+                0 | 401 | 429 | 503 | 504 => None,
+                _ => {
+                    let body = &r["body"]["error"];
+                    Some(Err(GraphError::Api {
+                        method: "GET".into(),
+                        path: format!("/v1.0{}", paths[i].split('?').next().unwrap_or_default()),
+                        status,
+                        code: body["code"].as_str().unwrap_or_default().to_string(),
+                        message: body["message"].as_str().unwrap_or_default().to_string(),
+                    }))
+                }
+            };
+        }
+        answers
+    }
+
     /// The whole mail folder tree (hidden folders included), parents before children.
     pub async fn mail_folders(&self, user_id: &str) -> Result<Vec<MailFolder>> {
         let u = enc(user_id);
@@ -651,6 +777,39 @@ impl GraphClient {
             out.push(f);
         }
         Ok(out)
+    }
+
+    /// The mail folder hierarchy through `mailFolders/delta` (every level below the top of
+    /// the mailbox, hidden folders included): all folders on a first round (`link` `None`),
+    /// else the folders added, changed or removed since the saved delta link. Pages are
+    /// followed to the end of the round.
+    pub async fn mail_folders_delta(
+        &self,
+        user_id: &str,
+        link: Option<&str>,
+    ) -> Result<FolderDelta> {
+        let mut url = match link {
+            Some(l) => l.to_string(),
+            None => format!("/users/{}/mailFolders/delta", enc(user_id)),
+        };
+        let mut out = FolderDelta::default();
+        loop {
+            let page = self
+                .delta_page(&url, FOLDER_PAGE, "mail folder delta")
+                .await?;
+            for v in page.items {
+                out.changed.push(Self::parse("mailFolder", v)?);
+            }
+            out.removed.extend(page.removed);
+            match (page.next_link, page.delta_link) {
+                (Some(next), _) => url = next,
+                (None, Some(delta)) => {
+                    out.delta_link = delta;
+                    return Ok(out);
+                }
+                (None, None) => unreachable!("delta_page refuses such a page"),
+            }
+        }
     }
 
     /// One level of a mailbox's mail folder tree, hidden folders included: the top level

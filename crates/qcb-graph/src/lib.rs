@@ -25,6 +25,6 @@ pub use client::{
     ClientStats, GraphClient, GraphConfig, MailboxBudget, RetryPolicy, enc as encode_segment,
 };
 pub use error::{GraphError, Result};
-pub use model::{DeltaPage, MESSAGE_SELECT, MailFolder, User};
+pub use model::{DeltaPage, FolderDelta, MESSAGE_SELECT, MailFolder, User};
 pub use pim::UploadFile;
 pub use signin::{DEFAULT_DELEGATED_SCOPES, DeviceCodePrompt, InteractiveOptions, SignIn};

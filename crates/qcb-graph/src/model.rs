@@ -35,6 +35,17 @@ pub struct MailFolder {
     pub well_known_name: Option<String>,
 }
 
+/// One round of the mail folder hierarchy's delta query.
+#[derive(Debug, Clone, Default)]
+pub struct FolderDelta {
+    /// Folders added or changed (all of them on a first round).
+    pub changed: Vec<MailFolder>,
+    /// Ids of folders reported as `@removed`.
+    pub removed: Vec<String>,
+    /// Where the next round starts.
+    pub delta_link: String,
+}
+
 /// One page of a delta query.
 #[derive(Debug, Clone)]
 pub struct DeltaPage {

@@ -718,7 +718,7 @@ async fn every_category_survives_faults_and_equals_the_tenant_item_for_item() {
         token_rule(6, Fault::TooManyRequests { retry_after: 1 }),
         token_rule(8, Fault::TruncatedBody),
         rule("", None, 60, Fault::RevokeTokens),
-        rule("", None, 400, Fault::RevokeTokens),
+        rule("", None, 250, Fault::RevokeTokens),
         delta_rule(
             &spots[0].0,
             "messages",

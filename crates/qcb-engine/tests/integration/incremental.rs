@@ -168,3 +168,102 @@ async fn progress_counts_up_to_the_total_and_never_steps_back() {
         assert_eq!(last.items_total, report.items);
     }
 }
+
+/// The mail requests of the last run, by kind: `(folder hierarchy deltas, message deltas,
+/// anything else)`, the last as paths.
+fn mail_requests(w: &super::support::World) -> (usize, usize, Vec<String>) {
+    let (mut folders, mut messages, mut other) = (0, 0, Vec::new());
+    for r in w.sim.admin().request_log() {
+        if r.path.ends_with("/mailFolders/delta") {
+            folders += 1;
+        } else if r.path.ends_with("/messages/delta") {
+            messages += 1;
+        } else if r.path.contains("/mailFolders") {
+            other.push(format!("{} {}", r.method, r.path));
+        }
+    }
+    (folders, messages, other)
+}
+
+/// The folder hierarchy follows `mailFolders/delta` from the link the last snapshot saved: a
+/// run where nothing changed sends only delta requests (one for the hierarchy and one per
+/// folder of each mailbox; no folder listing, no lookup of Recoverable Items), a folder made
+/// since then arrives through that delta with its messages, and an expired hierarchy link
+/// falls back to the whole hierarchy without downloading anything again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_folder_tree_follows_its_delta_link_and_a_quiet_run_sends_only_delta_requests() {
+    use qcb_graph_sim::{Fault, FaultConfig, FaultRule};
+    let w = world(40).await;
+    let admin = w.sim.admin();
+    let alice = w.alice();
+    let first = w.backup(0).await;
+    let (folders, _, other) = mail_requests(&w);
+    assert_eq!(folders, 2, "one hierarchy delta per mailbox");
+    assert!(
+        !other.iter().any(|p| p.contains("childFolders")),
+        "no folder listing: {other:?}"
+    );
+
+    admin.clear_request_log();
+    let quiet = w.backup(10).await;
+    assert_eq!(quiet.items_fetched, 0);
+    assert_eq!(quiet.items, first.items);
+    let (folders, messages, other) = mail_requests(&w);
+    assert_eq!(folders, 2, "one hierarchy delta per mailbox");
+    let folder_count: usize = [&alice.id, &w.sim.admin().users()[1].id]
+        .iter()
+        .map(|u| admin.folders(u).len())
+        .sum();
+    assert!(
+        messages >= folder_count,
+        "a message delta per folder: {messages} for {folder_count} folders"
+    );
+    assert!(other.is_empty(), "only delta requests: {other:?}");
+
+    // A folder made between runs, with a message in it.
+    let inbox = w.folder(&alice.id, "Inbox");
+    let projects = admin
+        .create_folder(&alice.id, &inbox.id, "Projects 2027")
+        .expect("folder");
+    let added = admin.add_message(&alice.id, &projects, NewMessage::generated(7));
+    admin.clear_request_log();
+    let third = w.backup(20).await;
+    assert_eq!(third.items_fetched, 1, "only the new message");
+    let (_, _, other) = mail_requests(&w);
+    assert!(
+        other.iter().all(|p| p.ends_with("/$value")),
+        "the new folder came through the hierarchy's delta: {other:?}"
+    );
+    let snaps = w.repo.snapshots().unwrap();
+    let path = format!("/{}/Mail/Inbox/Projects 2027", alice.user_principal_name);
+    let listed = w.repo.browse(&snaps[2].id, &path).unwrap();
+    assert_eq!(
+        listed
+            .items
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect::<Vec<_>>(),
+        [added.as_str()]
+    );
+
+    // The hierarchy's delta link expired: the whole hierarchy again, nothing downloaded.
+    admin.set_faults(FaultConfig {
+        rules: vec![FaultRule {
+            query_contains: Some("$deltatoken".into()),
+            times: 0,
+            ..FaultRule::nth(1, "/mailFolders/delta", Fault::SyncStateNotFound)
+        }],
+        ..Default::default()
+    });
+    admin.clear_request_log();
+    let fourth = w.backup(30).await;
+    admin.clear_faults();
+    assert_eq!(fourth.items_fetched, 0);
+    assert_eq!(fourth.items, third.items);
+    assert!(fourth.failed.is_empty(), "{:?}", fourth.failed);
+    let (folders, _, _) = mail_requests(&w);
+    assert_eq!(
+        folders, 4,
+        "per mailbox: the expired link, then a first round"
+    );
+}
