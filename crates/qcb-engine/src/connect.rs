@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use qcb_graph::{
     DeviceCodePrompt, GraphClient, GraphConfig, InteractiveOptions, MemoryTokenStore,
     RefreshTokenStore, SignIn,
@@ -235,21 +234,13 @@ pub async fn mailboxes(graph: &GraphClient) -> Result<Vec<MailboxChoice>> {
     } else {
         graph.users().await?
     };
-    let purposes = futures_util::stream::iter(users.into_iter().map(|u| async move {
-        let purpose = graph.user_purpose(&u.id).await;
-        (u, purpose)
-    }))
-    .buffered(8)
-    .collect::<Vec<_>>()
-    .await;
-    let mut out = Vec::with_capacity(purposes.len());
-    for (u, purpose) in purposes {
-        let shared = match purpose {
-            Ok(p) => p.as_deref() == Some("shared"),
-            // A user without a mailbox has no settings to read; not a shared mailbox.
-            Err(e) if e.is_not_found() => false,
-            Err(e) => return Err(e.into()),
-        };
+    // Each user's purpose is one request: asked twenty to a JSON batch; a user without a
+    // mailbox has no settings to read (no purpose) and is not a shared mailbox.
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let purposes = graph.user_purposes(&ids).await;
+    let mut out = Vec::with_capacity(users.len());
+    for (u, purpose) in users.into_iter().zip(purposes) {
+        let shared = purpose?.as_deref() == Some("shared");
         out.push(MailboxChoice {
             address: u
                 .mail
