@@ -446,6 +446,52 @@ impl Admin {
         .unwrap_or_else(|| Err(SimError::UnknownUser(user_id.to_string())))
     }
 
+    /// Renames a folder (user activity between backups, as in Outlook); it keeps its id and
+    /// `mailFolders/delta` reports it as changed. Well-known folders and names its parent
+    /// already has are refused.
+    pub fn rename_folder(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        name: &str,
+    ) -> Result<(), SimError> {
+        self.change_folder(user_id, folder_id, Some(name), None)
+    }
+
+    /// Moves a folder, with everything below it, under `parent_folder_id` (id or well-known
+    /// name); it keeps its id and `mailFolders/delta` reports it as changed.
+    pub fn move_folder(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        parent_folder_id: &str,
+    ) -> Result<(), SimError> {
+        self.change_folder(user_id, folder_id, None, Some(parent_folder_id))
+    }
+
+    fn change_folder(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        name: Option<&str>,
+        parent: Option<&str>,
+    ) -> Result<(), SimError> {
+        self.with_mailbox(user_id, |mbx, _| {
+            let key = mbx
+                .folder_key(folder_id)
+                .map_err(|_| SimError::UnknownFolder(folder_id.to_string()))?;
+            let parent = parent
+                .map(|p| {
+                    mbx.folder_key(p)
+                        .map_err(|_| SimError::UnknownFolder(p.to_string()))
+                })
+                .transpose()?;
+            mbx.change_folder(key, name, parent)
+                .map_err(SimError::Invalid)
+        })
+        .unwrap_or_else(|| Err(SimError::UnknownUser(user_id.to_string())))
+    }
+
     /// Sets the mailbox's quota in bytes (Exchange's
     /// ProhibitSendReceiveQuota); `None`: unlimited, the default. Client
     /// writes that would take the mailbox over it are refused with 507

@@ -151,7 +151,7 @@ pub(crate) struct Folder {
     pub display_name: String,
     pub well_known: Option<&'static str>,
     pub hidden: bool,
-    /// Mailbox change sequence of its creation (folder delta).
+    /// Mailbox change sequence of its creation, rename or move (folder delta).
     pub change_seq: u64,
 }
 

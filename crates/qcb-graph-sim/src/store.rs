@@ -167,6 +167,44 @@ impl Mailbox {
         Ok(self.add_folder(Some(parent), name, None, hidden))
     }
 
+    /// Renames a folder and/or moves it under another parent, as a user does in Outlook. The
+    /// folder keeps its id (and its messages theirs); the hierarchy delta reports it as
+    /// changed. Refused for well-known folders, for a name its new parent already has
+    /// (case-insensitive), and for a parent that is the folder itself or below it.
+    pub fn change_folder(
+        &mut self,
+        key: u64,
+        name: Option<&str>,
+        parent: Option<u64>,
+    ) -> Result<(), String> {
+        let f = self.folders.get(&key).ok_or("no such folder")?;
+        if f.well_known.is_some() || f.parent.is_none() {
+            return Err("a well-known folder cannot be renamed or moved".into());
+        }
+        let new_parent = parent.or(f.parent).expect("checked above");
+        let new_name = name.unwrap_or(&f.display_name).to_string();
+        if !self.folders.contains_key(&new_parent) {
+            return Err("no such parent folder".into());
+        }
+        if new_parent == key || self.descendants(key).contains(&new_parent) {
+            return Err("a folder cannot move below itself".into());
+        }
+        let clash = self.folders.values().any(|o| {
+            o.key != key
+                && o.parent == Some(new_parent)
+                && o.display_name.to_lowercase() == new_name.to_lowercase()
+        });
+        if clash {
+            return Err(format!("folder '{new_name}' exists"));
+        }
+        let seq = self.bump();
+        let f = self.folders.get_mut(&key).expect("checked above");
+        f.display_name = new_name;
+        f.parent = Some(new_parent);
+        f.change_seq = seq;
+        Ok(())
+    }
+
     pub fn folder_id(&self, key: u64) -> String {
         let well_known = self
             .folders

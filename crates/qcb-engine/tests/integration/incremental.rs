@@ -266,4 +266,43 @@ async fn the_folder_tree_follows_its_delta_link_and_a_quiet_run_sends_only_delta
         folders, 4,
         "per mailbox: the expired link, then a first round"
     );
+
+    // Renamed and moved in Outlook: the hierarchy delta reports the folder as changed; the
+    // next snapshot has it at its new place with its message, nothing downloaded again.
+    admin
+        .rename_folder(&alice.id, &projects, "Projects 2028")
+        .expect("rename");
+    admin
+        .move_folder(&alice.id, &projects, "deleteditems")
+        .expect("move");
+    admin.clear_request_log();
+    let fifth = w.backup(40).await;
+    assert_eq!(
+        fifth.items_fetched, 0,
+        "a moved folder is not downloaded again"
+    );
+    assert_eq!(fifth.items, fourth.items);
+    let snaps = w.repo.snapshots().unwrap();
+    let upn = &alice.user_principal_name;
+    let moved = w
+        .repo
+        .browse(
+            &snaps[4].id,
+            &format!("/{upn}/Mail/Deleted Items/Projects 2028"),
+        )
+        .unwrap();
+    assert_eq!(
+        moved
+            .items
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect::<Vec<_>>(),
+        [added.as_str()]
+    );
+    assert!(
+        w.repo
+            .browse(&snaps[4].id, &format!("/{upn}/Mail/Inbox/Projects 2027"))
+            .is_err(),
+        "the old place is gone from the new snapshot"
+    );
 }

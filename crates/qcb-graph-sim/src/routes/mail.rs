@@ -736,7 +736,8 @@ fn delta_inner(shared: &Shared, ctx: &Ctx, uid: &str, fid: &str) -> Result<Respo
 
 /// `GET /users/{id}/mailFolders/delta`: the folder hierarchy below
 /// msgfolderroot (hidden folders included), then folders created since.
-/// Folder deletion and rename do not exist in this emulator, so no
+/// A renamed or moved folder (`Admin::rename_folder`, `move_folder`) comes
+/// back changed; folder deletion does not exist in this emulator, so no
 /// `@removed` entries appear.
 pub(crate) async fn folder_delta(
     axum::extract::State(shared): St,

@@ -271,6 +271,57 @@ async fn folder_hierarchy_delta() {
         .filter_map(|f| f["displayName"].as_str())
         .collect();
     assert_eq!(names, ["New one"]);
-    assert!(v["@odata.deltaLink"].is_string());
+    let delta_link = v["@odata.deltaLink"]
+        .as_str()
+        .expect("deltaLink")
+        .to_string();
+
+    // Renamed and moved (user activity): the folder comes back in the next round, changed,
+    // with the same id; refused changes report why and change nothing.
+    let admin = h.sim.admin();
+    let id = admin
+        .folders(&alice.id)
+        .into_iter()
+        .find(|f| f.display_name == "New one")
+        .expect("new folder")
+        .id;
+    admin
+        .rename_folder(&alice.id, &id, "Renamed")
+        .expect("rename");
+    admin
+        .move_folder(&alice.id, &id, "deleteditems")
+        .expect("move");
+    assert!(
+        admin.rename_folder(&alice.id, "inbox", "Post").is_err(),
+        "well-known"
+    );
+    assert!(
+        admin.move_folder(&alice.id, &id, &id).is_err(),
+        "below itself"
+    );
+    admin
+        .create_folder(&alice.id, "deleteditems", "Taken")
+        .expect("sibling");
+    assert!(
+        admin.rename_folder(&alice.id, &id, "TAKEN").is_err(),
+        "a name its parent has, case-insensitive"
+    );
+    let v = common::json_ok(h.get(&delta_link)).await;
+    let changed: Vec<&Value> = v["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .filter(|f| f["displayName"] != "Taken")
+        .collect();
+    assert_eq!(changed.len(), 1, "{v}");
+    assert_eq!(changed[0]["id"], id.as_str());
+    assert_eq!(changed[0]["displayName"], "Renamed");
+    let deleted_items = admin
+        .folders(&alice.id)
+        .into_iter()
+        .find(|f| f.display_name == "Deleted Items")
+        .expect("Deleted Items")
+        .id;
+    assert_eq!(changed[0]["parentFolderId"], deleted_items.as_str());
     h.sim.shutdown().await;
 }
