@@ -56,7 +56,7 @@ pub struct DataCheck {
 }
 
 impl Repository {
-    /// Checks the structure: every snapshot file opens, and every tree and blob it references
+    /// Checks the structure: every key file is intact, every snapshot file opens, and every tree and blob it references
     /// (directly or through sub-trees) is in the index, in a pack that exists, and, for trees,
     /// readable. Returns one line per problem, naming the snapshot and the missing or damaged
     /// piece.
@@ -69,6 +69,7 @@ impl Repository {
             .into_iter()
             .collect();
         let mut problems = self.damaged_index_files();
+        problems.extend(self.damaged_key_files()?);
         // Index entries whose pack is gone, reported once per pack.
         let mut missing_packs = BTreeMap::<String, usize>::new();
         let mut seen_trees = HashSet::new();

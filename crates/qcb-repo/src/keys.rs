@@ -49,6 +49,30 @@ impl Repository {
         Ok(out)
     }
 
+    /// Key files that are damaged (content that does not match the name, or not a key file),
+    /// one line each naming the file. A key cannot be tried without its password, so a key
+    /// file intact by these tests may still be for a forgotten password.
+    pub(crate) fn damaged_key_files(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for name in self.inner.backend.list(FileKind::Key)? {
+            let bytes = match self.inner.backend.read(FileKind::Key, &name) {
+                Ok(b) => b,
+                Err(e) => {
+                    out.push(format!("keys/{name}: {e}"));
+                    continue;
+                }
+            };
+            if sha256_hex(&bytes) != name {
+                out.push(format!(
+                    "keys/{name}: content does not match its name (damaged or truncated)"
+                ));
+            } else if let Err(e) = serde_json::from_slice::<KeyFile>(&bytes) {
+                out.push(format!("keys/{name}: not a key file: {e}"));
+            }
+        }
+        Ok(out)
+    }
+
     /// Adds a key file that opens this repository with `password`. Returns its id.
     pub fn add_key(&self, password: &[u8], params: KdfParams) -> Result<String> {
         if password.is_empty() {
