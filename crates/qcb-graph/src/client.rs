@@ -135,6 +135,28 @@ impl Budgets {
     }
 }
 
+/// The user properties this client reads (see [`User`]).
+const USER_SELECT: &str = "$select=id,userPrincipalName,displayName,mail";
+
+/// One user, by id or user principal name.
+fn user_path(id_or_upn: &str) -> String {
+    format!("/users/{}?{USER_SELECT}", enc(id_or_upn))
+}
+
+/// A mailbox's purpose (`mailboxSettings/userPurpose`).
+fn purpose_path(user_id: &str) -> String {
+    format!("/users/{}/mailboxSettings/userPurpose", enc(user_id))
+}
+
+/// The purpose in an answer to [`purpose_path`]; a user without a mailbox has none.
+fn purpose_of(answer: Result<Value>) -> Result<Option<String>> {
+    match answer {
+        Ok(v) => Ok(v["value"].as_str().map(str::to_string)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Graph's limit of requests in one JSON batch.
 const BATCH_MAX: usize = 20;
 
@@ -575,7 +597,7 @@ impl GraphClient {
     /// Every user in the directory.
     pub async fn users(&self) -> Result<Vec<User>> {
         let raw = self
-            .collect_pages("/users?$select=id,userPrincipalName,displayName,mail&$top=100")
+            .collect_pages(&format!("/users?{USER_SELECT}&$top=100"))
             .await?;
         raw.into_iter().map(|v| Self::parse("user", v)).collect()
     }
@@ -584,7 +606,7 @@ impl GraphClient {
     pub async fn users_matching(&self, filter: &str) -> Result<Vec<User>> {
         let raw = self
             .collect_pages(&format!(
-                "/users?$filter={}&$select=id,userPrincipalName,displayName,mail&$top=100",
+                "/users?$filter={}&{USER_SELECT}&$top=100",
                 enc(filter)
             ))
             .await?;
@@ -594,53 +616,25 @@ impl GraphClient {
     /// What a mailbox is for (`user`, `shared`, `room`, `equipment` ...), from
     /// `mailboxSettings/userPurpose`; `None` when the user has no mailbox.
     pub async fn user_purpose(&self, user_id: &str) -> Result<Option<String>> {
-        match self
-            .get_json(
-                &format!("/users/{}/mailboxSettings/userPurpose", enc(user_id)),
-                &[],
-            )
-            .await
-        {
-            Ok(v) => Ok(v["value"].as_str().map(str::to_string)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        purpose_of(self.get_json(&purpose_path(user_id), &[]).await)
     }
 
     /// The signed-in user (delegated sign-in only; app-only tokens get a 400).
     pub async fn me(&self) -> Result<User> {
-        let v = self
-            .get_json("/me?$select=id,userPrincipalName,displayName,mail", &[])
-            .await?;
+        let v = self.get_json(&format!("/me?{USER_SELECT}"), &[]).await?;
         Self::parse("user", v)
     }
 
     /// One user, by id or user principal name.
     pub async fn user(&self, id_or_upn: &str) -> Result<User> {
-        let v = self
-            .get_json(
-                &format!(
-                    "/users/{}?$select=id,userPrincipalName,displayName,mail",
-                    enc(id_or_upn)
-                ),
-                &[],
-            )
-            .await?;
+        let v = self.get_json(&user_path(id_or_upn), &[]).await?;
         Self::parse("user", v)
     }
 
     /// Several users by id or user principal name, in JSON batches ([`Self::batch_get`]); each
     /// answer in the order asked, a missing user as a not-found error.
     pub async fn users_by_name(&self, names: &[String]) -> Vec<Result<User>> {
-        let paths: Vec<String> = names
-            .iter()
-            .map(|n| {
-                format!(
-                    "/users/{}?$select=id,userPrincipalName,displayName,mail",
-                    enc(n)
-                )
-            })
-            .collect();
+        let paths: Vec<String> = names.iter().map(|n| user_path(n)).collect();
         self.batch_get(&paths)
             .await
             .into_iter()
@@ -650,18 +644,11 @@ impl GraphClient {
 
     /// [`Self::user_purpose`] of several mailboxes, in JSON batches.
     pub async fn user_purposes(&self, user_ids: &[String]) -> Vec<Result<Option<String>>> {
-        let paths: Vec<String> = user_ids
-            .iter()
-            .map(|u| format!("/users/{}/mailboxSettings/userPurpose", enc(u)))
-            .collect();
+        let paths: Vec<String> = user_ids.iter().map(|u| purpose_path(u)).collect();
         self.batch_get(&paths)
             .await
             .into_iter()
-            .map(|r| match r {
-                Ok(v) => Ok(v["value"].as_str().map(str::to_string)),
-                Err(e) if e.is_not_found() => Ok(None),
-                Err(e) => Err(e),
-            })
+            .map(purpose_of)
             .collect()
     }
 

@@ -1,9 +1,9 @@
 //! JSON batching (`POST /$batch`) for small reads: twenty lookups to a round trip, each answer
 //! the one its single request would give, and throttled sub-requests sent again on their own.
 
-use std::time::Duration;
+mod common;
 
-use qcb_graph::{ClientSecret, GraphClient, GraphConfig, RetryPolicy};
+use qcb_graph::GraphClient;
 use qcb_graph_sim::{Fault, FaultConfig, FaultRule, SimOptions, SimServer, TenantSpec};
 
 async fn start(users: usize, faults: FaultConfig) -> (SimServer, GraphClient) {
@@ -22,20 +22,7 @@ async fn start(users: usize, faults: FaultConfig) -> (SimServer, GraphClient) {
     )
     .await
     .unwrap();
-    let c = sim.credentials();
-    let g = GraphClient::new(GraphConfig {
-        graph_url: sim.graph_url(),
-        authority: sim.base_url(),
-        tenant_id: c.tenant_id,
-        client_id: c.client_id,
-        client_secret: ClientSecret::new(c.client_secret),
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(200),
-        },
-    })
-    .unwrap();
+    let g = GraphClient::new(common::app_config(&sim)).unwrap();
     (sim, g)
 }
 

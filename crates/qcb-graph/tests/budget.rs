@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use qcb_graph::{ClientSecret, GraphClient, MailboxBudget};
+use qcb_graph::{GraphClient, MailboxBudget};
 use qcb_graph_sim::{SimOptions, SimServer, ThrottleConfig};
 
 async fn sim(per_window: u64) -> SimServer {
@@ -26,9 +26,11 @@ async fn sim(per_window: u64) -> SimServer {
 }
 
 fn client(sim: &SimServer, budget: Option<MailboxBudget>) -> Arc<GraphClient> {
-    let mut cfg = common::config(sim);
-    cfg.client_secret = ClientSecret::new(sim.credentials().client_secret);
-    Arc::new(GraphClient::new(cfg).unwrap().with_mailbox_budget(budget))
+    Arc::new(
+        GraphClient::new(common::app_config(sim))
+            .unwrap()
+            .with_mailbox_budget(budget),
+    )
 }
 
 /// `n` requests on one mailbox, four at a time (Exchange's concurrency limit); how many
@@ -129,8 +131,7 @@ async fn an_upload_larger_than_the_upload_window_waits_out_each_retry_after() {
     .await
     .unwrap();
     let alice = sim.admin().users()[0].id.clone();
-    let mut cfg = common::config(&sim);
-    cfg.client_secret = ClientSecret::new(sim.credentials().client_secret);
+    let mut cfg = common::app_config(&sim);
     // The shipped policy (the tests' own caps each wait at 200 ms, shorter than a window).
     cfg.retry = qcb_graph::RetryPolicy::default();
     let g = Arc::new(

@@ -2,9 +2,9 @@
 //! body and closes the connection. A GET is safe to repeat, so the client fetches it again
 //! instead of failing (before, the cut-off body was an `Unreachable` error, which ends a job).
 
-use std::time::Duration;
+mod common;
 
-use qcb_graph::{ClientSecret, GraphClient, GraphConfig, RetryPolicy};
+use qcb_graph::GraphClient;
 use qcb_graph_sim::{Fault, FaultConfig, FaultRule, SimOptions, SimServer, TenantSpec};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -31,20 +31,7 @@ async fn a_cut_off_answer_to_a_get_is_fetched_again() {
     )
     .await
     .unwrap();
-    let c = sim.credentials();
-    let g = GraphClient::new(GraphConfig {
-        graph_url: sim.graph_url(),
-        authority: sim.base_url(),
-        tenant_id: c.tenant_id,
-        client_id: c.client_id,
-        client_secret: ClientSecret::new(c.client_secret),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(200),
-        },
-    })
-    .unwrap();
+    let g = GraphClient::new(common::app_config(&sim)).unwrap();
     let admin = sim.admin();
     let user = admin.users().remove(0);
     let inbox = admin
@@ -112,16 +99,9 @@ async fn a_sign_in_that_meets_a_busy_or_broken_identity_platform_is_tried_again(
     )
     .await
     .unwrap();
-    let c = sim.credentials();
-    let g = GraphClient::new(GraphConfig {
-        graph_url: sim.graph_url(),
-        authority: sim.base_url(),
-        tenant_id: c.tenant_id,
-        client_id: c.client_id,
-        client_secret: ClientSecret::new(c.client_secret),
-        retry: Default::default(),
-    })
-    .unwrap();
+    let mut cfg = common::app_config(&sim);
+    cfg.retry = Default::default();
+    let g = GraphClient::new(cfg).unwrap();
     let users = g.users().await.unwrap();
     assert_eq!(users.len(), 1);
     let faults: Vec<Option<String>> = sim

@@ -50,6 +50,13 @@ pub fn config(sim: &SimServer) -> GraphConfig {
     cfg
 }
 
+/// [`config`] signed in as the emulator's own app with its client secret.
+pub fn app_config(sim: &SimServer) -> GraphConfig {
+    let mut cfg = config(sim);
+    cfg.client_secret = qcb_graph::ClientSecret::new(sim.credentials().client_secret);
+    cfg
+}
+
 /// Token endpoint calls in the request log.
 pub fn token_calls(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
     log.iter()
