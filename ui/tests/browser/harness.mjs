@@ -119,6 +119,29 @@ export async function axeScan(page, name) {
   return violations;
 }
 
+/** The visible text of the first element matching `sel`. */
+export const text = (page, sel) => page.locator(sel).innerText();
+
+/** On the repository screen: opens the demo repository (password "demo"). */
+export async function openDemoRepo(page) {
+  await page.click('#mode-open');
+  await page.fill('#repo-password', 'demo');
+  await page.click('#repo-submit');
+}
+
+/**
+ * In an open snapshot: expands the folders down to `path` (e.g. /alice@contoso.example/Inbox),
+ * waiting for the breadcrumb at each level.
+ */
+export async function browseFolders(page, path) {
+  const parts = path.split('/').filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const p = `/${parts.slice(0, i).join('/')}`;
+    await page.click(`#browser .folder-row[data-path="${p}"]`);
+    await page.waitForSelector(`#breadcrumb [aria-current="page"][data-path="${p}"]`);
+  }
+}
+
 /** Saves a screenshot; with `top`, the page is first scrolled so that element sits under the top bar. */
 export async function shot(page, name, top) {
   if (top) {

@@ -1,6 +1,6 @@
 // Browser tests of search, the restore wizard and export (registered with the harness; run by
 // run.mjs).
-import { assert, assertEq, axeScan, shot, test } from './harness.mjs';
+import { assert, assertEq, axeScan, browseFolders, openDemoRepo, shot, test, text } from './harness.mjs';
 
 const ALICE = 'alice@contoso.example';
 const INBOX = `/${ALICE}/Inbox`;
@@ -12,9 +12,7 @@ async function openRepo(page, base, query = '') {
   for (const [k, v] of new URLSearchParams(query)) params.set(k, v);
   await page.goto(`${base}/?${params}`);
   await page.waitForSelector('#repo-form');
-  await page.click('#mode-open');
-  await page.fill('#repo-password', 'demo');
-  await page.click('#repo-submit');
+  await openDemoRepo(page);
   await page.waitForSelector('#nav-search[aria-disabled="false"]');
 }
 
@@ -23,12 +21,7 @@ async function browseNewest(page, path) {
   await page.click('#nav-snapshots');
   await page.waitForSelector('#snapshot-list .snapshot-row');
   await page.click('#snapshot-list .snapshot-row:first-child .short-id');
-  const parts = path.split('/').filter(Boolean);
-  for (let i = 1; i <= parts.length; i++) {
-    const p = `/${parts.slice(0, i).join('/')}`;
-    await page.click(`#browser .folder-row[data-path="${p}"]`);
-    await page.waitForSelector(`#breadcrumb [aria-current="page"][data-path="${p}"]`);
-  }
+  await browseFolders(page, path);
 }
 
 /** Records every value the restore progress bar takes (window.__restoreProgress). */
@@ -53,8 +46,6 @@ async function noSideways(page, what) {
 }
 
 const step = (page) => page.getAttribute('#restore-dialog', 'data-step');
-const text = (page, sel) => page.locator(sel).innerText();
-
 async function next(page, expected) {
   await page.click('#restore-next');
   await page.waitForSelector(`#restore-dialog[data-step="${expected}"]`);

@@ -2,7 +2,7 @@
 // an axe-core scan of each screen, and screenshots. `npm run test:browser` builds and runs them.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assert, assertEq, axeScan, runAll, shot, test, uiRoot } from './harness.mjs';
+import { assert, assertEq, axeScan, browseFolders, openDemoRepo, runAll, shot, test, text, uiRoot } from './harness.mjs';
 
 const DEMO_PATH = '/home/demo/QCBackup/repository';
 const INBOX = '/alice@contoso.example/Inbox';
@@ -18,9 +18,7 @@ async function start(page, base, query = '') {
 /** Opens the demo repository (the app lands on the dashboard) and goes to the snapshots. */
 async function openDemo(page, base, query = '') {
   await start(page, base, query);
-  await page.click('#mode-open');
-  await page.fill('#repo-password', 'demo');
-  await page.click('#repo-submit');
+  await openDemoRepo(page);
   await page.waitForSelector('#dashboard');
   await page.click('#nav-snapshots');
   await page.waitForSelector('#snapshot-list .snapshot-row');
@@ -29,15 +27,8 @@ async function openDemo(page, base, query = '') {
 /** Opens the newest snapshot and browses to `path` (e.g. /alice@contoso.example/Inbox). */
 async function browseTo(page, path) {
   await page.click('#snapshot-list .snapshot-row:first-child button');
-  const parts = path.split('/').filter(Boolean);
-  for (let i = 1; i <= parts.length; i++) {
-    const p = `/${parts.slice(0, i).join('/')}`;
-    await page.click(`#browser .folder-row[data-path="${p}"]`);
-    await page.waitForSelector(`#breadcrumb [aria-current="page"][data-path="${p}"]`);
-  }
+  await browseFolders(page, path);
 }
-
-const text = (page, sel) => page.locator(sel).innerText();
 
 // ---------------------------------------------------------------- repository screen
 
@@ -175,7 +166,7 @@ test('browse: mailboxes, folders, breadcrumb and messages of a snapshot', async 
   const mailboxes = await page.$$eval('#browser .folder-row', (r) => r.map((e) => e.getAttribute('data-path')));
   assertEq(mailboxes, ['/alice@contoso.example', '/bob@contoso.example'], 'mailboxes');
   await axeScan(page, 'snapshot root');
-  await browseTo2(page, INBOX);
+  await browseFolders(page, INBOX);
   await page.waitForSelector('#browser .item-row');
   const crumbs = await page.$$eval('#breadcrumb li', (l) => l.map((e) => e.textContent.trim()));
   assertEq(crumbs.slice(1), ['alice@contoso.example', 'Inbox'], 'breadcrumb');
@@ -187,16 +178,6 @@ test('browse: mailboxes, folders, breadcrumb and messages of a snapshot', async 
   await page.click('#browser-back');
   await page.waitForSelector('#snapshot-list');
 });
-
-/** Like browseTo, but from an already open snapshot. */
-async function browseTo2(page, path) {
-  const parts = path.split('/').filter(Boolean);
-  for (let i = 1; i <= parts.length; i++) {
-    const p = `/${parts.slice(0, i).join('/')}`;
-    await page.click(`#browser .folder-row[data-path="${p}"]`);
-    await page.waitForSelector(`#breadcrumb [aria-current="page"][data-path="${p}"]`);
-  }
-}
 
 test('browse: 100,000 messages stay virtualised, sortable, filterable and keyboard-navigable', async ({ page, base }) => {
   await openDemo(page, base);

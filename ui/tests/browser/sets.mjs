@@ -1,13 +1,12 @@
 // Browser tests of the dashboard, the backup-set wizard and the job history (registered with
 // the harness; run by run.mjs).
-import { assert, assertEq, axeScan, shot, test } from './harness.mjs';
+import { assert, assertEq, axeScan, openDemoRepo, shot, test, text } from './harness.mjs';
 
 const DEMO_PATH = '/home/demo/QCBackup/repository';
 // The mock's demo tenant (src/lib/backend/mock/sets.ts).
 const DEMO_TENANT_ID = '5f1c2a7e-8d4b-4c3a-9e6f-0b7d1a2c3e4f';
 const DEMO_CLIENT_ID = '0d3c7b1e-2a4f-4b8e-9c6d-5e1f3a7b9c20';
 
-const text = (page, sel) => page.locator(sel).innerText();
 const card = (name) => `[data-testid="set-card"][data-set-name="${name}"]`;
 
 /** Opens the demo repository; the app lands on the dashboard. */
@@ -15,9 +14,7 @@ async function openDemo(page, base, query = {}) {
   const params = new URLSearchParams({ mockDelay: '0', mockLarge: '0', mockSignin: '0', ...query });
   await page.goto(`${base}/?${params}`);
   await page.waitForSelector('#repo-form');
-  await page.click('#mode-open');
-  await page.fill('#repo-password', 'demo');
-  await page.click('#repo-submit');
+  await openDemoRepo(page);
   await page.waitForSelector('#dashboard');
   assertEq(await page.getAttribute('#nav-dashboard', 'aria-current'), 'page', 'the dashboard is the start screen');
 }

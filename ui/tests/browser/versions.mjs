@@ -1,30 +1,21 @@
 // Browser test of an item's versions: the preview's "Versions" panel and "Compare" (registered
 // with the harness; run by run.mjs).
-import { assert, assertEq, axeScan, shot, test } from './harness.mjs';
+import { assert, assertEq, axeScan, browseFolders, openDemoRepo, shot, test, text } from './harness.mjs';
 
 const ALICE = 'alice@contoso.example';
 const INBOX = `/${ALICE}/Inbox`;
 /** The demo message that changes between the demo snapshots (mock/versions.ts). */
 const CHANGED = 'AAMk-alice-inbox-4';
 
-const text = (page, sel) => page.locator(sel).innerText();
-
 test('versions: a changed message lists its versions, compares two side by side and opens an older copy', async ({ page, base }) => {
   await page.goto(`${base}/?mockDelay=0&mockLarge=0`);
   await page.waitForSelector('#repo-form');
-  await page.click('#mode-open');
-  await page.fill('#repo-password', 'demo');
-  await page.click('#repo-submit');
+  await openDemoRepo(page);
   await page.waitForSelector('#dashboard');
   await page.click('#nav-snapshots');
   await page.waitForSelector('#snapshot-list .snapshot-row');
   await page.click('#snapshot-list .snapshot-row:first-child button');
-  const parts = INBOX.split('/').filter(Boolean);
-  for (let i = 1; i <= parts.length; i++) {
-    const p = `/${parts.slice(0, i).join('/')}`;
-    await page.click(`#browser .folder-row[data-path="${p}"]`);
-    await page.waitForSelector(`#breadcrumb [aria-current="page"][data-path="${p}"]`);
-  }
+  await browseFolders(page, INBOX);
   await page.click(`#item-list .item-row[data-item-id="${CHANGED}"]`);
   await page.waitForSelector('#preview-versions');
   const subject = await text(page, '#preview-subject');
