@@ -269,7 +269,14 @@ async fn settings_are_saved_by_the_app_and_bad_values_refused() {
     concurrency.send_keys("7").await.expect("type");
     click(&c, "#settings-start-at-login").await;
     click(&c, "#settings-save").await;
-    element(&c, "#settings-saved").await;
+    // The note's live region is always there; wait for its text (the save has finished).
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//*[@id='settings-saved'][contains(., 'Settings saved')]",
+        ))
+        .await
+        .expect("the settings are saved");
     // Start at login: an autostart entry in the desktop session's autostart folder
     // (~/.config/autostart: the autostart library reads $HOME, not XDG_CONFIG_HOME).
     let autostart = driver.home.path().join(".config/autostart");
