@@ -807,17 +807,31 @@ async fn restore_mail(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
             parent = folder_id.clone();
         }
         // Messages already there (same Internet message id and received time: the original,
-        // or a copy from an earlier run of this restore).
+        // or a copy from an earlier run of this restore). A copy that an interrupted run left
+        // half made (created, its attachments not all added) does not count: it is removed and
+        // the message restored again.
         let mut present: HashMap<(String, String), Vec<String>> = HashMap::new();
+        let mut half_made = Vec::new();
         if let (Some(fid), false) = (&folder_id, new) {
-            for m in graph
-                .folder_messages(&user_id, fid, "id,internetMessageId,receivedDateTime")
-                .await?
-            {
-                present
-                    .entry(key_of(&m))
-                    .or_default()
-                    .push(m["id"].as_str().unwrap_or("").to_string());
+            let query = format!(
+                "$select=id,internetMessageId,receivedDateTime\
+                 &$expand=singleValueExtendedProperties($filter=id eq '{RESTORE_STATE}')"
+            );
+            for m in graph.folder_messages(&user_id, fid, &query).await? {
+                let id = m["id"].as_str().unwrap_or("").to_string();
+                if restore_state(&m) == Some(RESTORE_INCOMPLETE) {
+                    half_made.push(id);
+                } else {
+                    present.entry(key_of(&m)).or_default().push(id);
+                }
+            }
+        }
+        if !run.dry_run {
+            for id in half_made {
+                if let Err(e) = graph.delete_message(&user_id, &id).await {
+                    // It stays marked; the next run tries again.
+                    tracing::warn!(message = %id, error = %e, "half-restored message not removed");
+                }
             }
         }
         drop(permit);
@@ -867,11 +881,40 @@ async fn restore_mail(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
     Ok(())
 }
 
+/// A named extended property (in QCBackup's own property set) on a message that a restore
+/// creates first and completes with attachments after: `incomplete` until the last one is
+/// added, then `complete`. A crash in between leaves a message marked incomplete, which the
+/// next run replaces instead of taking it for restored.
+const RESTORE_STATE: &str =
+    "String {6f1c2a9e-4b7d-4e35-9a0c-5d8e3f2b1a74} Name QCBackupRestoreState";
+const RESTORE_INCOMPLETE: &str = "incomplete";
+const RESTORE_COMPLETE: &str = "complete";
+
+fn restore_state(message: &Value) -> Option<&str> {
+    message["singleValueExtendedProperties"]
+        .as_array()?
+        .iter()
+        .find(|p| {
+            p["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(RESTORE_STATE))
+        })?["value"]
+        .as_str()
+}
+
 fn key_of(v: &Value) -> (String, String) {
     (
         v["internetMessageId"].as_str().unwrap_or("").to_string(),
         v["receivedDateTime"].as_str().unwrap_or("").to_string(),
     )
+}
+
+/// Whether a folder (contact folder, calendar, task list) named `existing` is the one a restore
+/// means by `wanted`: Exchange trims a new folder's name and refuses a second folder whose name
+/// differs only in case, so `Projects` is restored into an existing `projects`, and a folder
+/// backed up as ` Notes ` is found again as `Notes`.
+pub(crate) fn same_folder_name(existing: &str, wanted: &str) -> bool {
+    existing.trim().to_lowercase() == wanted.trim().to_lowercase()
 }
 
 /// The folder `name` under `parent` (or at the top of the mailbox).
@@ -881,7 +924,7 @@ pub(crate) fn find_folder<'a>(
     name: &str,
 ) -> Option<&'a MailFolder> {
     existing.iter().find(|f| {
-        f.display_name == name
+        same_folder_name(&f.display_name, name)
             && match parent {
                 Some(p) => f.parent_folder_id.as_deref() == Some(p),
                 // Top level: a folder whose parent is not itself in the list (msgfolderroot).
@@ -933,7 +976,14 @@ async fn restore_message(
         } else {
             Vec::new()
         };
-        Ok((message_json(&meta, &parts), later))
+        let mut body = message_json(&meta, &parts);
+        if !later.is_empty() {
+            body["singleValueExtendedProperties"]
+                .as_array_mut()
+                .expect("message_json writes the list")
+                .push(json!({ "id": RESTORE_STATE, "value": RESTORE_INCOMPLETE }));
+        }
+        Ok((body, later))
     })
     .await??;
     let created = graph.create_message(user_id, folder_id, &body).await?;
@@ -962,6 +1012,10 @@ async fn restore_message(
                 graph.upload_message_attachment(user_id, &id, &file).await?;
             }
         }
+        let done = json!({ "singleValueExtendedProperties": [
+            { "id": RESTORE_STATE, "value": RESTORE_COMPLETE }
+        ] });
+        graph.update_message(user_id, &id, &done).await?;
         Ok::<_, qcb_graph::GraphError>(())
     }
     .await;

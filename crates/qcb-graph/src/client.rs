@@ -925,15 +925,16 @@ impl GraphClient {
         })
     }
 
-    /// Every message in a folder, with the given `$select`.
+    /// Every message in a folder; `query` holds the `$select` (and `$expand`, if any) options,
+    /// e.g. `$select=id,subject`.
     pub async fn folder_messages(
         &self,
         user_id: &str,
         folder_id: &str,
-        select: &str,
+        query: &str,
     ) -> Result<Vec<Value>> {
         self.collect_pages(&format!(
-            "/users/{}/mailFolders/{}/messages?$select={select}&$top=100",
+            "/users/{}/mailFolders/{}/messages?{query}&$top=100",
             enc(user_id),
             enc(folder_id)
         ))

@@ -653,6 +653,18 @@ impl GraphClient {
         .await
     }
 
+    /// Changes properties of a message (`PATCH`; on a received message only flags, categories,
+    /// read state, importance and extended properties can change).
+    pub async fn update_message(
+        &self,
+        user_id: &str,
+        message_id: &str,
+        patch: &Value,
+    ) -> Result<Value> {
+        let url = format!("/users/{}/messages/{}", enc(user_id), enc(message_id));
+        self.write_json(Method::PATCH, &url, patch, &[]).await
+    }
+
     async fn write_json(
         &self,
         method: Method,

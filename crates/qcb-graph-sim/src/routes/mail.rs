@@ -1349,6 +1349,43 @@ struct PatchInput {
     flag: Option<FlagInput>,
     inference_classification: Option<String>,
     body: Option<BodyInput>,
+    single_value_extended_properties: Option<Vec<ExtPropInput>>,
+}
+
+/// The MAPI properties the emulator gives meaning to (flags, delivery and submit time,
+/// transport headers), canonical: set when a message is created, not changed by PATCH.
+const MODELLED_TAGS: [&str; 4] = [
+    "Integer 0xe07",
+    "SystemTime 0xe06",
+    "SystemTime 0x39",
+    "String 0x7d",
+];
+
+/// A PATCH's `singleValueExtendedProperties`: custom (named or tagged) properties, canonical
+/// id → value. Graph creates or updates them on any message, received ones too.
+fn patched_extended(list: Vec<ExtPropInput>) -> Result<Vec<(String, String)>, GraphError> {
+    let mut out = Vec::new();
+    for p in list {
+        let id = canonical_ext_id(&p.id).ok_or_else(|| {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "ErrorInvalidExtendedProperty",
+                format!("The extended property id '{}' is not valid.", p.id),
+            )
+        })?;
+        if MODELLED_TAGS.iter().any(|t| t.eq_ignore_ascii_case(&id)) {
+            return Err(GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "ErrorInvalidPropertyUpdateSentMessage",
+                format!(
+                    "Update operation is invalid for property '{}' of a saved message.",
+                    p.id
+                ),
+            ));
+        }
+        out.push((id, p.value.unwrap_or_default()));
+    }
+    Ok(out)
 }
 
 pub(crate) async fn update_message(
@@ -1378,6 +1415,8 @@ pub(crate) async fn update_message(
                 .and_then(|b| b.content_type.as_deref())
                 .map(parse_body_type)
                 .transpose()?;
+            let extended =
+                patched_extended(input.single_value_extended_properties.unwrap_or_default())?;
             let mut t = shared.lock();
             let now = t.now();
             let mbx = mailbox_mut(&mut t, param(&p, "uid"))?;
@@ -1410,6 +1449,7 @@ pub(crate) async fn update_message(
                 if let Some(c) = input.inference_classification {
                     m.props.inference_other = c.eq_ignore_ascii_case("other");
                 }
+                m.props.extended.extend(extended);
                 if let Some(b) = input.body {
                     if let Some(bt) = body_type {
                         m.props.body_type = bt;

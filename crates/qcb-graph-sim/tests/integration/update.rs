@@ -44,6 +44,31 @@ async fn patch_delete_move_and_attachments() {
         "ErrorInvalidPropertyUpdateSentMessage"
     );
 
+    // a custom extended property can be set on a received message and read back with
+    // $expand; the MAPI properties the emulator models (flags, dates, headers) cannot change
+    let named = "String {6f1c2a9e-4b7d-4e35-9a0c-5d8e3f2b1a74} Name Marker";
+    let url = format!("/users/{uid}/messages/{}", received.id);
+    let (status, v) = send(
+        h.req(Method::PATCH, &url)
+            .json(&json!({"singleValueExtendedProperties": [{"id": named, "value": "complete"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let read = common::json_ok(h.get(&format!(
+        "{url}?$select=id&$expand=singleValueExtendedProperties($filter=id eq '{named}')"
+    )))
+    .await;
+    assert_eq!(
+        read["singleValueExtendedProperties"],
+        json!([{"id": named, "value": "complete"}])
+    );
+    let (status, v) =
+        send(h.req(Method::PATCH, &url).json(
+            &json!({"singleValueExtendedProperties": [{"id": "Integer 0x0E07", "value": "0"}]}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+
     // move: new regular id, same immutable id, old regular id gone
     let (status, moved) = send(
         h.req(
