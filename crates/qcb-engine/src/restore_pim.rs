@@ -34,6 +34,7 @@ use crate::error::{EngineError, Result};
 use crate::progress::Phase;
 use crate::restore::{
     Action, CategoryPlan, Job, ORIGINAL_ID_PROPERTY, OnConflict, RestoreTarget, Run, read_item,
+    same_folder_name,
 };
 
 /// `PidLidAppointmentStateFlags` (PSETID_Appointment, 0x8217).
@@ -147,7 +148,7 @@ pub(crate) async fn contacts(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                 break;
             }
             let found = folders.iter().find(|(_, p, n)| {
-                n == name
+                same_folder_name(n, name)
                     && match &parent {
                         Some(parent) => p.as_ref() == Some(parent),
                         None => p
@@ -460,7 +461,7 @@ pub(crate) async fn calendars(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
         let name = run.flat_name(c);
         let label = format!("{}/{name}", cat.category);
         run.event(Phase::Folder, Some(label.clone()));
-        let (calendar, new) = match calendars.iter().find(|(_, n)| *n == name) {
+        let (calendar, new) = match calendars.iter().find(|(_, n)| same_folder_name(n, &name)) {
             Some((id, _)) => (Some(id.clone()), false),
             None if run.dry_run => {
                 run.plan("create-folder", "calendar", &label, "");
@@ -575,7 +576,7 @@ pub(crate) async fn tasks(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
         let name = run.flat_name(c);
         let label = format!("{}/{name}", cat.category);
         run.event(Phase::Folder, Some(label.clone()));
-        let (list, new) = match lists.iter().find(|(_, n)| *n == name) {
+        let (list, new) = match lists.iter().find(|(_, n)| same_folder_name(n, &name)) {
             Some((id, _)) => (Some(id.clone()), false),
             None if run.dry_run => {
                 run.plan("create-folder", "taskList", &label, "");

@@ -6,6 +6,7 @@ mod integration {
     pub mod export;
     pub mod faults;
     pub mod faults_all;
+    pub mod hostile;
     pub mod incremental;
     pub mod permissions;
     pub mod progress;

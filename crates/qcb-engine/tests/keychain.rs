@@ -10,9 +10,19 @@ use qcb_engine::secrets::{KeychainStore, SecretStore};
 
 const INSIDE: &str = "QCB_KEYCHAIN_TEST_INSIDE";
 
-/// Runs `test` of this binary again inside a private session bus; `keyring` says whether an
-/// unlocked gnome-keyring is started in it.
-fn rerun_inside_session(test: &str, keyring: bool) {
+/// What the private session bus offers.
+#[derive(Clone, Copy, PartialEq)]
+enum Keychain {
+    /// No Secret Service at all.
+    Missing,
+    /// gnome-keyring with its login collection unlocked.
+    Unlocked,
+    /// gnome-keyring whose login collection is locked, and no display to ask for its password.
+    Locked,
+}
+
+/// Runs `test` of this binary again inside a private session bus with `keychain`.
+fn rerun_inside_session(test: &str, keychain: Keychain) {
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("runtime");
     std::fs::create_dir(&runtime).unwrap();
@@ -20,10 +30,12 @@ fn rerun_inside_session(test: &str, keyring: bool) {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
-    let start = if keyring {
-        r#"eval "$(printf qcb-test | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; eval "$(gnome-keyring-daemon --start --components=secrets)" >/dev/null; export GNOME_KEYRING_CONTROL;"#
-    } else {
-        ""
+    let unlocked = r#"eval "$(printf qcb-test | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; eval "$(gnome-keyring-daemon --start --components=secrets)" >/dev/null; export GNOME_KEYRING_CONTROL;"#;
+    let lock = r#"gdbus call --session --dest org.freedesktop.secrets --object-path /org/freedesktop/secrets --method org.freedesktop.Secret.Service.Lock "[objectpath '/org/freedesktop/secrets/collection/login']" >/dev/null;"#;
+    let start = match keychain {
+        Keychain::Missing => String::new(),
+        Keychain::Unlocked => unlocked.to_string(),
+        Keychain::Locked => format!("{unlocked} {lock}"),
     };
     let script = format!(r#"{start} exec "$0" --exact "$1" --nocapture"#);
     let exe = std::env::current_exe().unwrap();
@@ -56,7 +68,10 @@ fn rerun_inside_session(test: &str, keyring: bool) {
 #[test]
 fn secrets_round_trip_through_gnome_keyring() {
     if std::env::var_os(INSIDE).is_none() {
-        return rerun_inside_session("secrets_round_trip_through_gnome_keyring", true);
+        return rerun_inside_session(
+            "secrets_round_trip_through_gnome_keyring",
+            Keychain::Unlocked,
+        );
     }
     let store = KeychainStore::new("com.qcbackup.manager.test");
     assert_eq!(store.get("repository:/nowhere").unwrap(), None);
@@ -87,7 +102,10 @@ fn secrets_round_trip_through_gnome_keyring() {
 #[test]
 fn a_session_without_a_keychain_gives_a_clear_error() {
     if std::env::var_os(INSIDE).is_none() {
-        return rerun_inside_session("a_session_without_a_keychain_gives_a_clear_error", false);
+        return rerun_inside_session(
+            "a_session_without_a_keychain_gives_a_clear_error",
+            Keychain::Missing,
+        );
     }
     let store = KeychainStore::new("com.qcbackup.manager.test");
     let e = store.set("repository:/srv/backup", "pw").unwrap_err();
@@ -98,5 +116,24 @@ fn a_session_without_a_keychain_gives_a_clear_error() {
         "{text}"
     );
     assert!(text.contains("QCBACKUP_PASSWORD"), "{text}");
+    assert!(!text.contains("\"pw\""), "{text}");
+}
+
+#[test]
+fn a_locked_keychain_gives_a_clear_error_with_the_fix() {
+    if std::env::var_os(INSIDE).is_none() {
+        return rerun_inside_session(
+            "a_locked_keychain_gives_a_clear_error_with_the_fix",
+            Keychain::Locked,
+        );
+    }
+    let store = KeychainStore::new("com.qcbackup.manager.test");
+    // Remembering a password needs the collection unlocked, and nothing can ask for its
+    // password here.
+    let e = store.set("repository:/srv/backup", "pw").unwrap_err();
+    assert_eq!(e.code(), "keychain");
+    let text = e.to_string();
+    assert!(text.contains("locked"), "{text}");
+    assert!(text.contains("unlock the keychain"), "{text}");
     assert!(!text.contains("\"pw\""), "{text}");
 }

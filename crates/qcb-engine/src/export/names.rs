@@ -20,7 +20,7 @@ fn is_reserved(stem: &str) -> bool {
 }
 
 /// Makes `raw` usable as one name component (without extension) on every desktop system:
-/// control characters and `<>:"/\|?*` become `_`, leading dots and spaces and trailing dots and
+/// control characters, bidirectional controls and `<>:"/\|?*` become `_`, leading dots and spaces and trailing dots and
 /// spaces go, Windows' reserved device names get a `_` appended, and the result is cut (at a
 /// character boundary) to a length every file system takes. Never empty, never `.` or `..`.
 pub fn safe_stem(raw: &str) -> String {
@@ -33,6 +33,13 @@ pub fn safe_stem(raw: &str) -> String {
             c if c.is_control() => '_',
             // The BOM (zero-width no-break space).
             '\u{feff}' => '_',
+            // Bidirectional marks, embeddings, overrides and isolates: `invoice<RLO>fdp.exe`
+            // would show as `invoiceexe.pdf`.
+            '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => '_',
             c => c,
         })
         .collect();
@@ -123,6 +130,9 @@ mod tests {
     fn forbidden_characters_and_controls_are_replaced() {
         assert_eq!(safe_stem(r#"a<b>c:d"e/f\g|h?i*j"#), "a_b_c_d_e_f_g_h_i_j");
         assert_eq!(safe_stem("tab\there\u{0}nul\u{2028}x"), "tab here_nul x");
+        // A right-to-left override would make `invoice<RLO>fdp.exe` look like a PDF.
+        assert_eq!(safe_stem("invoice\u{202e}fdp.exe"), "invoice_fdp.exe");
+        assert_eq!(safe_stem("\u{2066}x\u{2069}\u{200f}"), "_x__");
         assert_eq!(safe_stem("line\r\nbreak"), "line break");
         assert_eq!(safe_stem("Re: Budget 2026?"), "Re_ Budget 2026_");
     }
