@@ -128,11 +128,18 @@ impl Backend for LocalBackend {
             }
         }
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let mut f = fs::File::create(&tmp).map_err(Error::io("create", &tmp))?;
-        f.write_all(bytes).map_err(Error::io("write", &tmp))?;
-        f.sync_all().map_err(Error::io("sync", &tmp))?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(Error::io("rename into place", &path))?;
+        let written = (|| {
+            let mut f = fs::File::create(&tmp).map_err(Error::io("create", &tmp))?;
+            f.write_all(bytes).map_err(Error::io("write", &tmp))?;
+            f.sync_all().map_err(Error::io("sync", &tmp))?;
+            drop(f);
+            fs::rename(&tmp, &path).map_err(Error::io("rename into place", &path))
+        })();
+        if let Err(e) = written {
+            // A full disk or a refused write must not leave the partial file taking space.
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         // Make the rename itself durable.
         sync_dir(dir)
     }

@@ -48,7 +48,7 @@ pub use ids::{BlobId, BlobType, SnapshotId};
 pub use keys::KeyInfo;
 pub use location::{DEFAULT_S3_REGION, Location, S3Location, Secret};
 pub use lock::{LockInfo, LockKind, LockOptions, RepoLock, process_is_gone};
-pub use opendal_backend::OpendalBackend;
+pub use opendal_backend::{OpendalBackend, Timeouts};
 pub use prune::{PruneOptions, PruneReport};
 pub use repository::{
     CHUNK_AVG, CHUNK_MAX, CHUNK_MIN, CHUNK_THRESHOLD, ContentChunker, PreparedBlob, Repository,

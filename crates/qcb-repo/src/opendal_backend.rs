@@ -67,11 +67,35 @@ impl Drop for OpendalBackend {
     }
 }
 
+/// How long one attempt at a storage request may take before it counts as failed (and is
+/// retried like any transient error).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// A whole request without a body stream (stat, delete, list page).
+    pub request: Duration,
+    /// Each read or write of a body stream.
+    pub io: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            request: Duration::from_secs(60),
+            io: Duration::from_secs(120),
+        }
+    }
+}
+
 impl OpendalBackend {
     /// A repository in an S3 bucket (AWS or any S3-compatible server). Keys come from
     /// `location` only: no AWS config files, environment or instance metadata are consulted.
     /// Nothing is sent until the first operation.
     pub fn s3(location: &S3Location) -> Result<OpendalBackend> {
+        Self::s3_with(location, Timeouts::default())
+    }
+
+    /// [`OpendalBackend::s3`] with other time limits per attempt.
+    pub fn s3_with(location: &S3Location, timeouts: Timeouts) -> Result<OpendalBackend> {
         let root = if location.prefix.is_empty() {
             "/".to_string()
         } else {
@@ -91,7 +115,7 @@ impl OpendalBackend {
         let target = format!("S3 bucket {:?} at {}", location.bucket, location.endpoint);
         let op = Operator::new(builder)
             .map_err(|e| Error::InvalidArgument(format!("cannot use {target}: {}", e.message())))?;
-        Self::from_operator(op, location.to_string(), target)
+        Self::from_operator_with(op, location.to_string(), target, timeouts)
     }
 
     /// A repository in a local folder through OpenDAL's `fs` service: the same code path as
@@ -112,6 +136,16 @@ impl OpendalBackend {
         location: impl Into<String>,
         target: impl Into<String>,
     ) -> Result<OpendalBackend> {
+        Self::from_operator_with(op, location, target, Timeouts::default())
+    }
+
+    /// [`OpendalBackend::from_operator`] with other time limits per attempt.
+    pub fn from_operator_with(
+        op: Operator,
+        location: impl Into<String>,
+        target: impl Into<String>,
+        timeouts: Timeouts,
+    ) -> Result<OpendalBackend> {
         let location = location.into();
         opendal::install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -127,8 +161,8 @@ impl OpendalBackend {
         let op = op
             .layer(
                 TimeoutLayer::new()
-                    .with_timeout(Duration::from_secs(60))
-                    .with_io_timeout(Duration::from_secs(120)),
+                    .with_timeout(timeouts.request)
+                    .with_io_timeout(timeouts.io),
             )
             .layer(
                 RetryLayer::new()

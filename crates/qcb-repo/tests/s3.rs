@@ -568,3 +568,104 @@ fn a_truncated_or_corrupted_object_is_named_by_check_on_s3() {
         "{err:?}"
     );
 }
+
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
+
+/// Like `commit`, but returning the error instead of failing the test.
+fn try_commit(repo: &Repository, items: &[(&str, Vec<u8>)], day: i64) -> qcb_repo::Result<()> {
+    let mut w = repo.writer();
+    let mut nodes = Vec::new();
+    for (name, body) in items {
+        let content = w.save_content(body)?;
+        nodes.push(Node::item(
+            *name,
+            content,
+            body.len() as u64,
+            None,
+            json!({}),
+        ));
+    }
+    let tree = w.save_tree(&Tree { nodes })?;
+    let mbx = w.save_tree(&Tree {
+        nodes: vec![Node::dir("Inbox", tree, json!({}))],
+    })?;
+    let root = w.save_tree(&Tree {
+        nodes: vec![Node::dir("alice@contoso.example", mbx, json!({}))],
+    })?;
+    w.commit(SnapshotMeta::new(root, "test-host", t(day)))?;
+    Ok(())
+}
+
+#[test]
+fn s3_errors_dropped_connections_and_timeouts_are_retried_and_a_down_server_is_reported() {
+    use fault_proxy::{FaultProxy, Faults};
+    use std::sync::atomic::Ordering::SeqCst;
+    let server = SeaweedFs::start();
+    let proxy = FaultProxy::start(&server.location("").endpoint);
+    let mut location = server.location("faults");
+    location.endpoint = proxy.endpoint();
+    let timeouts = qcb_repo::Timeouts {
+        request: Duration::from_secs(2),
+        io: Duration::from_secs(2),
+    };
+    let backend = || Box::new(OpendalBackend::s3_with(&location, timeouts).unwrap());
+
+    // Every third PUT answered 500, every seventh request dropped, every eleventh left silent
+    // past the timeout: everything still lands, once, and reads back.
+    proxy.set(Faults {
+        put_500_every: 3,
+        reset_every: 7,
+        stall_every: 11,
+        stall_for: Duration::from_secs(3),
+        all_puts_fail: false,
+    });
+    let repo = Repository::init(backend(), b"pw", fast()).unwrap();
+    let days: Vec<Vec<(&str, Vec<u8>)>> = (0..3)
+        .map(|d| {
+            vec![
+                ("small", noise(100 + d, 40_000)),
+                ("large", noise(200 + d, 3_000_000)),
+            ]
+        })
+        .collect();
+    for (d, items) in days.iter().enumerate() {
+        try_commit(&repo, items, d as i64).unwrap();
+    }
+    let repo = Repository::open(backend(), b"pw").unwrap();
+    assert_clean(&repo);
+    let snaps = repo.list_snapshots().unwrap();
+    assert_eq!(snaps.len(), 3);
+    let s = &proxy.stats;
+    eprintln!(
+        "{} requests: {} answered 500, {} dropped, {} left silent",
+        s.requests.load(SeqCst),
+        s.answered_500.load(SeqCst),
+        s.resets.load(SeqCst),
+        s.stalls.load(SeqCst)
+    );
+    assert!(s.answered_500.load(SeqCst) >= 3 && s.resets.load(SeqCst) >= 3);
+    assert!(s.stalls.load(SeqCst) >= 2);
+
+    // The server refuses every write: the commit fails with the store, the object and the
+    // answer named, and no snapshot appears; once it takes writes again, the next one lands.
+    proxy.set(Faults {
+        all_puts_fail: true,
+        ..Faults::default()
+    });
+    let started = Instant::now();
+    let e = try_commit(&repo, &[("new", noise(300, 500_000))], 5).unwrap_err();
+    let text = e.to_string();
+    eprintln!("{text} (after {:?})", started.elapsed());
+    assert!(text.contains("S3 bucket"), "{text}");
+    assert!(
+        text.contains("500") || text.contains("InternalError"),
+        "{text}"
+    );
+    proxy.set(Faults::default());
+    assert_eq!(repo.list_snapshots().unwrap().len(), 3);
+    try_commit(&repo, &[("new", noise(300, 500_000))], 5).unwrap();
+    let repo = Repository::open(backend(), b"pw").unwrap();
+    assert_eq!(repo.list_snapshots().unwrap().len(), 4);
+    assert_clean(&repo);
+}
