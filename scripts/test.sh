@@ -62,6 +62,12 @@ cargo test "${ALL[@]}" --doc 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
 for n in $(grep -E '^test result:' "$log" | sed -nE 's/.*ok\. ([0-9]+) passed.*/\1/p'); do passed=$((passed + n)); done
 [ "$st" = 0 ] || die "doctests"
 
+stage "Fuzzing: every target for ${FUZZ_SECONDS:-20} s from its kept corpus (the long run: scripts/fuzz.sh)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh 2>&1 | tee "$log"; st=${PIPESTATUS[0]}
+# libFuzzer ends a clean run with "Done N runs in S second(s)".
+passed=$((passed + $(grep -c '^Done [0-9]* runs' "$log")))
+[ "$st" = 0 ] || die "fuzzing (the input that failed is in fuzz/artifacts/)"
+
 stage "Desktop: build the app and drive the real window under Xvfb over WebDriver"
 cargo build "${ALL[@]}" --all-targets || die "desktop build"
 QCB_E2E_APP="$CARGO_TARGET_DIR/debug/qcbackup-desktop" QCB_E2E_SCREENSHOTS="${QCB_E2E_SCREENSHOTS:-$CARGO_TARGET_DIR/e2e-screenshots}" \

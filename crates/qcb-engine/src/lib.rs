@@ -11,6 +11,8 @@ mod categories;
 pub mod connect;
 mod error;
 mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod mime;
 mod permissions;

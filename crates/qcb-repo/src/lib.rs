@@ -25,6 +25,8 @@ mod catalog;
 mod check;
 mod crypto;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod index;
 mod keyfile;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::Value;
 
-use super::lines::{Lines, escape, param};
+use super::lines::{Lines, escape, param, uri};
 use super::tz::{self, Zone};
 
 /// A time as a property value.
@@ -458,7 +458,7 @@ impl Calendar {
             } else {
                 format!(";CN={}", param(name))
             };
-            l.raw(&format!("ORGANIZER{cn}:mailto:{addr}"));
+            l.raw(&format!("ORGANIZER{cn}:mailto:{}", uri(addr)));
         }
         for a in e["attendees"].as_array().into_iter().flatten() {
             let (name, addr) = address(a);
@@ -477,7 +477,8 @@ impl Calendar {
             };
             let stat = partstat(a["status"]["response"].as_str().unwrap_or(""));
             l.raw(&format!(
-                "ATTENDEE{cn};{role};PARTSTAT={stat}:mailto:{addr}"
+                "ATTENDEE{cn};{role};PARTSTAT={stat}:mailto:{}",
+                uri(addr)
             ));
         }
         let cats = text_list(&e["categories"]);
@@ -691,6 +692,29 @@ mod tests {
             "ATTENDEE;CN=Bob;ROLE=OPT-PARTICIPANT;PARTSTAT=TENTATIVE:mailto:bob@contoso.com"
         ));
         assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
+    }
+
+    #[test]
+    fn an_address_with_a_line_break_cannot_add_a_property() {
+        // Found by the ics_vcf fuzz target: an address is a URI, written without escapes.
+        let mut c = Calendar::default();
+        c.add_event(&json!({
+            "id": "e", "subject": "x",
+            "start": {"dateTime": "2026-03-27T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-03-27T11:00:00", "timeZone": "UTC"},
+            "organizer": {"emailAddress": {"address": "a@example.com\r\nATTACH:http://evil"}},
+            "attendees": [{"emailAddress": {"address": "b@example.com\rX-EVIL:1"}}],
+        }))
+        .unwrap();
+        let text = c.finish("Calendar");
+        assert!(
+            !text.contains("\r\nATTACH") && !text.contains("\rX-EVIL"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mailto:a@example.comATTACH:http://evil"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A URI value (`mailto:` of ORGANIZER and ATTENDEE): it has no escapes, so control characters,
+/// which no address holds and which would end the line early, are dropped.
+pub fn uri(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).collect()
+}
+
 /// A parameter value: quoted when it holds `:`, `;` or `,`; double quotes and control
 /// characters (which a parameter cannot hold) are dropped.
 pub fn param(value: &str) -> String {

@@ -14,12 +14,12 @@
 //! that exists is ever overwritten. An item that cannot be read is reported and the export
 //! goes on.
 
-mod ics;
-mod lines;
+pub(crate) mod ics;
+pub(crate) mod lines;
 mod mbox;
 mod names;
 mod tz;
-mod vcf;
+pub(crate) mod vcf;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};

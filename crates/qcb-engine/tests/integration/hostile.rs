@@ -157,7 +157,11 @@ async fn hostile_names_are_backed_up_browsed_restored_and_exported_without_escap
             .unwrap_or_else(|| panic!("{name:?} not restored"));
         let msgs = admin.messages(&alice.id, &f.id);
         assert_eq!(msgs.len(), 1, "{name:?}");
-        assert_eq!(msgs[0].attachment_names, std::slice::from_ref(name), "{name:?}");
+        assert_eq!(
+            msgs[0].attachment_names,
+            std::slice::from_ref(name),
+            "{name:?}"
+        );
     }
     // The same restore again finds every folder it made and writes nothing twice.
     let again = w
