@@ -257,23 +257,39 @@ fn set_private(dir: &Path) {
 
 /// A plain HTTP GET on 127.0.0.1 (the emulator's admin API), returning the body.
 pub fn http_get(url: &str) -> String {
+    http("GET", url, None)
+}
+
+/// A plain HTTP POST of a JSON body on 127.0.0.1 (the emulator's admin API); any 2xx answer.
+pub fn http_post(url: &str, json: &str) -> String {
+    http("POST", url, Some(json))
+}
+
+fn http(method: &str, url: &str, json: Option<&str>) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut s = std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let mut s =
+        std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let body = json.unwrap_or("");
+    let content_type = if json.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
     write!(
         s,
-        "GET {} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n",
-        if path.is_empty() { "/" } else { path }
+        "{method} {} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n{content_type}\
+         Content-Length: {}\r\n\r\n{body}",
+        if path.is_empty() { "/" } else { path },
+        body.len()
     )
     .expect("request");
     let mut text = String::new();
     s.read_to_string(&mut text).expect("response");
     let (head, body) = text.split_once("\r\n\r\n").expect("HTTP response");
-    assert!(
-        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
-        "GET {url}: {head}"
-    );
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    assert!(status.starts_with('2'), "{method} {url}: {head}\n{body}");
     body.to_string()
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
-use qcb_e2e::{Driver, app_binary, http_get};
+use qcb_e2e::{Driver, app_binary, http_get, http_post};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -413,6 +413,23 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
     let status = text(&c, "#signin-status").await;
     assert!(!status.is_empty(), "signed in: {status:?}");
     shot(&c, "11-wizard-signin").await;
+    // Then as alice herself, with a device code (delegated: the app keeps a refresh token),
+    // approved in the emulator as she would on microsoft.com/devicelogin.
+    click(&c, "#signin-device").await;
+    click(&c, "#signin-submit").await;
+    let code = text(&c, "#device-user-code").await;
+    http_post(
+        &format!("{sim}/_sim/devicecode/approve"),
+        &serde_json::json!({"user_code": code.trim(), "user": "alice@contoso.example"})
+            .to_string(),
+    );
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#signin-submit:not([aria-busy=true])"))
+        .await
+        .expect("the device sign-in ends");
+    let status = text(&c, "#signin-status").await;
+    assert!(status.contains("alice"), "signed in as alice: {status:?}");
     click(&c, "#wizard-next").await;
     element(&c, "#permissions-table").await;
     let rows = c
@@ -592,7 +609,28 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
             .filter_map(|a| a["client_secret"].as_str().map(str::to_string)),
     );
     assert!(secrets.len() >= 2, "the demo app's secret is known: {apps}");
-    // The app's own data, config and cache folders (the keyring's files are elsewhere).
+    // Everything the keychain holds for the app (the repository password, the demo app's
+    // secret, alice's refresh token) must be in the keychain only.
+    let found = std::process::Command::new("secret-tool")
+        .args(["search", "--all", "application", "rust-keyring"])
+        .env("DBUS_SESSION_BUS_ADDRESS", driver.bus_address())
+        .output()
+        .expect("secret-tool");
+    let listing = String::from_utf8_lossy(&found.stdout).into_owned()
+        + &String::from_utf8_lossy(&found.stderr);
+    let kept: Vec<String> = listing
+        .lines()
+        .filter_map(|l| l.strip_prefix("secret = "))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        kept.iter().any(|s| s.len() > 100),
+        "a refresh token is in the keychain: {} secrets",
+        kept.len()
+    );
+    secrets.extend(kept);
+    // The app's own data, config and cache folders (the keyring's files are elsewhere), which
+    // hold its logs, database, settings and the webview's storage.
     for dir in ["data", "config", "cache"] {
         for file in walk(&driver.home.path().join(dir)) {
             let bytes = std::fs::read(&file).expect("read");
@@ -1005,4 +1043,218 @@ async fn the_tray_menu_pauses_backs_up_all_reopens_the_closed_window_and_quits()
     // The app may exit before it answers the click.
     let _ = click_menu(&menu, "Quit").await;
     wait_until("Quit ends the app", || driver.app_pid().is_none()).await;
+}
+
+/// Selects the first message in the browser's list whose subject starts with `marker`; returns
+/// the subject as the row shows it.
+async fn open_item(c: &fantoccini::Client, marker: &str) -> String {
+    for row in c
+        .find_all(Locator::Css("#browser .item-row"))
+        .await
+        .expect("rows")
+    {
+        let text = row
+            .find(Locator::Css(".subject"))
+            .await
+            .expect("subject")
+            .prop("textContent")
+            .await
+            .expect("textContent")
+            .unwrap_or_default();
+        if text.trim().starts_with(marker) {
+            row.click().await.expect("select");
+            return text.trim().to_string();
+        }
+    }
+    panic!("no message {marker} is listed");
+}
+
+/// Hostile mail rendered in the real window: subjects, sender names, attachment names and HTML
+/// bodies full of scripts, event handlers, `javascript:` links, remote resources of every kind
+/// and calls to the app's own commands. Each message is backed up and previewed; afterwards no
+/// script has run (nothing set the markers the payloads set), no request reached the local
+/// listener the payloads point at, no app command ran (the repository is still open), and
+/// each hostile subject shows as the text it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_mail_runs_no_script_loads_nothing_remote_and_reaches_no_app_command() {
+    // Everything the payloads try to load comes here; nothing may arrive.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    {
+        let hits = hits.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if conn.is_ok() {
+                    hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        });
+    }
+    let leak = format!("http://127.0.0.1:{port}");
+    let bodies = [
+        format!(
+            "<script>window.top.__xss='script';fetch('{leak}/fetch')</script>\
+             <img src=x onerror=\"window.top.__xss='onerror'\">\
+             <img src=\"{leak}/img\"><img srcset=\"{leak}/srcset 1x\">\
+             <div style=\"background:url({leak}/css)\">styled</div>\
+             <style>@import url({leak}/import); body {{ background: url('{leak}/bg') }}</style>\
+             <link rel=stylesheet href=\"{leak}/link\"><link rel=prefetch href=\"{leak}/prefetch\">\
+             <iframe src=\"{leak}/frame\"></iframe><object data=\"{leak}/object\"></object>\
+             <embed src=\"{leak}/embed\"><video poster=\"{leak}/poster\" src=\"{leak}/video\"></video>\
+             <audio src=\"{leak}/audio\" autoplay></audio>\
+             <svg><image href=\"{leak}/svg\"/><script>window.top.__xss='svg'</script></svg>\
+             <meta http-equiv=\"refresh\" content=\"0;url={leak}/refresh\">\
+             <form action=\"{leak}/form\"><button autofocus onfocus=\"window.top.__xss='focus'\">x</button></form>\
+             <a href=\"javascript:window.top.__xss='link'\">link</a>\
+             <base href=\"{leak}/\"><img src=\"relative.png\">"
+        ),
+        "<img src=x onerror=\"window.top.__TAURI_INTERNALS__.invoke('repo_close')\">\
+         <script>window.top.__TAURI_INTERNALS__.invoke('repo_close')</script>\
+         <math><mtext><table><mglyph><style><img src=x onerror=\"window.top.__xss='mxss'\">"
+            .to_string(),
+        format!(
+            "<body onload=\"window.top.__xss='onload'\"><details open ontoggle=\"window.top.__xss='toggle'\">\
+             <summary>s</summary></details><input autofocus onfocus=\"window.top.__xss='input'\">\
+             <noscript><p title=\"</noscript><img src=x onerror=window.top.__xss='noscript'>\"></noscript>\
+             <table background=\"{leak}/table\"><tr><td>cell</td></tr></table></body>"
+        ),
+    ];
+    let subjects = [
+        "XSS-1 <script>window.__xss='subject'</script>",
+        "XSS-2 <img src=x onerror=\"window.__xss='subject-img'\">",
+        "XSS-3 \"><svg onload=\"window.__xss='subject-svg'\">",
+    ];
+
+    let driver = Driver::start();
+    let c = session(&driver).await;
+    click(&c, "#mode-create").await;
+    type_into(&c, "#repo-password", "e2e xss horse battery").await;
+    type_into(&c, "#repo-password-confirm", "e2e xss horse battery").await;
+    click(&c, "#repo-submit").await;
+    element(&c, "#dashboard").await;
+    let sim = emulator(&c).await;
+    let users: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{sim}/_sim/users"))).expect("users");
+    let uid = users
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|u| u["user_principal_name"] == "alice@contoso.example")
+        })
+        .and_then(|u| u["id"].as_str())
+        .expect("alice")
+        .to_string();
+    let folders: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{sim}/_sim/users/{uid}/folders")))
+            .expect("folders");
+    let inbox = folders
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["path"] == "Inbox"))
+        .and_then(|f| f["id"].as_str())
+        .expect("Inbox")
+        .to_string();
+    for (k, (subject, body)) in subjects.iter().zip(&bodies).enumerate() {
+        let m = serde_json::json!({
+            "subject": subject,
+            "body_content_type": "html",
+            "body": body,
+            "from": {
+                "name": format!("<img src=x onerror=\"window.__xss='from-{k}'\"> Mallory"),
+                "address": "mallory@evil.example",
+            },
+            "to": [{"name": "Alice", "address": "alice@contoso.example"}],
+            "attachments": [{
+                "name": format!("<img src={leak}/att onerror=\"window.__xss='att-{k}'\">.pdf"),
+                "content_type": "application/pdf",
+                "content": "JVBERi0xLjQK",
+            }],
+        });
+        http_post(
+            &format!("{sim}/_sim/users/{uid}/mailFolders/{inbox}/messages"),
+            &m.to_string(),
+        );
+    }
+    // A harmless newsletter with one remote image: the control that shows the listener would
+    // see a load, once the person asks for remote images.
+    let newsletter = serde_json::json!({
+        "subject": "CONTROL newsletter",
+        "body_content_type": "html",
+        "body": format!("<p>Our news</p><img alt=\"logo\" src=\"{leak}/logo.png\">"),
+        "from": {"name": "News", "address": "news@contoso.example"},
+    });
+    http_post(
+        &format!("{sim}/_sim/users/{uid}/mailFolders/{inbox}/messages"),
+        &newsletter.to_string(),
+    );
+
+    // Back up, then open each hostile message in the snapshot browser.
+    click(&c, "#nav-snapshots").await;
+    click(&c, "#backup-now").await;
+    let rows = element(&c, "#snapshot-list .snapshot-row").await;
+    rows.find(Locator::Css("button"))
+        .await
+        .expect("row's open button")
+        .click()
+        .await
+        .expect("open snapshot");
+    for path in [
+        "/alice@contoso.example",
+        "/alice@contoso.example/Mail",
+        "/alice@contoso.example/Mail/Inbox",
+    ] {
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&format!(
+                "#browser .folder-row[data-path='{path}']"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .click()
+            .await
+            .expect("open folder");
+    }
+    element(&c, "#browser .item-row").await;
+    for subject in subjects {
+        let marker = subject.split(' ').next().expect("marker");
+        let shown = open_item(&c, marker).await;
+        assert_eq!(shown, subject, "the row shows the subject as text");
+        let started = std::time::Instant::now();
+        while !text(&c, "#preview-subject").await.starts_with(marker) {
+            assert!(started.elapsed() < WAIT, "the preview of {marker} did not open");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(text(&c, "#preview-subject").await.trim(), subject);
+        // Give the frame time to load (and anything in it time to try).
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        shot(&c, &format!("60-xss-{marker}")).await;
+    }
+
+    let state = c
+        .execute(
+            "return [String(window.__xss), document.querySelectorAll('#preview-frame').length]",
+            vec![],
+        )
+        .await
+        .expect("read the page");
+    assert_eq!(state[0], "undefined", "a payload ran: {state}");
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a payload made the window load something from {leak}"
+    );
+    // The repository is still open (repo_close did not run): the browser is still there.
+    element(&c, "#browser .item-row").await;
+    // The control: remote images load only when asked for, and then the listener sees them.
+    open_item(&c, "CONTROL").await;
+    click(&c, "#show-remote").await;
+    let started = std::time::Instant::now();
+    while hits.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < WAIT,
+            "the newsletter's remote image never loaded after 'show remote images'"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.close().await.expect("close session");
 }
