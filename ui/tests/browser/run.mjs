@@ -313,14 +313,23 @@ test('preview: hostile HTML runs no script or handler and loads nothing remote u
   await axeScan(page, 'preview');
   await shot(page, '08-preview-remote-blocked', '#breadcrumb');
 
-  // The user asks: the remote image is put back (the app's CSP still decides what loads).
-  state.allowConsoleError = (msg) => inlineHandlerBlocked(msg) || msg.includes('tracker.example');
+  // The user asks: the remote image is put back, and the app's CSP lets it load (this test
+  // answers no request that leaves 127.0.0.1, so the load fails with ERR_FAILED here).
+  state.allowConsoleError = (msg) =>
+    inlineHandlerBlocked(msg) || msg.includes('tracker.example') || msg.includes('net::ERR_FAILED');
   await page.click('#show-remote');
   await page.waitForFunction(() => document.querySelector('#preview-frame')?.getAttribute('srcdoc')?.includes('tracker.example/pixel.gif'));
   const after = await frame.getAttribute('srcdoc');
   assert(!after.includes('<script') && !after.includes('onerror'), 'still no script or handler');
   await page.waitForTimeout(300);
   assertEq(await page.evaluate(() => window.__messages), [], 'still nothing ran');
+  for (let i = 0; i < 50 && !state.remote.some((u) => u.includes('tracker.example/pixel.gif')); i++) {
+    await page.waitForTimeout(100);
+  }
+  assert(
+    state.remote.some((u) => u.includes('tracker.example/pixel.gif')),
+    `the image the user asked for is requested: ${state.remote.join(', ')}`,
+  );
   state.remote.length = 0; // requests the user asked for
 });
 
