@@ -420,8 +420,7 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
     let code = text(&c, "#device-user-code").await;
     http_post(
         &format!("{sim}/_sim/devicecode/approve"),
-        &serde_json::json!({"user_code": code.trim(), "user": "alice@contoso.example"})
-            .to_string(),
+        &serde_json::json!({"user_code": code.trim(), "user": "alice@contoso.example"}).to_string(),
     );
     c.wait()
         .at_most(WAIT)
@@ -1221,7 +1220,10 @@ async fn hostile_mail_runs_no_script_loads_nothing_remote_and_reaches_no_app_com
         assert_eq!(shown, subject, "the row shows the subject as text");
         let started = std::time::Instant::now();
         while !text(&c, "#preview-subject").await.starts_with(marker) {
-            assert!(started.elapsed() < WAIT, "the preview of {marker} did not open");
+            assert!(
+                started.elapsed() < WAIT,
+                "the preview of {marker} did not open"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(text(&c, "#preview-subject").await.trim(), subject);
