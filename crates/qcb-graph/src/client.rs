@@ -458,7 +458,11 @@ impl GraphClient {
             method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
         );
-        let mut refreshed = false;
+        // A rejected token is renewed and the request sent again. A request that lives long
+        // (waiting out throttling and busy answers) may see tokens revoked more than once, so
+        // it renews again each time, up to MAX_RENEWALS; an API that rejects every fresh token
+        // ends it then with its 401.
+        let mut renewals = 0u32;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -496,9 +500,9 @@ impl GraphClient {
                 }
             };
             let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED && !refreshed {
-                refreshed = true;
-                tracing::info!(%path, "access token rejected; signing in again");
+            if status == StatusCode::UNAUTHORIZED && renewals < MAX_RENEWALS {
+                renewals += 1;
+                tracing::info!(%path, renewals, "access token rejected; signing in again");
                 self.access_token(Some(&token)).await?;
                 continue;
             }
@@ -1057,6 +1061,9 @@ impl GraphClient {
         })
     }
 }
+
+/// How many times one request renews a rejected access token.
+const MAX_RENEWALS: u32 = 3;
 
 /// Whether an answer with this status is waited for and sent again: 429 (throttled) always,
 /// 503/504 (busy) when the request is safe to repeat. Every other status is final, other 5xx

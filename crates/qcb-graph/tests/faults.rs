@@ -123,3 +123,43 @@ async fn a_sign_in_that_meets_a_busy_or_broken_identity_platform_is_tried_again(
     );
     sim.shutdown().await;
 }
+
+/// A request that meets a revocation, renews its token, and meets another revocation on its
+/// next attempt (as a request waiting out throttling can in a long run) renews again and
+/// succeeds; found by the fault suite in CI, where it ended the backup with a 401.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_meets_two_revocations_renews_twice_and_succeeds() {
+    let revoke = |nth| FaultRule {
+        method: Some("GET".into()),
+        ..FaultRule::nth(nth, "/users", Fault::RevokeTokens)
+    };
+    let sim = SimServer::start_with(
+        TenantSpec {
+            seed: 5,
+            users: 1,
+            messages_per_user: 3,
+            shared_mailboxes: None,
+        },
+        SimOptions {
+            faults: FaultConfig {
+                rules: vec![revoke(1), revoke(2)],
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let g = GraphClient::new(common::app_config(&sim)).unwrap();
+    let users = g.users().await.expect("users after two revocations");
+    assert_eq!(users.len(), 1);
+    let log = sim.admin().request_log();
+    let statuses: Vec<u16> = log
+        .iter()
+        .filter(|r| r.path.ends_with("/users"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [401, 401, 200], "{statuses:?}");
+    sim.shutdown().await;
+}
