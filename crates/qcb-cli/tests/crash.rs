@@ -166,11 +166,7 @@ async fn backups_killed_at_random_points_never_damage_the_repository() {
         // New mail between runs, so every run has something to fetch and store.
         for k in 0..4u64 {
             let u = &users[rng.gen_range(0..users.len())];
-            let inbox = admin
-                .folders(&u.id)
-                .into_iter()
-                .find(|f| f.path == "Inbox")
-                .unwrap();
+            let inbox = inbox_of(&admin, &u.id);
             admin.add_message(
                 &u.id,
                 &inbox.id,
@@ -268,11 +264,7 @@ async fn restores_killed_at_random_points_finish_with_every_item_once_and_whole(
     let (user, spare) = (&users[0], &users[1]);
     // Messages too large for one create request: each is created first and its attachments
     // are added one by one after it, the window in which a kill leaves a half message.
-    let inbox = admin
-        .folders(&user.id)
-        .into_iter()
-        .find(|f| f.path == "Inbox")
-        .unwrap();
+    let inbox = inbox_of(&admin, &user.id);
     let mut bytes = rand::rngs::StdRng::seed_from_u64(12);
     for k in 0..4u64 {
         let mut m = NewMessage::generated(900 + k);
@@ -509,17 +501,22 @@ async fn prunes_killed_at_random_points_lose_nothing_and_the_next_one_finishes()
     assert_eq!(last["items"].as_u64().unwrap(), ground_truth(&env));
 }
 
+/// A user's Inbox.
+fn inbox_of(admin: &qcb_graph_sim::Admin, user: &str) -> qcb_graph_sim::FolderInfo {
+    admin
+        .folders(user)
+        .into_iter()
+        .find(|f| f.path == "Inbox")
+        .expect("every mailbox has an Inbox")
+}
+
 /// Adds two generated messages and deletes one, in random mailboxes.
 fn change_mail(env: &Env, rng: &mut rand::rngs::StdRng, seed: u64) {
     let admin = env.sim.admin();
     let users = admin.users();
     for k in 0..2 {
         let u = &users[rng.gen_range(0..users.len())];
-        let inbox = admin
-            .folders(&u.id)
-            .into_iter()
-            .find(|f| f.path == "Inbox")
-            .unwrap();
+        let inbox = inbox_of(&admin, &u.id);
         admin.add_message(
             &u.id,
             &inbox.id,
@@ -527,11 +524,7 @@ fn change_mail(env: &Env, rng: &mut rand::rngs::StdRng, seed: u64) {
         );
     }
     let u = &users[rng.gen_range(0..users.len())];
-    let inbox = admin
-        .folders(&u.id)
-        .into_iter()
-        .find(|f| f.path == "Inbox")
-        .unwrap();
+    let inbox = inbox_of(&admin, &u.id);
     let messages = admin.messages(&u.id, &inbox.id);
     if !messages.is_empty() {
         let m = &messages[rng.gen_range(0..messages.len())];

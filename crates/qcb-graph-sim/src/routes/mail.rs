@@ -934,6 +934,19 @@ struct ExtPropInput {
     value: Option<String>,
 }
 
+impl ExtPropInput {
+    /// The property's id in its canonical form, or Graph's 400 for an id it cannot parse.
+    fn canonical_id(&self) -> Result<String, GraphError> {
+        canonical_ext_id(&self.id).ok_or_else(|| {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "ErrorInvalidExtendedProperty",
+                format!("The extended property id '{}' is not valid.", self.id),
+            )
+        })
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct MessageInput {
@@ -1088,13 +1101,7 @@ fn props_from_json(
     let mut transport_headers = None;
     let mut extended = BTreeMap::new();
     for p in input.single_value_extended_properties.unwrap_or_default() {
-        let id = canonical_ext_id(&p.id).ok_or_else(|| {
-            GraphError::new(
-                StatusCode::BAD_REQUEST,
-                "ErrorInvalidExtendedProperty",
-                format!("The extended property id '{}' is not valid.", p.id),
-            )
-        })?;
+        let id = p.canonical_id()?;
         let value = p.value.unwrap_or_default();
         let bad_value = || {
             GraphError::new(
@@ -1366,13 +1373,7 @@ const MODELLED_TAGS: [&str; 4] = [
 fn patched_extended(list: Vec<ExtPropInput>) -> Result<Vec<(String, String)>, GraphError> {
     let mut out = Vec::new();
     for p in list {
-        let id = canonical_ext_id(&p.id).ok_or_else(|| {
-            GraphError::new(
-                StatusCode::BAD_REQUEST,
-                "ErrorInvalidExtendedProperty",
-                format!("The extended property id '{}' is not valid.", p.id),
-            )
-        })?;
+        let id = p.canonical_id()?;
         if MODELLED_TAGS.iter().any(|t| t.eq_ignore_ascii_case(&id)) {
             return Err(GraphError::new(
                 StatusCode::BAD_REQUEST,
