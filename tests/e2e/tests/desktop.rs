@@ -390,6 +390,31 @@ async fn emulator(c: &fantoccini::Client) -> String {
     url.trim_end_matches("/v1.0").to_string()
 }
 
+/// Alice's user id and her Inbox's folder id in the demo tenant (its `/_sim` API).
+fn alice_inbox(sim: &str) -> (String, String) {
+    let users: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{sim}/_sim/users"))).expect("users");
+    let uid = users
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|u| u["user_principal_name"] == "alice@contoso.example")
+        })
+        .and_then(|u| u["id"].as_str())
+        .expect("alice")
+        .to_string();
+    let folders: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{sim}/_sim/users/{uid}/folders")))
+            .expect("folders");
+    let inbox = folders
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["path"] == "Inbox"))
+        .and_then(|f| f["id"].as_str())
+        .expect("Inbox")
+        .to_string();
+    (uid, inbox)
+}
+
 /// The "done when": a person who never saw the app creates a backup set on the demo
 /// tenant with the wizard, backs it up watching progress reach 100%, finds a message by
 /// searching, and restores it into a new folder, which the emulator then holds.
@@ -470,28 +495,9 @@ async fn a_new_user_creates_a_set_backs_it_up_finds_a_message_and_restores_it() 
     assert!(data.join("sets.sqlite").is_file());
 
     // A message of alice's inbox, by a word of its subject.
-    let users: serde_json::Value =
-        serde_json::from_str(&http_get(&format!("{sim}/_sim/users"))).expect("users");
-    let alice = users
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|u| u["user_principal_name"] == "alice@contoso.example")
-        })
-        .cloned()
-        .expect("alice");
-    let uid = alice["id"].as_str().expect("id");
-    let folders: serde_json::Value =
-        serde_json::from_str(&http_get(&format!("{sim}/_sim/users/{uid}/folders")))
-            .expect("folders");
-    let inbox = folders
-        .as_array()
-        .and_then(|a| a.iter().find(|f| f["path"] == "Inbox"))
-        .cloned()
-        .expect("Inbox");
+    let (uid, inbox) = alice_inbox(&sim);
     let messages: serde_json::Value = serde_json::from_str(&http_get(&format!(
-        "{sim}/_sim/users/{uid}/mailFolders/{}/messages",
-        inbox["id"].as_str().unwrap()
+        "{sim}/_sim/users/{uid}/mailFolders/{inbox}/messages"
     )))
     .expect("messages");
     let subject = messages
@@ -1133,26 +1139,7 @@ async fn hostile_mail_runs_no_script_loads_nothing_remote_and_reaches_no_app_com
     click(&c, "#repo-submit").await;
     element(&c, "#dashboard").await;
     let sim = emulator(&c).await;
-    let users: serde_json::Value =
-        serde_json::from_str(&http_get(&format!("{sim}/_sim/users"))).expect("users");
-    let uid = users
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|u| u["user_principal_name"] == "alice@contoso.example")
-        })
-        .and_then(|u| u["id"].as_str())
-        .expect("alice")
-        .to_string();
-    let folders: serde_json::Value =
-        serde_json::from_str(&http_get(&format!("{sim}/_sim/users/{uid}/folders")))
-            .expect("folders");
-    let inbox = folders
-        .as_array()
-        .and_then(|a| a.iter().find(|f| f["path"] == "Inbox"))
-        .and_then(|f| f["id"].as_str())
-        .expect("Inbox")
-        .to_string();
+    let (uid, inbox) = alice_inbox(&sim);
     for (k, (subject, body)) in subjects.iter().zip(&bodies).enumerate() {
         let m = serde_json::json!({
             "subject": subject,

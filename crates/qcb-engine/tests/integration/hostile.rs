@@ -113,13 +113,8 @@ async fn hostile_names_are_backed_up_browsed_restored_and_exported_without_escap
 
     // Browse: each folder under its own name, reached by the path browse gives for it.
     let upn = &alice.user_principal_name;
-    let listing = w
-        .repo
-        .browse(
-            "latest",
-            &qcb_repo::join_path(&[upn.as_str(), "Mail", "Inbox"]),
-        )
-        .unwrap();
+    let inbox_path = qcb_repo::join_path(&[upn.as_str(), "Mail", "Inbox"]);
+    let listing = w.repo.browse("latest", &inbox_path).unwrap();
     for name in &names {
         let entry = listing
             .folders
@@ -137,7 +132,7 @@ async fn hostile_names_are_backed_up_browsed_restored_and_exported_without_escap
     // Restore: every folder comes back with its own name, holding its message and attachment.
     let report = w
         .restore_with(restore_opts(
-            &qcb_repo::join_path(&[upn.as_str(), "Mail", "Inbox"]),
+            &inbox_path,
             RestoreTarget::Folder("Hostile".into()),
         ))
         .await;
@@ -166,7 +161,7 @@ async fn hostile_names_are_backed_up_browsed_restored_and_exported_without_escap
     // The same restore again finds every folder it made and writes nothing twice.
     let again = w
         .restore_with(restore_opts(
-            &qcb_repo::join_path(&[upn.as_str(), "Mail", "Inbox"]),
+            &inbox_path,
             RestoreTarget::Folder("Hostile".into()),
         ))
         .await;
@@ -179,10 +174,7 @@ async fn hostile_names_are_backed_up_browsed_restored_and_exported_without_escap
     let target = out.path().join("export");
     let exported = qcb_engine::api::export(
         w.repo.clone(),
-        ExportOptions::new(
-            qcb_repo::join_path(&[upn.as_str(), "Mail", "Inbox"]),
-            &target,
-        ),
+        ExportOptions::new(inbox_path.clone(), &target),
         Arc::new(NoProgress),
     )
     .await
@@ -206,10 +198,7 @@ async fn hostile_names_are_backed_up_browsed_restored_and_exported_without_escap
     assert_eq!(emls, exported_messages, "{all:#?}");
 
     let zip_path = out.path().join("export.zip");
-    let mut opts = ExportOptions::new(
-        qcb_repo::join_path(&[upn.as_str(), "Mail", "Inbox"]),
-        &zip_path,
-    );
+    let mut opts = ExportOptions::new(inbox_path.clone(), &zip_path);
     opts.zip = true;
     qcb_engine::api::export(w.repo.clone(), opts, Arc::new(NoProgress))
         .await
