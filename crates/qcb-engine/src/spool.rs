@@ -64,7 +64,13 @@ impl Spool {
                  node BLOB NOT NULL,
                  props BLOB,
                  mime BLOB,
-                 PRIMARY KEY (mailbox, item_id))",
+                 PRIMARY KEY (mailbox, item_id));
+             -- The entries whose payload is still held: what `trim_durable` looks at every
+             -- few puts. Without it each look read the whole table, which keeps a node for
+             -- every item of the run: quadratic in the run's size (the 100 x 10,000 load
+             -- run slowed from 610 to 200 items/s, reading the spool).
+             CREATE INDEX IF NOT EXISTS pending ON items (mailbox, item_id)
+                 WHERE mime IS NOT NULL;",
         )
         .map_err(err)?;
         Ok(Spool {
@@ -161,8 +167,10 @@ impl Spool {
     /// Drops the payloads whose blobs are in the repository's index now. Blocking.
     pub fn trim_durable(&self) -> Result<usize> {
         let rows: Vec<(String, String, Vec<u8>)> = self.with(|c| {
-            let mut st =
-                c.prepare("SELECT mailbox, item_id, node FROM items WHERE mime IS NOT NULL")?;
+            let mut st = c.prepare(
+                "SELECT mailbox, item_id, node FROM items INDEXED BY pending
+                     WHERE mime IS NOT NULL",
+            )?;
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect()
         })?;
@@ -195,5 +203,70 @@ impl Spool {
             Ok(())
         })?;
         self.with(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use qcb_repo::{BlobId, KdfParams, Location, NodeKind};
+
+    use super::*;
+
+    fn item(name: &str, content: Vec<BlobId>) -> Node {
+        Node {
+            name: name.into(),
+            kind: NodeKind::Item,
+            subtree: None,
+            content,
+            meta: None,
+            size: 1,
+            attrs: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn trimming_drops_durable_payloads_and_reads_only_the_pending_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_at(
+            &Location::Local(dir.path().join("repo")),
+            b"pw",
+            KdfParams::insecure_for_tests(),
+        )
+        .unwrap();
+        let spool = Spool::open(&dir.path().join("cache"), &repo).unwrap();
+        // A node without data blobs is durable at once; one naming a blob the repository
+        // does not hold is not.
+        let props = serde_json::json!({"subject": "s"});
+        spool
+            .put("m", "a", "ck1", &item("a", vec![]), &props, b"mime a")
+            .unwrap();
+        spool
+            .put(
+                "m",
+                "b",
+                "ck2",
+                &item("b", vec![BlobId([7; 32])]),
+                &props,
+                b"mime b",
+            )
+            .unwrap();
+        assert_eq!(spool.trim_durable().unwrap(), 1);
+        assert!(spool.payload("m", "a").unwrap().is_none());
+        assert_eq!(spool.payload("m", "b").unwrap().unwrap().1, b"mime b");
+        // Both nodes stay (a killed run resumes from them); a second trim finds nothing new.
+        assert_eq!(spool.entries("m").unwrap().len(), 2);
+        assert_eq!(spool.trim_durable().unwrap(), 0);
+        // The look goes through the index of pending entries, not over the whole table.
+        let plan: String = spool
+            .with(|c| {
+                c.query_row(
+                    "EXPLAIN QUERY PLAN SELECT mailbox, item_id, node FROM items \
+                     INDEXED BY pending WHERE mime IS NOT NULL",
+                    [],
+                    |r| r.get(3),
+                )
+            })
+            .unwrap();
+        assert!(plan.contains("USING INDEX pending"), "{plan}");
     }
 }
