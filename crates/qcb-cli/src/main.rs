@@ -105,6 +105,11 @@ enum Command {
         /// or all.
         #[arg(long, default_value = "all", value_parser = Categories::parse)]
         categories: Categories,
+        /// How many mailboxes are backed up at once. Each keeps within Exchange's own limit
+        /// (10,000 requests per 10 minutes per mailbox), so an organisation's backup goes as
+        /// fast as this many mailboxes' budgets, or the machine, allow.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        mailbox_concurrency: u16,
     },
     /// List snapshots, oldest first.
     Snapshots {
@@ -648,6 +653,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             mailboxes,
             tags,
             categories,
+            mailbox_concurrency,
         } => {
             let handle = repo.open().await?;
             let graph = tenant.client().await?;
@@ -656,6 +662,7 @@ async fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             opts.mailboxes = mailboxes;
             opts.tags = tags;
             opts.categories = categories;
+            opts.mailbox_concurrency = usize::from(mailbox_concurrency);
             opts.spool_dir = Some(repo.cache_dir());
             let progress = out.progress_sink();
             let report =

@@ -16,9 +16,16 @@ async fn init_backup_list_browse_restore_check() {
         env.repo().to_str().unwrap()
     );
 
-    let backup = run(&env, "pw", &["--json", "backup"]).await;
+    // Every mailbox of the tenant, two at a time.
+    let backup = run(
+        &env,
+        "pw",
+        &["--json", "backup", "--mailbox-concurrency", "2"],
+    )
+    .await;
     let report = json(&backup);
     assert!(report["items"].as_u64().unwrap() > 0);
+    assert_eq!(report["mailboxes"], env.sim.admin().users().len());
     assert!(
         stderr(&backup)
             .lines()
@@ -288,6 +295,15 @@ async fn bad_input_gives_clear_messages_and_documented_exit_codes() {
     // Usage errors are clap's exit status 2.
     let o = run(&env, "pw", &["restore", "latest"]).await;
     assert_eq!(o.status.code(), Some(2));
+    for n in ["0", "65", "many"] {
+        let o = run(&env, "pw", &["backup", "--mailbox-concurrency", n]).await;
+        assert_eq!(o.status.code(), Some(2), "{n}");
+        assert!(
+            stderr(&o).contains("--mailbox-concurrency"),
+            "{}",
+            stderr(&o)
+        );
+    }
     assert!(
         Path::new(&env.repo()).join("config").exists(),
         "nothing stored was lost"
