@@ -795,9 +795,15 @@ async fn restore_mail(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                     new = true;
                 }
                 None => {
-                    let created = graph
-                        .create_folder(&user_id, parent.as_deref(), name)
-                        .await?;
+                    let (g, uid, parent) = (&graph, &user_id, parent.as_deref());
+                    let created = create_container(
+                        || g.create_folder(uid, parent, name),
+                        || async move {
+                            let now = g.mail_folders(uid).await?;
+                            Ok(find_folder(&now, parent, name).cloned())
+                        },
+                    )
+                    .await?;
                     folder_id = Some(created.id.clone());
                     existing.push(created);
                     run.folders_created += 1;
@@ -915,6 +921,60 @@ fn key_of(v: &Value) -> (String, String) {
 /// backed up as ` Notes ` is found again as `Notes`.
 pub(crate) fn same_folder_name(existing: &str, wanted: &str) -> bool {
     existing.trim().to_lowercase() == wanted.trim().to_lowercase()
+}
+
+/// Whether a create that ended with `e` may have been carried out all the same: the answer
+/// was an error of the service or the gateway, or never arrived whole.
+fn outcome_unknown(e: &qcb_graph::GraphError) -> bool {
+    use qcb_graph::GraphError as G;
+    match e {
+        G::Interrupted { .. }
+        | G::Unreachable { .. }
+        | G::Malformed { .. }
+        | G::Throttled { .. } => true,
+        G::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+        _ => false,
+    }
+}
+
+/// How many times a container is created before the restore gives up on it.
+const CREATE_ATTEMPTS: u32 = 4;
+
+/// Creates a container whose name its parent holds only once (a mail or contact folder, a
+/// calendar, a task list), riding out creates whose outcome is unknown. The client does not
+/// repeat a POST that got a 503, a 504 or no whole answer (Exchange may have made the folder
+/// all the same), so this looks with `find` first: a container of that name there now is the
+/// one just made; otherwise it creates again, up to [`CREATE_ATTEMPTS`] times. A repeated
+/// create of a folder that was made after all is refused (409 `ErrorFolderExists`), and the
+/// look settles that too.
+pub(crate) async fn create_container<T, C, F>(
+    create: impl Fn() -> C,
+    find: impl Fn() -> F,
+) -> Result<T>
+where
+    C: Future<Output = qcb_graph::Result<T>>,
+    F: Future<Output = qcb_graph::Result<Option<T>>>,
+{
+    let mut attempt = 1;
+    loop {
+        let e = match create().await {
+            Ok(made) => return Ok(made),
+            Err(e) => e,
+        };
+        let exists = e.status() == Some(409);
+        if !(exists || outcome_unknown(&e)) {
+            return Err(e.into());
+        }
+        if let Some(found) = find().await? {
+            return Ok(found);
+        }
+        if exists || attempt >= CREATE_ATTEMPTS {
+            return Err(e.into());
+        }
+        tracing::warn!(attempt, error = %e, "creating a folder failed; trying again");
+        tokio::time::sleep(std::time::Duration::from_secs(1 << attempt)).await;
+        attempt += 1;
+    }
 }
 
 /// The folder `name` under `parent` (or at the top of the mailbox).

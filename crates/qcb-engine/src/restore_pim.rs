@@ -33,8 +33,8 @@ use serde_json::{Map, Value, json};
 use crate::error::{EngineError, Result};
 use crate::progress::Phase;
 use crate::restore::{
-    Action, CategoryPlan, Job, ORIGINAL_ID_PROPERTY, OnConflict, RestoreTarget, Run, read_item,
-    same_folder_name,
+    Action, CategoryPlan, Job, ORIGINAL_ID_PROPERTY, OnConflict, RestoreTarget, Run,
+    create_container, read_item, same_folder_name,
 };
 
 /// `PidLidAppointmentStateFlags` (PSETID_Appointment, 0x8217).
@@ -167,9 +167,25 @@ pub(crate) async fn contacts(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                     None
                 }
                 None => {
-                    let f = graph
-                        .create_contact_folder(&uid, parent.as_deref(), name)
-                        .await?;
+                    let (g, uid, under) = (&graph, &uid, parent.as_deref());
+                    let f = create_container(
+                        || g.create_contact_folder(uid, under, name),
+                        || async move {
+                            let all = g.contact_folders(uid).await?;
+                            let found = all.iter().find(|f| {
+                                let p = f["parentFolderId"].as_str();
+                                same_folder_name(f["displayName"].as_str().unwrap_or(""), name)
+                                    && match under {
+                                        Some(u) => p == Some(u),
+                                        None => {
+                                            p.is_none_or(|p| !all.iter().any(|o| id_of(o) == p))
+                                        }
+                                    }
+                            });
+                            Ok(found.cloned())
+                        },
+                    )
+                    .await?;
                     run.folders_created += 1;
                     new = true;
                     folders.push((id_of(&f), parent.clone(), name.clone()));
@@ -468,7 +484,17 @@ pub(crate) async fn calendars(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                 (None, true)
             }
             None => {
-                let created = graph.create_calendar(&uid, &name).await?;
+                let (g, uid, n) = (&graph, &uid, name.as_str());
+                let created = create_container(
+                    || g.create_calendar(uid, n),
+                    || async move {
+                        Ok(g.calendars(uid)
+                            .await?
+                            .into_iter()
+                            .find(|c| same_folder_name(c["name"].as_str().unwrap_or(""), n)))
+                    },
+                )
+                .await?;
                 run.folders_created += 1;
                 calendars.push((id_of(&created), name.clone()));
                 (Some(id_of(&created)), true)
@@ -583,7 +609,17 @@ pub(crate) async fn tasks(run: &mut Run, cat: &CategoryPlan) -> Result<()> {
                 (None, true)
             }
             None => {
-                let created = graph.create_todo_list(&uid, &name).await?;
+                let (g, uid, n) = (&graph, &uid, name.as_str());
+                let created = create_container(
+                    || g.create_todo_list(uid, n),
+                    || async move {
+                        Ok(g.todo_lists(uid)
+                            .await?
+                            .into_iter()
+                            .find(|l| same_folder_name(l["displayName"].as_str().unwrap_or(""), n)))
+                    },
+                )
+                .await?;
                 run.folders_created += 1;
                 lists.push((id_of(&created), name.clone()));
                 (Some(id_of(&created)), true)

@@ -492,6 +492,14 @@ impl GraphClient {
                     tokio::time::sleep(d).await;
                     continue;
                 }
+                // Sent (not refused at connect), so perhaps carried out: not repeated.
+                Err(e) if !repeatable && !e.is_connect() => {
+                    return Err(GraphError::Interrupted {
+                        method: method.to_string(),
+                        path,
+                        detail: error_chain(&e),
+                    });
+                }
                 Err(e) => {
                     return Err(GraphError::Unreachable {
                         url: path,

@@ -9,6 +9,17 @@ pub enum GraphError {
         code: String,
         message: String,
     },
+    /// A request that must not be sent twice (a POST) was sent, and the connection broke
+    /// before its answer arrived: the service may or may not have carried it out. Not fatal:
+    /// the service was reached, and the caller decides (look, or report the one item).
+    #[error(
+        "{method} {path}: the connection broke before the answer ({detail}); it may or may not have been carried out"
+    )]
+    Interrupted {
+        method: String,
+        path: String,
+        detail: String,
+    },
     #[error("{method} {path}: HTTP {status} {code}: {message}")]
     Api {
         method: String,

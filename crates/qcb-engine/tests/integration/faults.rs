@@ -498,3 +498,80 @@ async fn a_series_whose_exceptions_cannot_be_applied_is_removed_and_the_next_run
     assert_eq!(summary(admin.events(&alice.id, &cal.id)), before);
     assert_eq!(admin.meeting_messages(), vec![]);
 }
+
+/// A folder create that gets no usable answer (here a 503, twice) is looked up and made again,
+/// once; a message create whose connection breaks fails that one message (it may or may not
+/// have been made), not the whole restore.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_create_without_an_answer_is_made_once_and_a_broken_message_create_fails_one_item()
+{
+    use qcb_graph_sim::{Fault, FaultConfig, FaultRule};
+    let w = world(20).await;
+    w.backup(0).await;
+    let alice = w.alice();
+    let post = |path: &str, nth, times, fault| FaultRule {
+        method: Some("POST".into()),
+        path_contains: path.into(),
+        query_contains: None,
+        nth,
+        times,
+        fault,
+    };
+    w.sim.admin().set_faults(FaultConfig {
+        rules: vec![
+            post(
+                "/mailFolders",
+                1,
+                2,
+                Fault::ServiceUnavailable { retry_after: None },
+            ),
+            post("/messages", 2, 1, Fault::ConnectionReset),
+        ],
+        ..Default::default()
+    });
+    let opts = super::support::restore_opts(
+        &format!("/{}/Mail/Inbox/Receipts", alice.user_principal_name),
+        qcb_engine::RestoreTarget::Folder("Broken answers".into()),
+    );
+    let r = qcb_engine::restore(
+        w.graph.clone(),
+        w.repo.repository().clone(),
+        opts,
+        Arc::new(NoProgress),
+    )
+    .await
+    .expect("the restore rides out both");
+    let admin = w.sim.admin();
+    let folders = admin.folders(&alice.id);
+    let made: Vec<&str> = folders
+        .iter()
+        .filter(|f| f.path.starts_with("Broken answers"))
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        made,
+        ["Broken answers", "Broken answers/Receipts"],
+        "each folder once"
+    );
+    let backed_up = admin
+        .messages(&alice.id, &w.folder(&alice.id, "Inbox/Receipts").id)
+        .len();
+    assert_eq!(r.failed.len(), 1, "{:#?}", r.failed);
+    assert!(
+        r.failed[0].reason.contains("may or may not"),
+        "{}",
+        r.failed[0].reason
+    );
+    assert_eq!(r.items_restored as usize, backed_up - 1);
+    assert_eq!(r.folders_created, 2);
+    let logged = admin.request_log();
+    let injected: Vec<&str> = logged.iter().filter_map(|l| l.fault.as_deref()).collect();
+    assert_eq!(
+        injected,
+        [
+            "service_unavailable",
+            "service_unavailable",
+            "connection_reset"
+        ]
+    );
+}
