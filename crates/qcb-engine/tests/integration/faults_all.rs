@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use qcb_engine::{BackupOptions, BackupReport, NoProgress, RepoHandle};
+use qcb_engine::{
+    BackupOptions, BackupReport, NoProgress, OnConflict, RepoHandle, RestoreOptions, RestoreTarget,
+};
 use qcb_graph_sim::{
     AuthConfig, ContactPatch, EmailAddress, EventPatch, Fault, FaultConfig, FaultRule,
     MessagePatch, NewContact, NewEvent, NewMessage, NewRecurrence, NewTask, SimOptions, SimServer,
@@ -302,6 +304,92 @@ fn snapshot_truth_of(repo: &Repository, spec: &str) -> Truth {
     t
 }
 
+/// One way the snapshot differs from the tenant: where (mailbox and category, container id,
+/// item id) and what.
+struct Difference {
+    key: (String, &'static str),
+    container: Option<String>,
+    item: Option<String>,
+    text: String,
+}
+
+/// Every difference between the tenant as `want` describes it and the snapshot (`got`).
+fn differences(want: &Truth, got: &Truth) -> Vec<Difference> {
+    let mut diffs = Vec::new();
+    let mut diff = |key: &(String, &'static str), c: Option<&String>, i: Option<&String>, text| {
+        diffs.push(Difference {
+            key: key.clone(),
+            container: c.cloned(),
+            item: i.cloned(),
+            text,
+        })
+    };
+    for (k, containers) in want {
+        let Some(have) = got.get(k) else {
+            diff(
+                k,
+                None,
+                None,
+                format!("{k:?}: category missing from the snapshot"),
+            );
+            continue;
+        };
+        for (cid, items) in containers {
+            let Some(h) = have.get(cid) else {
+                diff(
+                    k,
+                    Some(cid),
+                    None,
+                    format!("{k:?} {cid}: container missing"),
+                );
+                continue;
+            };
+            for (id, d) in items {
+                match h.get(id) {
+                    None => diff(
+                        k,
+                        Some(cid),
+                        Some(id),
+                        format!("{k:?} {cid} {id}: missing ({d})"),
+                    ),
+                    Some(x) if x != d => diff(
+                        k,
+                        Some(cid),
+                        Some(id),
+                        format!("{k:?} {cid} {id}: stored {x}, tenant {d}"),
+                    ),
+                    _ => {}
+                }
+            }
+            for id in h.keys().filter(|id| !items.contains_key(*id)) {
+                diff(
+                    k,
+                    Some(cid),
+                    Some(id),
+                    format!("{k:?} {cid} {id}: in the snapshot, not the tenant"),
+                );
+            }
+        }
+        // (An empty folder the admin API does not list, such as an empty Deletions folder, may
+        // be in the snapshot.)
+        for (cid, _) in have
+            .iter()
+            .filter(|(c, items)| !containers.contains_key(*c) && !items.is_empty())
+        {
+            diff(
+                k,
+                Some(cid),
+                None,
+                format!("{k:?} {cid}: container not in the tenant"),
+            );
+        }
+    }
+    for k in got.keys().filter(|k| !want.contains_key(*k)) {
+        diff(k, None, None, format!("{k:?}: not in the tenant"));
+    }
+    diffs
+}
+
 /// Compares item for item and names the differences. `stale` lists (mailbox, container id)
 /// reported as not backed up this run: they must hold exactly what the previous snapshot held.
 fn assert_matches(sim: &SimServer, repo: &Repository, when: &str, stale: &[(String, String)]) {
@@ -320,43 +408,10 @@ fn assert_matches(sim: &SimServer, repo: &Repository, when: &str, stale: &[(Stri
             want.get_mut(&k).unwrap().insert(cid.clone(), old.clone());
         }
     }
-    let got = snapshot_truth(repo);
-    let mut diffs = Vec::new();
-    for (k, containers) in &want {
-        let Some(have) = got.get(k) else {
-            diffs.push(format!("{k:?}: category missing from the snapshot"));
-            continue;
-        };
-        for (cid, items) in containers {
-            let Some(h) = have.get(cid) else {
-                diffs.push(format!("{k:?} {cid}: container missing"));
-                continue;
-            };
-            for (id, d) in items {
-                match h.get(id) {
-                    None => diffs.push(format!("{k:?} {cid} {id}: missing ({d})")),
-                    Some(x) if x != d => {
-                        diffs.push(format!("{k:?} {cid} {id}: stored {x}, tenant {d}"))
-                    }
-                    _ => {}
-                }
-            }
-            for id in h.keys().filter(|id| !items.contains_key(*id)) {
-                diffs.push(format!("{k:?} {cid} {id}: in the snapshot, not the tenant"));
-            }
-        }
-        // (An empty folder the admin API does not list, such as an empty Deletions folder, may
-        // be in the snapshot.)
-        for (cid, _) in have
-            .iter()
-            .filter(|(c, items)| !containers.contains_key(*c) && !items.is_empty())
-        {
-            diffs.push(format!("{k:?} {cid}: container not in the tenant"));
-        }
-    }
-    for k in got.keys().filter(|k| !want.contains_key(*k)) {
-        diffs.push(format!("{k:?}: not in the tenant"));
-    }
+    let diffs: Vec<String> = differences(&want, &snapshot_truth(repo))
+        .into_iter()
+        .map(|d| d.text)
+        .collect();
     assert!(
         diffs.is_empty(),
         "{when}: {} differences:\n{}",
@@ -879,4 +934,304 @@ async fn every_category_survives_faults_and_equals_the_tenant_item_for_item() {
     assert!(third.failed.is_empty(), "third run: {:#?}", third.failed);
     assert_matches(&sim, repo.repository(), "after the run that follows", &[]);
     sim.shutdown().await;
+}
+
+/// Every transient fault kind, slow answers included, on `rate` of all requests.
+fn faults_at(seed: u64, rate: f64) -> FaultConfig {
+    let mut f = transient_faults(seed);
+    f.rate = rate;
+    f.kinds.push(Fault::Slow { millis: 300 });
+    f
+}
+
+/// Whether the report names `d`: its item, its container (by display name), its category, or
+/// the whole mailbox.
+fn reported(
+    failed: &[qcb_engine::FailedItem],
+    names: &BTreeMap<String, String>,
+    d: &Difference,
+) -> bool {
+    let name = d.container.as_ref().and_then(|c| names.get(c));
+    failed.iter().filter(|f| f.mailbox == d.key.0).any(|f| {
+        f.folder.is_empty()
+            || f.folder.eq_ignore_ascii_case(d.key.1)
+            || name.is_some_and(|n| f.folder == *n || f.folder.ends_with(&format!("/{n}")))
+            || d.item.as_ref().is_some_and(|i| f.item_id == *i)
+    })
+}
+
+/// Container id → display name, over every mailbox and category.
+fn container_names(sim: &SimServer) -> BTreeMap<String, String> {
+    let admin = sim.admin();
+    let mut names = BTreeMap::new();
+    for u in admin.users() {
+        for f in admin.folders(&u.id) {
+            names.insert(f.id, f.display_name);
+        }
+        for f in admin.contact_folders(&u.id) {
+            names.insert(f.id, f.display_name);
+        }
+        for c in admin.calendars(&u.id) {
+            names.insert(c.id, c.name);
+        }
+        for l in admin.todo_lists(&u.id) {
+            names.insert(l.id, l.display_name);
+        }
+    }
+    names
+}
+
+/// Subjects of the messages below `path` of the latest snapshot, by folder path relative to
+/// `path`, with the item ids.
+fn snapshot_mail(
+    repo: &RepoHandle,
+    path: &str,
+    rel: &str,
+    out: &mut BTreeMap<String, Vec<(String, String)>>,
+) {
+    let b = repo.browse("latest", path).unwrap();
+    out.entry(rel.to_string())
+        .or_default()
+        .extend(b.items.into_iter().map(|i| (i.subject, i.id)));
+    for f in b.folders {
+        let sub = if rel.is_empty() {
+            f.name.clone()
+        } else {
+            format!("{rel}/{}", f.name)
+        };
+        snapshot_mail(repo, &f.path, &sub, out);
+    }
+}
+
+/// Subjects of the messages in the emulator below the top-level folder `top`, by path below it.
+fn restored_mail(sim: &SimServer, user_id: &str, top: &str) -> BTreeMap<String, Vec<String>> {
+    let admin = sim.admin();
+    let mut out = BTreeMap::new();
+    for f in admin.folders(user_id) {
+        let Some(rel) = f.path.strip_prefix(&format!("{top}/")) else {
+            continue;
+        };
+        let mut subjects: Vec<String> = admin
+            .messages(user_id, &f.id)
+            .into_iter()
+            .map(|m| m.subject)
+            .collect();
+        subjects.sort();
+        out.insert(rel.to_string(), subjects);
+    }
+    out
+}
+
+/// One round of the fault-rate suite: a full backup and a restore of a mailbox's mail while
+/// `rate` of all requests fail. Each either completes whole or names, in its report, every
+/// container or item it did not get right; a run without faults afterwards makes both whole.
+async fn backup_and_restore_at(rate: f64) {
+    let sim = SimServer::start_with(
+        TenantSpec {
+            seed: 21,
+            users: 2,
+            messages_per_user: 100,
+            shared_mailboxes: Some(0),
+        },
+        SimOptions::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let admin = sim.admin();
+    let seed: u64 = std::env::var("QCB_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let (repo_dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let repo = RepoHandle::create(
+        &repo_dir.path().join("repo"),
+        "pw",
+        qcb_engine::KdfParams::insecure_for_tests(),
+        cache.path(),
+    )
+    .unwrap();
+    let graph = Arc::new(connection(&sim).client().unwrap());
+    let names = container_names(&sim);
+
+    admin.set_faults(faults_at(seed, rate));
+    let first = qcb_engine::backup(
+        graph.clone(),
+        repo.repository().clone(),
+        BackupOptions {
+            page_size: 5,
+            ..BackupOptions::new(at(0), "rates")
+        },
+        Arc::new(NoProgress),
+    )
+    .await;
+    let kinds = injected(&sim);
+    admin.clear_faults();
+    let injected_total: usize = kinds.values().sum();
+    let requests = admin.request_log().len();
+    assert!(
+        injected_total as f64 >= requests as f64 * rate * 0.5,
+        "{rate}: {injected_total} faults in {requests} requests: {kinds:?}"
+    );
+    match &first {
+        Ok(report) => {
+            let unreported: Vec<String> =
+                differences(&ground_truth(&sim), &snapshot_truth(repo.repository()))
+                    .into_iter()
+                    .filter(|d| !reported(&report.failed, &names, d))
+                    .map(|d| d.text)
+                    .collect();
+            assert!(
+                unreported.is_empty(),
+                "{rate}: the snapshot differs from the tenant where the report is silent:\n{}\nreport: {:#?}",
+                unreported.join("\n"),
+                report.failed
+            );
+            eprintln!(
+                "{rate}: backup complete but for {} reported item(s) or folder(s); {requests} requests, {kinds:?}",
+                report.failed.len()
+            );
+        }
+        Err(e) => {
+            // Ending the job is a precise report too, provided nothing half-done was committed.
+            assert!(
+                repo.repository().list_snapshots().unwrap().is_empty(),
+                "{rate}: {e}"
+            );
+            assert!(!e.to_string().is_empty());
+            eprintln!("{rate}: backup ended with `{e}`; {requests} requests, {kinds:?}");
+        }
+    }
+    admin.clear_request_log();
+    let again = run(&graph, &repo, 10).await;
+    assert!(
+        again.failed.is_empty(),
+        "{rate}: fault-free run: {:#?}",
+        again.failed
+    );
+    assert_matches(
+        &sim,
+        repo.repository(),
+        &format!("{rate}: after the fault-free run"),
+        &[],
+    );
+
+    // Alice's mail, restored into a folder of its own while the faults are back.
+    let alice = admin.users().into_iter().next().unwrap();
+    let top = format!("Under faults {}", (rate * 100.0) as u32);
+    let mail = format!("/{}/Mail", alice.user_principal_name);
+    let mut backed_up = BTreeMap::new();
+    snapshot_mail(&repo, &mail, "Mail", &mut backed_up);
+    let opts = RestoreOptions {
+        snapshot: "latest".into(),
+        at_or_before: None,
+        path: mail.clone(),
+        target_mailbox: None,
+        target: RestoreTarget::Folder(top.clone()),
+        recursive: true,
+        on_conflict: OnConflict::Skip,
+        dry_run: false,
+        requests_per_mailbox: 4,
+    };
+    admin.set_faults(faults_at(seed + 1, rate));
+    let restored = qcb_engine::restore(
+        graph.clone(),
+        repo.repository().clone(),
+        opts.clone(),
+        Arc::new(NoProgress),
+    )
+    .await;
+    admin.clear_faults();
+    let now = restored_mail(&sim, &alice.id, &top);
+    let failed = match &restored {
+        Ok(r) => {
+            eprintln!(
+                "{rate}: restore under faults: {} restored, {} reported",
+                r.items_restored,
+                r.failed.len()
+            );
+            r.failed.clone()
+        }
+        Err(e) => {
+            eprintln!("{rate}: restore ended with `{e}`");
+            Vec::new()
+        }
+    };
+    // Per folder and subject (subjects repeat): copies missing there <= items of that subject
+    // the report names (by id, or the whole folder); never more copies than backed up.
+    let mut silent = Vec::new();
+    for (folder, items) in &backed_up {
+        let rel = folder.strip_prefix("Mail/").unwrap_or(folder);
+        let have = now.get(rel).cloned().unwrap_or_default();
+        let whole_folder = failed.iter().any(|f| {
+            f.item_id.is_empty()
+                && (f.folder.is_empty() || f.folder.strip_prefix(&format!("{top}/")) == Some(rel))
+        });
+        let subjects: std::collections::BTreeSet<&String> = items.iter().map(|(s, _)| s).collect();
+        for subject in subjects {
+            let ids: Vec<&String> = items
+                .iter()
+                .filter(|(s, _)| s == subject)
+                .map(|(_, id)| id)
+                .collect();
+            let got = have.iter().filter(|s| *s == subject).count();
+            assert!(
+                got <= ids.len(),
+                "{rate}: {folder}: '{subject}' restored {got} times, backed up {}",
+                ids.len()
+            );
+            let named = ids
+                .iter()
+                .filter(|id| failed.iter().any(|f| f.item_id == ***id))
+                .count();
+            if got + named < ids.len() && !whole_folder && restored.is_ok() {
+                silent.push(format!(
+                    "{folder}: {subject} ({got} there, {} backed up, {named} reported)",
+                    ids.len()
+                ));
+            }
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "{rate}: restore missed without saying so:\n{}\nreport: {failed:#?}",
+        silent.join("\n")
+    );
+
+    // Run again without faults: every message there exactly once.
+    let r = qcb_engine::restore(
+        graph.clone(),
+        repo.repository().clone(),
+        opts,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert!(r.failed.is_empty(), "{rate}: {:#?}", r.failed);
+    let now = restored_mail(&sim, &alice.id, &top);
+    for (folder, items) in &backed_up {
+        let mut want: Vec<String> = items.iter().map(|(s, _)| s.clone()).collect();
+        want.sort();
+        let have = now
+            .get(folder.strip_prefix("Mail/").unwrap_or(folder))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(have, want, "{rate}: {folder} after the fault-free restore");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_5_percent_faults_backup_and_restore_are_whole_or_say_what_they_missed() {
+    backup_and_restore_at(0.05).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_20_percent_faults_backup_and_restore_are_whole_or_say_what_they_missed() {
+    backup_and_restore_at(0.20).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_50_percent_faults_backup_and_restore_are_whole_or_say_what_they_missed() {
+    backup_and_restore_at(0.50).await;
 }
