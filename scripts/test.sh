@@ -75,5 +75,11 @@ QCB_E2E_APP="$CARGO_TARGET_DIR/debug/qcbackup-desktop" QCB_E2E_SCREENSHOTS="${QC
 count_nextest
 [ "$st" = 0 ] || die "desktop end-to-end" 0
 
+stage "Load: the load harness on a small tenant (the long run, 100 x 10,000: bench/run-load.sh)"
+# The binaries the desktop stage built: the CLI and the harness that drives it.
+PROFILE=debug USERS=4 ITEMS=300 MAILBOX_CONCURRENCY=4 BENCH_DIR="$CARGO_TARGET_DIR/tmp/load" \
+  RESULTS="$CARGO_TARGET_DIR/tmp/load/load.json" bench/run-load.sh || die "load harness"
+passed=$((passed + 1))
+
 stage "Desktop: the .deb bundle (binary, desktop entry, icons, dependencies)"
 scripts/check-deb.sh || die "deb bundle"

@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use qcb_bench_engine::{loadavg, machine_jiffies, process_cpu_s};
 use qcb_engine::{
     BackupOptions, Categories, Connection, KdfParams, NoProgress, OnConflict, RepoHandle,
     RestoreOptions, RestoreTarget,
@@ -152,43 +153,6 @@ fn secs(r: &LoggedRequest) -> i64 {
         .unwrap_or(0)
 }
 
-/// CPU seconds (user + system) this process has used so far.
-fn process_cpu_s() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // After the command: state is field 3; utime and stime are fields 14 and 15.
-    let get = |i: usize| {
-        f.get(i - 3)
-            .and_then(|x| x.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (get(14) + get(15)) / 100.0
-}
-
-/// (busy, total) jiffies of the whole machine, from /proc/stat.
-fn machine_jiffies() -> (u64, u64) {
-    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let line = s.lines().next().unwrap_or("");
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let total: u64 = v.iter().sum();
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    (total - idle, total)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Wall time, CPU and machine load around one run.
 struct Meter {
     start: Instant,
@@ -201,7 +165,7 @@ impl Meter {
     fn start() -> Self {
         Meter {
             start: Instant::now(),
-            cpu: process_cpu_s(),
+            cpu: process_cpu_s("self"),
             jiffies: machine_jiffies(),
             load: loadavg(),
         }
@@ -213,7 +177,7 @@ impl Meter {
         let busy = (b - self.jiffies.0) as f64 / (t - self.jiffies.1).max(1) as f64;
         json!({
             "wall_s": wall,
-            "process_cpu_s": process_cpu_s() - self.cpu,
+            "process_cpu_s": process_cpu_s("self") - self.cpu,
             "machine_busy_fraction": busy,
             "loadavg_before": self.load,
             "loadavg_after": loadavg(),
