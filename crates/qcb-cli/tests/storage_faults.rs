@@ -1,6 +1,7 @@
-//! The repository's storage refusing writes: a full disk and a read-only one. The repository is
-//! a tmpfs of a few megabytes mounted in a private mount namespace (`unshare -Urm`, which needs
-//! no root), so writes fail with the kernel's own ENOSPC and EROFS. Each failed run must end with
+//! The repository's storage refusing writes: a full disk, a read-only one, and folders the
+//! process may not write to. The repository is a tmpfs of a few megabytes mounted in a private
+//! mount namespace (`unshare -Urm`, which needs no root), so writes fail with the kernel's own
+//! ENOSPC, EROFS and EACCES. Each failed run must end with
 //! an error that names the cause and the file, commit no snapshot, leave no partial file
 //! behind, and leave earlier snapshots whole; once space is back, the next run completes.
 
@@ -129,7 +130,7 @@ fn snapshot_count(o: &Output) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_full_or_read_only_disk_fails_the_run_cleanly_and_the_next_run_completes() {
+async fn a_full_read_only_or_forbidden_disk_fails_the_run_cleanly_and_the_next_run_completes() {
     let env = Env::with(TenantSpec {
         seed: 21,
         users: 2,
@@ -200,7 +201,46 @@ async fn a_full_or_read_only_disk_fails_the_run_cleanly_and_the_next_run_complet
         1
     );
 
-    // 5. Space is back: the next run completes and holds everything; the repository is clean.
+    // 5. Permission denied: the data folders are made read-only for their owner, and the
+    //    backup runs without the capabilities that override file modes (as any process but
+    //    root's would), so writing a pack fails with the kernel's EACCES.
+    add_mail(&env, 3, 100_000);
+    ns.sh_ok(&format!(
+        "find '{}/data' -type d -exec chmod a-w {{}} +",
+        repo.display()
+    ));
+    let mut backup = env.cmd("pw");
+    backup.args(["--json", "backup"]);
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--bounding-set=-dac_override,-dac_read_search,-fowner",
+        "--",
+    ])
+    .arg(backup.get_program())
+    .args(backup.get_args());
+    for (k, v) in backup.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let mut cmd = ns.wrap(&cmd);
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let err = failure(&o);
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(err.contains(&repo.display().to_string()), "{err}");
+    ns.sh_ok(&format!(
+        "find '{}/data' -type d -exec chmod u+w {{}} +",
+        repo.display()
+    ));
+    assert_eq!(
+        snapshot_count(&run_in(&ns, &env, &["--json", "snapshots"]).await),
+        1
+    );
+    assert_eq!(leftovers(&ns, &repo), "", "partial files left behind");
+
+    // 6. Space is back: the next run completes and holds everything; the repository is clean.
     let last = json(&run_in(&ns, &env, &["--json", "backup"]).await);
     assert!(last["failed"].as_array().unwrap().is_empty(), "{last}");
     let admin = env.sim.admin();
