@@ -20,6 +20,9 @@ if [ "$mode" = test ]; then
   # python3-venv: the venvs that SeaweedFS (the S3 tests' server) and Microsoft's Graph SDK for
   # Python (the emulator's SDK test) are installed into.
   packages+=(python3 python3-venv)
+  # util-linux (always there on Debian, named for clarity): unshare, nsenter and setpriv for
+  # the storage fault test's private mount namespace.
+  packages+=(util-linux)
 fi
 missing=()
 for p in "${packages[@]}"; do
