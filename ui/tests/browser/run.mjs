@@ -192,21 +192,25 @@ test('browse: 100,000 messages stay virtualised, sortable, filterable and keyboa
   const firstId = () => page.getAttribute('#item-list [role="option"]:first-child .item-row', 'data-item-id');
   assertEq(await firstId(), 'AAMk-alice-newsletters-100000', 'newest first');
 
-  // Scrolling: long tasks stay short and the rows follow.
-  const worst = await page.evaluate(async () => {
+  // Scrolling: frames stay short and the rows follow. The median frame, not the worst: a busy
+  // machine (another job on CI) stalls a frame now and then, while a list that rendered all
+  // 100,000 rows would be slow on every frame (the DOM counts above and below prove the
+  // virtualisation itself).
+  const median = await page.evaluate(async () => {
     const list = document.querySelector('#item-list');
-    let worstFrame = 0;
+    const frames = [];
     let last = performance.now();
     for (let i = 0; i < 60; i++) {
       list.scrollTop += 2_000;
       await new Promise((r) => requestAnimationFrame(r));
       const now = performance.now();
-      worstFrame = Math.max(worstFrame, now - last);
+      frames.push(now - last);
       last = now;
     }
-    return worstFrame;
+    frames.sort((a, b) => a - b);
+    return frames[frames.length >> 1];
   });
-  assert(worst < 250, `scrolling frames stay short (worst ${worst.toFixed(0)} ms)`);
+  assert(median < 100, `scrolling frames stay short (median ${median.toFixed(0)} ms)`);
   assert((await rendered()) < 60, 'still only the visible rows after scrolling');
   const pos = Number(await page.getAttribute('#item-list [role="option"]:first-child', 'aria-posinset'));
   assert(pos > 1_000, `rows follow the scroll position (first rendered row ${pos})`);
