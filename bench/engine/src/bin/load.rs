@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! qcb-bench-load --qcbackup target/release/qcbackup --out bench/results/load.json
-//!     [--users 100] [--items 10000] [--mailbox-concurrency 32] [--resident N]
+//!     [--users 100] [--items 10000] [--mailbox-concurrency 32] [--no-change-concurrency N]
+//!     [--resident N]
 //!     [--work DIR] [--seed 1] [--check read-data|structure] [--keep]
 //! ```
 //!
@@ -36,6 +37,8 @@ struct Args {
     users: usize,
     items: usize,
     mailbox_concurrency: u16,
+    /// For the no-change run; default: `mailbox_concurrency`.
+    no_change_concurrency: Option<u16>,
     resident: Option<usize>,
     read_data: bool,
     keep: bool,
@@ -50,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         users: 100,
         items: 10_000,
         mailbox_concurrency: 32,
+        no_change_concurrency: None,
         resident: None,
         read_data: true,
         keep: false,
@@ -68,6 +72,10 @@ fn parse_args() -> Result<Args, String> {
             "--mailbox-concurrency" => {
                 a.mailbox_concurrency = u16::try_from(num(v()?)?).map_err(|e| e.to_string())?
             }
+            "--no-change-concurrency" => {
+                a.no_change_concurrency =
+                    Some(u16::try_from(num(v()?)?).map_err(|e| e.to_string())?)
+            }
             "--resident" => a.resident = Some(num(v()?)? as usize),
             "--check" => {
                 a.read_data = match v()?.as_str() {
@@ -81,7 +89,7 @@ fn parse_args() -> Result<Args, String> {
                 return Err(
                     "usage: qcb-bench-load --qcbackup PATH [--out F] [--work DIR] \
                      [--seed N] [--users N] [--items N] [--mailbox-concurrency N] \
-                     [--resident N] [--check read-data|structure] [--keep]"
+                     [--no-change-concurrency N] [--resident N] [--check read-data|structure] [--keep]"
                         .into(),
                 );
             }
@@ -446,7 +454,13 @@ async fn run(a: Args) -> Result<(), String> {
     );
 
     eprintln!("no-change backup ...");
-    let again = cli.run("no_change", &backup_args).await?;
+    let again_concurrency = a
+        .no_change_concurrency
+        .unwrap_or(a.mailbox_concurrency)
+        .to_string();
+    let mut again_args = backup_args;
+    again_args[5] = &again_concurrency;
+    let again = cli.run("no_change", &again_args).await?;
     let again_report = parse_json(&again, "no-change backup")?;
     ok &= again.code == Some(0) && again_report["items"] == full_report["items"];
     eprintln!(
@@ -485,7 +499,9 @@ async fn run(a: Args) -> Result<(), String> {
         "tenant": { "seed": a.seed, "users": a.users, "messages_per_user": a.items,
                     "resident_mailboxes": resident, "residency": residency },
         "throttle": throttle,
-        "cli": { "mailbox_concurrency": a.mailbox_concurrency, "categories": "all",
+        "cli": { "mailbox_concurrency": a.mailbox_concurrency,
+                 "no_change_concurrency": a.no_change_concurrency.unwrap_or(a.mailbox_concurrency),
+                 "categories": "all",
                  "check": if a.read_data { "read-data" } else { "structure" } },
         "repository_bytes_after_full": repo_bytes,
         "phases": phases,
