@@ -646,6 +646,27 @@ fn change_tenant(sim: &SimServer, round: u64) {
 }
 
 /// A rule for one container's delta query (its id in the path).
+/// The seed of the random fault draws: 1, or `QCB_FAULT_SEED` to try other draws.
+fn fault_seed() -> u64 {
+    std::env::var("QCB_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
+/// An empty repository and its cache, in folders that live as long as the second value.
+fn fresh_repo() -> (RepoHandle, [tempfile::TempDir; 2]) {
+    let (repo_dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let repo = RepoHandle::create(
+        &repo_dir.path().join("repo"),
+        "pw",
+        qcb_engine::KdfParams::insecure_for_tests(),
+        cache.path(),
+    )
+    .unwrap();
+    (repo, [repo_dir, cache])
+}
+
 fn delta_rule(container: &str, what: &str, token: &str, nth: u64, fault: Fault) -> FaultRule {
     rule(
         &format!("{container}/{what}/delta"),
@@ -680,18 +701,8 @@ async fn every_category_survives_faults_and_equals_the_tenant_item_for_item() {
     // Seeded, so every run meets the same faults; QCB_FAULT_SEED tries other draws. (Random
     // faults are drawn per request, whatever the order requests arrive in; scripted ones name
     // one container each, so they too hit the same requests every time.)
-    let seed: u64 = std::env::var("QCB_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    let (repo_dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let repo = RepoHandle::create(
-        &repo_dir.path().join("repo"),
-        "pw",
-        qcb_engine::KdfParams::insecure_for_tests(),
-        cache.path(),
-    )
-    .unwrap();
+    let seed = fault_seed();
+    let (repo, _dirs) = fresh_repo();
     let graph = Arc::new(connection(&sim).client().unwrap());
 
     // Per mailbox: its Inbox, Archive, a contact folder and a task list.
@@ -1039,18 +1050,8 @@ async fn backup_and_restore_at(rate: f64) {
     .await
     .unwrap();
     let admin = sim.admin();
-    let seed: u64 = std::env::var("QCB_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    let (repo_dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let repo = RepoHandle::create(
-        &repo_dir.path().join("repo"),
-        "pw",
-        qcb_engine::KdfParams::insecure_for_tests(),
-        cache.path(),
-    )
-    .unwrap();
+    let seed = fault_seed();
+    let (repo, _dirs) = fresh_repo();
     let graph = Arc::new(connection(&sim).client().unwrap());
     let names = container_names(&sim);
 
