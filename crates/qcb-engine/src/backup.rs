@@ -440,16 +440,16 @@ pub(crate) async fn resolve_users(
     Ok(out)
 }
 
+/// Per mailbox: (short snapshot id, the mailbox's node there), newest snapshot first.
+type Candidates = HashMap<String, Vec<(String, Node)>>;
+
 /// Finds, for each mailbox, its nodes in the snapshots that have it, newest first (the
 /// snapshots' root trees only: [`read_previous`] reads the first one that is whole).
 fn previous_candidates(
     repo: &Repository,
     upns: &[String],
-) -> Result<(
-    HashMap<String, Vec<(String, Node)>>,
-    Option<qcb_repo::SnapshotId>,
-)> {
-    let mut out: HashMap<String, Vec<(String, Node)>> = HashMap::new();
+) -> Result<(Candidates, Option<qcb_repo::SnapshotId>)> {
+    let mut out = Candidates::new();
     let snapshots = repo.list_snapshots()?;
     let parent = snapshots.last().map(|s| s.id.clone());
     for snap in snapshots.iter().rev() {
