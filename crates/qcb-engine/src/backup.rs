@@ -440,11 +440,11 @@ pub(crate) async fn resolve_users(
     Ok(out)
 }
 
-/// Per mailbox: (short snapshot id, the mailbox's node there), newest snapshot first.
+/// Per mailbox: (short snapshot id, the mailbox's node there).
 type Candidates = HashMap<String, Vec<(String, Node)>>;
 
-/// Finds, for each mailbox, its nodes in the snapshots that have it, newest first (the
-/// snapshots' root trees only: [`read_previous`] reads the first one that is whole).
+/// Finds, for each mailbox, its node in the newest snapshot that has it (the snapshots' root
+/// trees only: [`read_previous`] reads the mailbox's tree, or nothing if it is not whole).
 fn previous_candidates(
     repo: &Repository,
     upns: &[String],
@@ -453,6 +453,11 @@ fn previous_candidates(
     let snapshots = repo.list_snapshots()?;
     let parent = snapshots.last().map(|s| s.id.clone());
     for snap in snapshots.iter().rev() {
+        // The newest snapshot holding each mailbox is enough (a repository may hold thousands
+        // of snapshots); a mailbox whose tree there proves unreadable is enumerated again.
+        if upns.iter().all(|u| out.contains_key(u)) {
+            break;
+        }
         // A snapshot whose trees cannot be read (damaged or lost data) is no base for an
         // incremental run: look further back, or enumerate everything again.
         let root = match repo.load_tree(&snap.tree) {
@@ -464,6 +469,9 @@ fn previous_candidates(
             Err(e) => return Err(e.into()),
         };
         for upn in upns {
+            if out.contains_key(upn) {
+                continue;
+            }
             if let Some(mbx) = root.get(upn).filter(|n| n.subtree.is_some()) {
                 out.entry(upn.clone())
                     .or_default()
@@ -474,7 +482,7 @@ fn previous_candidates(
     Ok((out, parent))
 }
 
-/// Reads a mailbox's folders from the newest of its `candidates` whose trees are whole
+/// Reads a mailbox's folders from the first of its `candidates` whose trees are whole
 /// (nothing when there is none: everything is enumerated again).
 fn read_previous(repo: &Repository, candidates: Vec<(String, Node)>) -> Result<PrevMailbox> {
     for (snapshot, mbx) in candidates {
