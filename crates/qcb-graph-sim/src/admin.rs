@@ -396,6 +396,41 @@ impl Admin {
         .unwrap_or_else(|| Err(SimError::UnknownUser(user_id.to_string())))
     }
 
+    /// Delivers a raw RFC 5322 message into a folder as Exchange Online's transport would:
+    /// checked against its size limits (150 MB, 256 KB of header), converted to properties
+    /// (body, recipients, attachments; attached messages become item attachments), its header
+    /// block kept verbatim as the transport headers (0x007D), unread. `$value` then returns the
+    /// MIME Exchange regenerates from those properties, as for any received message. Returns
+    /// the immutable id; a message Exchange would bounce gives [`SimError::Rejected`] with the
+    /// NDR text.
+    pub fn deliver_mime(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        raw: &[u8],
+    ) -> Result<String, SimError> {
+        crate::mime::check_delivery(raw).map_err(SimError::Rejected)?;
+        let parsed = crate::mime::parse(raw)
+            .map_err(|e| SimError::Rejected(format!("554 5.6.0 corrupt message content: {e}")))?;
+        let headers = crate::mime::header_block(raw).map_err(SimError::Rejected)?;
+        self.with_mailbox(user_id, |mbx, now| {
+            let fk = mbx
+                .folder_key(folder_id)
+                .map_err(|_| SimError::UnknownFolder(folder_id.to_string()))?;
+            let mut props = crate::mime::props_from_parsed(parsed, mbx.guid(), mbx.next_key, now);
+            props.is_draft = false;
+            props.is_read = false;
+            props.transport_headers = Some(headers);
+            let key = mbx.insert_message(fk, props, now);
+            let msg = mbx
+                .messages
+                .get(&key)
+                .ok_or_else(|| SimError::UnknownMessage(key.to_string()))?;
+            Ok(mbx.message_id(msg, IdForm::Immutable))
+        })
+        .unwrap_or_else(|| Err(SimError::UnknownUser(user_id.to_string())))
+    }
+
     /// Changes flags/subject/categories/importance; false if not found.
     pub fn update_message(&self, user_id: &str, message_id: &str, p: MessagePatch) -> bool {
         self.with_mailbox(user_id, |mbx, now| match mbx.message_key(message_id) {

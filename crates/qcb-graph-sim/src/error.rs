@@ -182,4 +182,7 @@ pub enum SimError {
     UnknownMessage(String),
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// A delivered message Exchange Online would not accept (its NDR text).
+    #[error("message rejected: {0}")]
+    Rejected(String),
 }

@@ -491,9 +491,109 @@ pub(crate) struct ParsedAttachment {
     pub content_id: Option<String>,
 }
 
+/// Exchange Online's limits on a message it accepts ("Exchange Online limits": message size
+/// up to 150 MB, message header up to 256 KB).
+pub(crate) const MAX_MESSAGE_SIZE: usize = 150 * 1024 * 1024;
+pub(crate) const MAX_HEADER_SIZE: usize = 256 * 1024;
+/// How deep multiparts may nest in a message the emulator parses. Exchange's content
+/// conversion refuses pathologically nested MIME rather than recursing into it; the emulator
+/// does the same (and cannot overflow its stack on hostile input).
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// Whether `raw`'s multiparts nest deeper than `limit`, found without recursion by walking the
+/// parts exactly as `mailparse::parse_mail` splits them (its recursion depth is this depth).
+pub(crate) fn nests_deeper_than(raw: &[u8], limit: usize) -> bool {
+    use mailparse::MailHeaderMap as _;
+    let mut pending = vec![(raw, 0usize)];
+    while let Some((data, depth)) = pending.pop() {
+        if depth > limit {
+            return true;
+        }
+        let Ok((headers, body_start)) = mailparse::parse_headers(data) else {
+            continue;
+        };
+        let Some(ct) = headers.get_first_value("Content-Type") else {
+            continue;
+        };
+        let ct = mailparse::parse_content_type(&ct);
+        let Some(boundary) = ct.params.get("boundary") else {
+            continue;
+        };
+        if !ct.mimetype.starts_with("multipart/") || data.len() <= body_start {
+            continue;
+        }
+        let delimiter = format!("--{boundary}");
+        let delimiter = delimiter.as_bytes();
+        let Some(mut at) = line_starting_with(data, body_start, delimiter) else {
+            continue;
+        };
+        while let Some(part_start) = find(data, at + delimiter.len(), b"\n").map(|i| i + 1) {
+            let next = line_starting_with(data, part_start, delimiter);
+            pending.push((&data[part_start..next.unwrap_or(data.len())], depth + 1));
+            let Some(n) = next else { break };
+            at = n;
+            let end = n + delimiter.len();
+            if end + 2 > data.len() || data[end..end + 2] == *b"--" {
+                break;
+            }
+        }
+    }
+    false
+}
+
+fn find(data: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    data.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// The first occurrence of `needle` at or after `from` that starts a line (or is at `from`).
+fn line_starting_with(data: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let mut start = from;
+    while let Some(i) = find(data, start, needle) {
+        if i == from || data[i - 1] == b'\n' {
+            return Some(i);
+        }
+        start = i + 1;
+    }
+    None
+}
+
+/// The header block of a raw message (everything before the first empty line), as text.
+pub(crate) fn header_block(raw: &[u8]) -> Result<String, String> {
+    let (_, body_start) =
+        mailparse::parse_headers(raw).map_err(|e| format!("invalid MIME headers: {e}"))?;
+    Ok(String::from_utf8_lossy(&raw[..body_start]).into_owned())
+}
+
+/// Checks a message arriving by SMTP against Exchange Online's limits, with the NDR text
+/// Exchange gives for each.
+pub(crate) fn check_delivery(raw: &[u8]) -> Result<(), String> {
+    if raw.len() > MAX_MESSAGE_SIZE {
+        return Err(format!(
+            "552 5.3.4 message of {} bytes exceeds the maximum message size of {MAX_MESSAGE_SIZE} bytes",
+            raw.len()
+        ));
+    }
+    let (_, body_start) = mailparse::parse_headers(raw)
+        .map_err(|e| format!("554 5.6.0 corrupt message content: {e}"))?;
+    if body_start > MAX_HEADER_SIZE {
+        return Err(format!(
+            "552 5.3.4 message header of {body_start} bytes exceeds the limit of {MAX_HEADER_SIZE} bytes"
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a MIME message into properties.
 pub(crate) fn parse(raw: &[u8]) -> Result<ParsedMime, String> {
     use mailparse::MailHeaderMap as _;
+    if nests_deeper_than(raw, MAX_NESTING) {
+        return Err(format!(
+            "invalid MIME content: multiparts nested deeper than {MAX_NESTING} levels"
+        ));
+    }
     let mail = mailparse::parse_mail(raw).map_err(|e| format!("invalid MIME content: {e}"))?;
     let headers = &mail.headers;
     let mut p = ParsedMime {
@@ -558,7 +658,9 @@ pub(crate) fn parse(raw: &[u8]) -> Result<ParsedMime, String> {
         } else {
             BodyType::Text
         };
-        p.body = m.get_body().map_err(|e| format!("invalid body: {e}"))?;
+        p.body = m
+            .get_body()
+            .unwrap_or_else(|_| String::from_utf8_lossy(&lenient_body(m)).into_owned());
     }
     for (i, m) in leaves.iter().enumerate() {
         if Some(i) == body_index || !is_attachment(m) {
@@ -581,9 +683,7 @@ pub(crate) fn parse(raw: &[u8]) -> Result<ParsedMime, String> {
                     .to_string()
             })
             .filter(|c| !c.is_empty());
-        let bytes = m
-            .get_body_raw()
-            .map_err(|e| format!("invalid attachment: {e}"))?;
+        let bytes = lenient_body(m);
         p.attachments.push(ParsedAttachment {
             name,
             content_type: m.ctype.mimetype.clone(),
@@ -594,6 +694,101 @@ pub(crate) fn parse(raw: &[u8]) -> Result<ParsedMime, String> {
         });
     }
     Ok(p)
+}
+
+/// The properties of a message created from parsed MIME: a draft, as Exchange documents for
+/// create-from-MIME (delivery changes that). Attached messages (`message/rfc822` parts) become
+/// item attachments.
+pub(crate) fn props_from_parsed(
+    p: ParsedMime,
+    mailbox_guid: &[u8; 16],
+    key: u64,
+    now: DateTime<Utc>,
+) -> MessageProps {
+    use crate::model::{AttachmentKind, FlagStatus};
+    use std::collections::BTreeMap;
+    let mut attachment_kinds = BTreeMap::new();
+    let mut attachments = Vec::with_capacity(p.attachments.len());
+    for (n, a) in p.attachments.into_iter().enumerate() {
+        let key = n as u32 + 1;
+        if a.content_type
+            .to_ascii_lowercase()
+            .starts_with("message/rfc822")
+        {
+            attachment_kinds.insert(key, AttachmentKind::Item);
+        }
+        attachments.push(Attachment {
+            key,
+            name: a.name,
+            content_type: a.content_type,
+            bytes: a.bytes.into(),
+            is_inline: a.is_inline,
+            content_id: a.content_id,
+            last_modified: now,
+        });
+    }
+    MessageProps {
+        subject: p.subject,
+        body_type: p.body_type,
+        body: p.body,
+        sender: p.sender.or_else(|| p.from.clone()),
+        from: p.from,
+        to: p.to,
+        cc: p.cc,
+        bcc: p.bcc,
+        reply_to: p.reply_to,
+        internet_message_id: p
+            .internet_message_id
+            .unwrap_or_else(|| crate::data::default_message_id(mailbox_guid, key)),
+        sent: p.sent.unwrap_or(now),
+        received: now,
+        importance: p.importance,
+        is_read: true,
+        is_draft: true,
+        flag_status: FlagStatus::NotFlagged,
+        categories: Vec::new(),
+        attachment_kinds,
+        attachments,
+        transport_headers: None,
+        extended: BTreeMap::new(),
+        inference_other: false,
+        delivery_receipt_requested: false,
+        read_receipt_requested: false,
+    }
+}
+
+/// A part's content, transfer-decoded. Exchange delivers a message whose base64 is corrupt
+/// or cut off rather than bouncing it, with as much of the content as decodes: so does this.
+fn lenient_body(m: &mailparse::ParsedMail<'_>) -> Vec<u8> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use mailparse::body::Body;
+    if let Ok(bytes) = m.get_body_raw() {
+        return bytes;
+    }
+    match m.get_body_encoded() {
+        Body::Base64(b) => {
+            let mut text: Vec<u8> = b
+                .get_raw()
+                .iter()
+                .copied()
+                .take_while(|&c| c != b'=')
+                .filter(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
+                .collect();
+            if text.len() % 4 == 1 {
+                text.pop();
+            }
+            let lenient = GeneralPurpose::new(
+                &base64::alphabet::STANDARD,
+                GeneralPurposeConfig::new()
+                    .with_decode_allow_trailing_bits(true)
+                    .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+            );
+            lenient.decode(&text).unwrap_or_default()
+        }
+        Body::QuotedPrintable(b) => b.get_raw().to_vec(),
+        Body::SevenBit(b) | Body::EightBit(b) => b.get_raw().to_vec(),
+        Body::Binary(b) => b.get_raw().to_vec(),
+    }
 }
 
 fn collect_leaves<'a>(
@@ -691,6 +886,37 @@ mod tests {
             delivery_receipt_requested: false,
             read_receipt_requested: false,
         }
+    }
+
+    #[test]
+    fn delivery_keeps_what_decodes_of_a_broken_attachment_and_refuses_deep_nesting() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        let encoded = STANDARD.encode(&data);
+        let raw = format!(
+            "Subject: cut\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+             Content-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf; \
+             name=\"x.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}!*",
+            &encoded[..1999]
+        );
+        let p = parse(raw.as_bytes()).unwrap();
+        assert_eq!(p.body.trim(), "hi");
+        assert_eq!(p.attachments.len(), 1);
+        // 1999 characters hold 1,499 whole bytes (the last lone character carries none).
+        assert_eq!(p.attachments[0].bytes, data[..1499]);
+
+        let mut deep = String::new();
+        for d in 0..=MAX_NESTING {
+            deep.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"d{d}_\"\r\n\r\n--d{d}_\r\n"
+            ));
+        }
+        deep.push_str("Content-Type: text/plain\r\n\r\nbottom\r\n");
+        let err = parse(deep.as_bytes()).unwrap_err();
+        assert!(err.contains("nested deeper"), "{err}");
+        assert!(
+            check_delivery(format!("X: {}\r\n\r\n", "a".repeat(MAX_HEADER_SIZE)).as_bytes())
+                .is_err()
+        );
     }
 
     #[test]

@@ -1224,61 +1224,8 @@ fn props_from_mime(
     })?;
     let p = crate::mime::parse(&mime)
         .map_err(|e| GraphError::new(StatusCode::BAD_REQUEST, "ErrorMimeContentInvalid", e))?;
-    // Attached messages (message/rfc822 parts) become item attachments.
-    let attachment_kinds: BTreeMap<u32, AttachmentKind> = p
-        .attachments
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| {
-            a.content_type
-                .to_ascii_lowercase()
-                .starts_with("message/rfc822")
-        })
-        .map(|(n, _)| (n as u32 + 1, AttachmentKind::Item))
-        .collect();
-    let attachments = p
-        .attachments
-        .into_iter()
-        .enumerate()
-        .map(|(n, a)| Attachment {
-            key: n as u32 + 1,
-            name: a.name,
-            content_type: a.content_type,
-            bytes: a.bytes.into(),
-            is_inline: a.is_inline,
-            content_id: a.content_id,
-            last_modified: now,
-        })
-        .collect();
-    Ok(MessageProps {
-        subject: p.subject,
-        body_type: p.body_type,
-        body: p.body,
-        sender: p.sender.or_else(|| p.from.clone()),
-        from: p.from,
-        to: p.to,
-        cc: p.cc,
-        bcc: p.bcc,
-        reply_to: p.reply_to,
-        internet_message_id: p
-            .internet_message_id
-            .unwrap_or_else(|| crate::data::default_message_id(mbx.guid(), key)),
-        sent: p.sent.unwrap_or(now),
-        received: now,
-        importance: p.importance,
-        // Created from MIME: always a draft, as Exchange documents.
-        is_read: true,
-        is_draft: true,
-        flag_status: FlagStatus::NotFlagged,
-        categories: Vec::new(),
-        attachment_kinds,
-        attachments,
-        transport_headers: None,
-        extended: BTreeMap::new(),
-        inference_other: false,
-        delivery_receipt_requested: false,
-        read_receipt_requested: false,
-    })
+    // Created from MIME: always a draft, as Exchange documents.
+    Ok(crate::mime::props_from_parsed(p, mbx.guid(), key, now))
 }
 
 /// `POST /users/{id}/messages` (into Drafts) and
