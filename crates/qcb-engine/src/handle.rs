@@ -209,9 +209,12 @@ impl RepoHandle {
                 .map(|a| a.iter().map(address).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default()
         };
-        let (html, text) = match parts.body_type {
-            "html" => (Some(parts.body), None),
-            _ => (None, Some(parts.body)),
+        let is_html = parts.body_type == "html";
+        let body = cut_for_preview(parts.body, is_html);
+        let (html, text) = if is_html {
+            (Some(body), None)
+        } else {
+            (None, Some(body))
         };
         Ok(ItemPreview {
             subject: props["subject"]
@@ -288,4 +291,33 @@ impl RepoHandle {
             items,
         })
     }
+}
+
+/// The most of a message body a preview shows: more is of no use on screen and would stall
+/// the webview (a hostile message can carry 100 MB on one line).
+const PREVIEW_BODY_LIMIT: usize = 1024 * 1024;
+
+/// `body`, cut to [`PREVIEW_BODY_LIMIT`] at a character boundary with a note saying so.
+fn cut_for_preview(mut body: String, html: bool) -> String {
+    if body.len() <= PREVIEW_BODY_LIMIT {
+        return body;
+    }
+    let total = body.len();
+    let mut end = PREVIEW_BODY_LIMIT;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    body.truncate(end);
+    let note = format!(
+        "Only the first {} MB of this {} MB body are shown; export or restore the message to \
+         read all of it.",
+        PREVIEW_BODY_LIMIT / (1024 * 1024),
+        (total + 512 * 1024) / (1024 * 1024)
+    );
+    if html {
+        body.push_str(&format!("<hr><p><em>{note}</em></p>"));
+    } else {
+        body.push_str(&format!("\n\n[{note}]"));
+    }
+    body
 }

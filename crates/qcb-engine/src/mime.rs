@@ -82,8 +82,88 @@ fn attachment_of(p: &ParsedMail<'_>) -> Result<MimeAttachment, String> {
     })
 }
 
-/// Splits a message into body and attachments. Errors only when the MIME cannot be parsed at all.
+/// How deep multiparts may nest in a message we split. mailparse (and [`walk`]) recurse once
+/// per level, so a hostile message nesting them thousands deep would overflow the stack;
+/// mail that people write nests a handful of levels.
+pub const MAX_NESTING: usize = 64;
+
+/// Whether `raw`'s multiparts nest deeper than `limit`, found without recursion by walking the
+/// parts the way `mailparse::parse_mail` splits them (so its recursion depth is this depth).
+fn nests_deeper_than(raw: &[u8], limit: usize) -> bool {
+    // Each level that nests further needs its own Content-Type whose value starts with
+    // `multipart/`: written out (in any case) or hidden in an RFC 2047 encoded word. Mail with
+    // fewer of those than the limit (nearly all) needs no walk.
+    let marks = raw
+        .windows(9)
+        .filter(|w| w.eq_ignore_ascii_case(b"multipart") || w.starts_with(b"=?"))
+        .count();
+    if marks <= limit {
+        return false;
+    }
+    let mut pending = vec![(raw, 0usize)];
+    while let Some((data, depth)) = pending.pop() {
+        if depth > limit {
+            return true;
+        }
+        let Ok((headers, body_start)) = mailparse::parse_headers(data) else {
+            continue;
+        };
+        let Some(ct) = headers.get_first_value("Content-Type") else {
+            continue;
+        };
+        let ct = mailparse::parse_content_type(&ct);
+        let Some(boundary) = ct.params.get("boundary") else {
+            continue;
+        };
+        if !ct.mimetype.starts_with("multipart/") || data.len() <= body_start {
+            continue;
+        }
+        let delimiter = format!("--{boundary}");
+        let delimiter = delimiter.as_bytes();
+        let Some(mut at) = line_starting_with(data, body_start, delimiter) else {
+            continue;
+        };
+        while let Some(part_start) = find(data, at + delimiter.len(), b"\n").map(|i| i + 1) {
+            let next = line_starting_with(data, part_start, delimiter);
+            pending.push((&data[part_start..next.unwrap_or(data.len())], depth + 1));
+            let Some(n) = next else { break };
+            at = n;
+            let end = n + delimiter.len();
+            if end + 2 > data.len() || data[end..end + 2] == *b"--" {
+                break;
+            }
+        }
+    }
+    false
+}
+
+fn find(data: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    data.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// The first occurrence of `needle` at or after `from` that starts a line (or is at `from`).
+fn line_starting_with(data: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let mut start = from;
+    while let Some(i) = find(data, start, needle) {
+        if i == from || data[i - 1] == b'\n' {
+            return Some(i);
+        }
+        start = i + 1;
+    }
+    None
+}
+
+/// Splits a message into body and attachments. Errors only when the MIME cannot be parsed at
+/// all or nests deeper than [`MAX_NESTING`].
 pub fn split(raw: &[u8]) -> Result<MimeParts, String> {
+    if nests_deeper_than(raw, MAX_NESTING) {
+        return Err(format!(
+            "unparseable MIME: multiparts nested deeper than {MAX_NESTING} levels"
+        ));
+    }
     let parsed = mailparse::parse_mail(raw).map_err(|e| format!("unparseable MIME: {e}"))?;
     let mut body: Option<(&'static str, String)> = None;
     let mut attachments = Vec::new();
@@ -163,7 +243,8 @@ fn walk(
     atts: &mut Vec<MimeAttachment>,
 ) -> Result<(), String> {
     let ty = mime_type(p);
-    if ty.starts_with("multipart/") {
+    // A multipart without parts (no boundary, or none found) is kept as the leaf it then is.
+    if ty.starts_with("multipart/") && !p.subparts.is_empty() {
         if ty == "multipart/alternative" && body.is_none() {
             // The alternatives are one body in several forms: keep the richest one (the last
             // that holds HTML, possibly inside multipart/related with its inline images), and
@@ -214,6 +295,30 @@ mod tests {
             "the inline image, not the plain-text alternative"
         );
         assert_eq!(p.attachments[0].content_id.as_deref(), Some("i1"));
+    }
+
+    #[test]
+    fn multiparts_nested_beyond_the_limit_are_refused_without_recursing() {
+        let nested = |depth: usize| {
+            let mut raw = String::new();
+            for d in 0..depth {
+                raw.push_str(&format!(
+                    "Content-Type: multipart/mixed; boundary=\"d{d}_\"\r\n\r\n--d{d}_\r\n"
+                ));
+            }
+            raw.push_str("Content-Type: text/plain\r\n\r\nbottom\r\n");
+            for d in (0..depth).rev() {
+                raw.push_str(&format!("--d{d}_--\r\n"));
+            }
+            raw.into_bytes()
+        };
+        let ok = split(&nested(MAX_NESTING)).unwrap();
+        assert_eq!(ok.body, "bottom");
+        assert!(!nests_deeper_than(&nested(MAX_NESTING), MAX_NESTING));
+        assert!(nests_deeper_than(&nested(MAX_NESTING + 1), MAX_NESTING));
+        // Deep enough to overflow a 2 MB stack if it were parsed recursively.
+        let err = split(&nested(20_000)).unwrap_err();
+        assert!(err.contains("nested deeper than 64"), "{err}");
     }
 
     #[test]

@@ -35,6 +35,10 @@ const INLINE_ATTACHMENT_LIMIT: usize = 3 * 1024 * 1024;
 /// is no upload session for items); its JSON is somewhat larger than its MIME. A larger one
 /// comes back as a `.eml` file attachment through an upload session.
 const ITEM_ATTACHMENT_LIMIT: usize = 3 * 1024 * 1024 + 512 * 1024;
+/// Attached messages nested deeper than this come back as `.eml` file attachments: every level
+/// of an item attachment nests Graph's JSON further, and a hostile message can nest them
+/// without end.
+const MAX_ITEM_NESTING: usize = 8;
 /// The largest attachment Exchange Online takes.
 const MAX_ATTACHMENT: usize = 150 * 1024 * 1024;
 
@@ -1031,12 +1035,21 @@ async fn restore_message(
             + parts.body.len() * 11 / 10
             + parts.header_block.len() * 11 / 10
             + 16 * 1024;
+        let without_attachments =
+            (parts.body.len() + parts.header_block.len()) * 11 / 10 + 16 * 1024;
+        if without_attachments > CREATE_REQUEST_LIMIT {
+            return Err(EngineError::InvalidInput(format!(
+                "its body and headers ({} bytes) are larger than the 4 MB Graph takes in one \
+                 request, so it cannot be recreated in a mailbox; export it to a file instead",
+                parts.body.len() + parts.header_block.len()
+            )));
+        }
         let later = if request_bytes > CREATE_REQUEST_LIMIT {
             std::mem::take(&mut parts.attachments)
         } else {
             Vec::new()
         };
-        let mut body = message_json(&meta, &parts);
+        let mut body = message_json(&meta, &parts, 0);
         if !later.is_empty() {
             body["singleValueExtendedProperties"]
                 .as_array_mut()
@@ -1059,7 +1072,7 @@ async fn restore_message(
                 || (a.content_type == "message/rfc822" && a.bytes.len() < ITEM_ATTACHMENT_LIMIT)
             {
                 graph
-                    .add_message_attachment(user_id, &id, &attachment_json(a))
+                    .add_message_attachment(user_id, &id, &attachment_json(a, 1))
                     .await?;
             } else {
                 let file = qcb_graph::UploadFile {
@@ -1092,14 +1105,16 @@ async fn restore_message(
 /// Graph's JSON for one attachment: an attached message (`message/rfc822`) becomes an
 /// `itemAttachment` holding that message, with its own body, headers, dates and attachments
 /// (nested ones too); everything else a `fileAttachment`. An attached message that cannot be
-/// parsed comes back as the file it is.
-fn attachment_json(a: &mime::MimeAttachment) -> Value {
+/// parsed, or is nested `MAX_ITEM_NESTING` deep, comes back as the file it is. `depth` is how
+/// many attached messages hold this attachment (1 on the restored message itself).
+fn attachment_json(a: &mime::MimeAttachment, depth: usize) -> Value {
     use base64::Engine;
     if a.content_type == "message/rfc822"
+        && depth <= MAX_ITEM_NESTING
         && let Ok(parts) = mime::split(&a.bytes)
         && let Ok(meta) = mime::headers_meta(&a.bytes)
     {
-        let mut item = message_json(&meta, &parts);
+        let mut item = message_json(&meta, &parts, depth);
         item["@odata.type"] = json!("#microsoft.graph.message");
         return json!({
             "@odata.type": "#microsoft.graph.itemAttachment",
@@ -1116,8 +1131,8 @@ fn attachment_json(a: &mime::MimeAttachment) -> Value {
 }
 
 /// The JSON create request that brings a message back as it was (with the attachments left in
-/// `parts`).
-fn message_json(meta: &Value, parts: &mime::MimeParts) -> Value {
+/// `parts`); `depth` as for [`attachment_json`], 0 for the restored message.
+fn message_json(meta: &Value, parts: &mime::MimeParts, depth: usize) -> Value {
     let mut m = serde_json::Map::new();
     for key in [
         "subject",
@@ -1141,7 +1156,11 @@ fn message_json(meta: &Value, parts: &mime::MimeParts) -> Value {
         "body".into(),
         json!({ "contentType": parts.body_type, "content": parts.body }),
     );
-    let attachments: Vec<Value> = parts.attachments.iter().map(attachment_json).collect();
+    let attachments: Vec<Value> = parts
+        .attachments
+        .iter()
+        .map(|a| attachment_json(a, depth + 1))
+        .collect();
     if !attachments.is_empty() {
         m.insert("attachments".into(), Value::Array(attachments));
     }

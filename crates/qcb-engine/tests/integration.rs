@@ -7,6 +7,7 @@ mod integration {
     pub mod faults;
     pub mod faults_all;
     pub mod hostile;
+    pub mod hostile_mime;
     pub mod incremental;
     pub mod permissions;
     pub mod progress;
