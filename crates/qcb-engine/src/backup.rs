@@ -197,7 +197,7 @@ pub async fn backup(
                     ..Default::default()
                 },
             )?;
-            let (previous, parent) = previous_candidates(&prev_repo, &upns)?;
+            let (previous, parent) = previous_bases(&prev_repo, &upns)?;
             let mut spooled = HashMap::new();
             let spool = match spool_dir {
                 Some(dir) => {
@@ -248,9 +248,7 @@ pub async fn backup(
     // trees of `mailbox_concurrency` mailboxes at a time, not of all of them (a no-change run
     // over 100 mailboxes of 12,500 items took 8 GB when they were all read up front).
     for user in users {
-        let candidates = previous
-            .remove(&user.user_principal_name)
-            .unwrap_or_default();
+        let base = previous.remove(&user.user_principal_name);
         let spooled = spooled
             .remove(&user.user_principal_name)
             .unwrap_or_default();
@@ -261,9 +259,7 @@ pub async fn backup(
                 let upn = user.user_principal_name.clone();
                 let repo = shared.repo.clone();
                 let prev =
-                    match tokio::task::spawn_blocking(move || read_previous(&repo, candidates))
-                        .await
-                    {
+                    match tokio::task::spawn_blocking(move || read_previous(&repo, base)).await {
                         Ok(Ok(prev)) => prev,
                         Ok(Err(e)) => return (upn, Err(e), None),
                         Err(e) => return (upn, Err(e.into()), None),
@@ -440,16 +436,16 @@ pub(crate) async fn resolve_users(
     Ok(out)
 }
 
-/// Per mailbox: (short snapshot id, the mailbox's node there).
-type Candidates = HashMap<String, Vec<(String, Node)>>;
+/// Per mailbox: the short id of the newest snapshot holding it, and its node there.
+type Bases = HashMap<String, (String, Node)>;
 
 /// Finds, for each mailbox, its node in the newest snapshot that has it (the snapshots' root
 /// trees only: [`read_previous`] reads the mailbox's tree, or nothing if it is not whole).
-fn previous_candidates(
+fn previous_bases(
     repo: &Repository,
     upns: &[String],
-) -> Result<(Candidates, Option<qcb_repo::SnapshotId>)> {
-    let mut out = Candidates::new();
+) -> Result<(Bases, Option<qcb_repo::SnapshotId>)> {
+    let mut out = Bases::new();
     let snapshots = repo.list_snapshots()?;
     let parent = snapshots.last().map(|s| s.id.clone());
     for snap in snapshots.iter().rev() {
@@ -473,34 +469,36 @@ fn previous_candidates(
                 continue;
             }
             if let Some(mbx) = root.get(upn).filter(|n| n.subtree.is_some()) {
-                out.entry(upn.clone())
-                    .or_default()
-                    .push((snap.id.short().to_string(), mbx.clone()));
+                out.insert(upn.clone(), (snap.id.short().to_string(), mbx.clone()));
             }
         }
     }
     Ok((out, parent))
 }
 
-/// Reads a mailbox's folders from the first of its `candidates` whose trees are whole
-/// (nothing when there is none: everything is enumerated again).
-fn read_previous(repo: &Repository, candidates: Vec<(String, Node)>) -> Result<PrevMailbox> {
-    for (snapshot, mbx) in candidates {
-        let mut prev = PrevMailbox {
-            node: Some(mbx.clone()),
-            ..Default::default()
-        };
-        match read_mailbox(repo, &mbx.subtree.expect("filtered"), &mut prev) {
-            Ok(()) => return Ok(prev),
-            Err(EngineError::Repo(
-                e @ (qcb_repo::Error::MissingBlob(_) | qcb_repo::Error::Corrupt { .. }),
-            )) => {
-                tracing::warn!(%snapshot, error = %e, "mailbox in snapshot unreadable; looking further back");
-            }
-            Err(e) => return Err(e),
+/// Reads a mailbox's folders from its `base` (nothing when it has none or its trees there are
+/// not whole: everything is enumerated again).
+fn read_previous(repo: &Repository, base: Option<(String, Node)>) -> Result<PrevMailbox> {
+    let Some((snapshot, mbx)) = base else {
+        return Ok(PrevMailbox::default());
+    };
+    let Some(tree) = mbx.subtree else {
+        return Ok(PrevMailbox::default());
+    };
+    let mut prev = PrevMailbox {
+        node: Some(mbx),
+        ..Default::default()
+    };
+    match read_mailbox(repo, &tree, &mut prev) {
+        Ok(()) => Ok(prev),
+        Err(EngineError::Repo(
+            e @ (qcb_repo::Error::MissingBlob(_) | qcb_repo::Error::Corrupt { .. }),
+        )) => {
+            tracing::warn!(%snapshot, error = %e, "mailbox in snapshot unreadable; enumerating it again");
+            Ok(PrevMailbox::default())
         }
+        Err(e) => Err(e),
     }
-    Ok(PrevMailbox::default())
 }
 
 /// Reads a mailbox of an earlier snapshot: category dirs (`Mail`, `Contacts` ...), or, in
