@@ -36,6 +36,11 @@
 //! files in flight by a fixed pool of `--buffers` read buffers (default 16) that the workers
 //! reuse (up to 1 MiB each), so memory does not grow with the corpus. Prints one JSON object (counts and a timing breakdown) on stdout.
 
+/// The allocator the shipped binaries use, so the figures are theirs.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
