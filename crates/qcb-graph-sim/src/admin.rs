@@ -381,12 +381,27 @@ impl Admin {
         folder_id: &str,
         m: NewMessage,
     ) -> Result<String, SimError> {
+        self.insert_message(user_id, folder_id, |mbx, now| {
+            crate::data::props_from_new(m, &mbx.user, mbx.next_key, now)
+        })
+    }
+
+    /// Stores the message `make` builds (from the mailbox, at the tenant's time) in a folder;
+    /// returns its immutable id.
+    fn insert_message(
+        &self,
+        user_id: &str,
+        folder_id: &str,
+        make: impl FnOnce(
+            &Mailbox,
+            chrono::DateTime<chrono::Utc>,
+        ) -> Result<crate::model::MessageProps, SimError>,
+    ) -> Result<String, SimError> {
         self.with_mailbox(user_id, |mbx, now| {
             let fk = mbx
                 .folder_key(folder_id)
                 .map_err(|_| SimError::UnknownFolder(folder_id.to_string()))?;
-            let props = crate::data::props_from_new(m, &mbx.user, mbx.next_key, now)?;
-            let key = mbx.insert_message(fk, props, now);
+            let key = mbx.insert_message(fk, make(mbx, now)?, now);
             let msg = mbx
                 .messages
                 .get(&key)
@@ -413,22 +428,13 @@ impl Admin {
         let parsed = crate::mime::parse(raw)
             .map_err(|e| SimError::Rejected(format!("554 5.6.0 corrupt message content: {e}")))?;
         let headers = crate::mime::header_block(raw).map_err(SimError::Rejected)?;
-        self.with_mailbox(user_id, |mbx, now| {
-            let fk = mbx
-                .folder_key(folder_id)
-                .map_err(|_| SimError::UnknownFolder(folder_id.to_string()))?;
+        self.insert_message(user_id, folder_id, |mbx, now| {
             let mut props = crate::mime::props_from_parsed(parsed, mbx.guid(), mbx.next_key, now);
             props.is_draft = false;
             props.is_read = false;
             props.transport_headers = Some(headers);
-            let key = mbx.insert_message(fk, props, now);
-            let msg = mbx
-                .messages
-                .get(&key)
-                .ok_or_else(|| SimError::UnknownMessage(key.to_string()))?;
-            Ok(mbx.message_id(msg, IdForm::Immutable))
+            Ok(props)
         })
-        .unwrap_or_else(|| Err(SimError::UnknownUser(user_id.to_string())))
     }
 
     /// Changes flags/subject/categories/importance; false if not found.
