@@ -10,7 +10,7 @@
 //!   `BLAKE3-keyed(data key, salt)`. Within one object the AES-GCM nonce is a counter (the blob's
 //!   position in a pack), so a (key, nonce) pair can never repeat by construction.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -83,8 +83,23 @@ impl ObjectKey {
         ObjectKey(bytes)
     }
 
-    fn cipher(&self) -> Aes256Gcm {
+    /// The AES-256-GCM cipher (key schedule done once) under this key.
+    pub fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.0))
+    }
+
+    /// Encrypts `buffer` in place with `cipher` (from [`ObjectKey::cipher`]) and returns the
+    /// tag; `buffer` followed by the tag is exactly what [`ObjectKey::encrypt`] returns.
+    pub fn seal_in_place(
+        cipher: &Aes256Gcm,
+        counter: u64,
+        buffer: &mut [u8],
+        aad: &[u8],
+    ) -> [u8; TAG_LEN] {
+        cipher
+            .encrypt_in_place_detached(&nonce(counter), aad, buffer)
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail")
+            .into()
     }
 
     pub fn encrypt(&self, counter: u64, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {

@@ -39,6 +39,7 @@ mod prune;
 mod repository;
 mod retention;
 mod tree;
+mod upload;
 mod versions;
 
 pub use backend::{Backend, FileKind, LocalBackend};

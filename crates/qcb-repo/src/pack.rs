@@ -9,7 +9,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{HEADER_NONCE, MasterKey, SALT_LEN, TAG_LEN, random_salt};
+use crate::crypto::{HEADER_NONCE, MasterKey, ObjectKey, SALT_LEN, TAG_LEN, random_salt};
 use crate::ids::{BlobId, BlobType};
 use crate::index::{BlobEntry, PackEntry};
 
@@ -29,6 +29,8 @@ pub const ZSTD_LEVEL: i32 = 1;
 
 pub struct PackBuilder {
     salt: [u8; SALT_LEN],
+    /// Blob payloads in pack order, each followed by room for its tag; encrypted in place by
+    /// [`PackBuilder::finish`].
     buf: Vec<u8>,
     blobs: Vec<BlobEntry>,
 }
@@ -42,52 +44,71 @@ impl PackBuilder {
         }
     }
 
+    /// A new pack that fills `buffer` (cleared), so the memory of a stored pack is used again.
+    pub fn with_buffer(mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        PackBuilder {
+            buf: buffer,
+            ..PackBuilder::new()
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.blobs.is_empty()
     }
 
+    /// Bytes the blobs will take in the pack (ciphertext and tags), without the header.
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
-    /// Compresses (when that helps) and encrypts one blob into the pack.
-    pub fn add(
-        &mut self,
-        key: &MasterKey,
-        id: BlobId,
-        blob_type: BlobType,
-        plaintext: &[u8],
-    ) -> u64 {
+    /// Compresses (when that helps) and adds one blob to the pack.
+    pub fn add(&mut self, id: BlobId, blob_type: BlobType, plaintext: &[u8]) -> u64 {
         let payload = encode_payload(plaintext);
-        self.add_encoded(key, id, blob_type, &payload, plaintext.len())
+        self.add_encoded(id, blob_type, &payload, plaintext.len())
     }
 
-    /// Encrypts one payload already made by [`encode_payload`] into the pack. The nonce is the
-    /// blob's position, so this part stays serial; compression can happen anywhere before.
+    /// Adds one payload already made by [`encode_payload`]; returns the bytes it will take.
+    /// Its place (and so its nonce, the blob's position) is fixed here; the encryption itself
+    /// happens in [`PackBuilder::finish`], which may run on another thread.
     pub fn add_encoded(
         &mut self,
-        key: &MasterKey,
         id: BlobId,
         blob_type: BlobType,
         payload: &[u8],
         raw_length: usize,
     ) -> u64 {
-        let seq = self.blobs.len() as u64;
-        let ct = key.object_key(&self.salt).encrypt(seq, payload, &id.0);
+        if self.buf.capacity() == 0 {
+            // One allocation for the whole pack: growing by doubling would copy it four times.
+            self.buf.reserve(TARGET_PACK_SIZE + 2 * 1024 * 1024);
+        }
         let offset = self.buf.len() as u64;
-        self.buf.extend_from_slice(&ct);
+        let length = payload.len() + TAG_LEN;
+        self.buf.extend_from_slice(payload);
+        self.buf.resize(self.buf.len() + TAG_LEN, 0);
         self.blobs.push(BlobEntry {
             id,
             blob_type,
             offset,
-            length: ct.len() as u32,
+            length: length as u32,
             raw_length: raw_length as u32,
         });
-        ct.len() as u64
+        length as u64
     }
 
-    /// Finishes the pack: returns its file name (SHA-256 of the bytes), bytes and index entry.
+    /// Finishes the pack: encrypts every blob in place (AES-256-GCM under the pack key, nonce
+    /// counter = the blob's position, its id as associated data), appends the encrypted header
+    /// and trailer, and returns its file name (SHA-256 of the bytes), bytes and index entry.
     pub fn finish(mut self, key: &MasterKey) -> (String, Vec<u8>, PackEntry) {
+        let object_key = key.object_key(&self.salt);
+        let cipher = object_key.cipher();
+        for (seq, b) in self.blobs.iter().enumerate() {
+            let region = &mut self.buf[b.offset as usize..b.offset as usize + b.length as usize];
+            let (payload, tag) = region.split_at_mut(b.length as usize - TAG_LEN);
+            tag.copy_from_slice(&ObjectKey::seal_in_place(
+                &cipher, seq as u64, payload, &b.id.0,
+            ));
+        }
         let mut header = Vec::with_capacity(self.blobs.len() * ENTRY_LEN);
         for b in &self.blobs {
             header.push(b.blob_type.to_byte());
@@ -95,9 +116,7 @@ impl PackBuilder {
             header.extend_from_slice(&b.length.to_le_bytes());
             header.extend_from_slice(&b.raw_length.to_le_bytes());
         }
-        let header_ct = key
-            .object_key(&self.salt)
-            .encrypt(HEADER_NONCE, &header, HEADER_AAD);
+        let header_ct = object_key.encrypt(HEADER_NONCE, &header, HEADER_AAD);
         self.buf.extend_from_slice(&header_ct);
         self.buf.extend_from_slice(&self.salt);
         self.buf
@@ -258,8 +277,8 @@ mod tests {
         let b = b"short".to_vec();
         let ida = key.blob_id(&a);
         let idb = key.blob_id(&b);
-        p.add(&key, ida, BlobType::Data, &a);
-        p.add(&key, idb, BlobType::Tree, &b);
+        p.add(ida, BlobType::Data, &a);
+        p.add(idb, BlobType::Tree, &b);
         let (_, bytes, entry) = p.finish(&key);
         assert!(entry.blobs[0].length < 200, "repetitive data is compressed");
         let (salt, blobs) = read_header(&key, &bytes).unwrap();
@@ -269,6 +288,11 @@ mod tests {
             let plain = decode_blob(&key, &salt, i as u64, e, ct).unwrap();
             assert_eq!(key.blob_id(&plain), e.id);
         }
+        // Sealing in place gives the bytes one-shot encryption gives (the format is unchanged).
+        let whole = key
+            .object_key(&salt)
+            .encrypt(0, &encode_payload(&a), &ida.0);
+        assert_eq!(&bytes[..whole.len()], &whole[..]);
         // A swapped counter (blob moved) fails authentication.
         let e = &blobs[0];
         let ct = &bytes[e.offset as usize..e.offset as usize + e.length as usize];

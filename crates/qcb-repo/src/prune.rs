@@ -213,14 +213,14 @@ impl Repository {
                     continue;
                 }
                 let plain = self.read_blob(&b.id, locations[&b.id])?;
-                builder.add(&self.inner.key, b.id, b.blob_type, &plain);
+                builder.add(b.id, b.blob_type, &plain);
                 if builder.len() >= TARGET_PACK_SIZE {
-                    new_packs.push(self.write_pack(std::mem::take(&mut builder))?);
+                    new_packs.push(self.store_pack(std::mem::take(&mut builder))?.0);
                 }
             }
         }
         if !builder.is_empty() {
-            new_packs.push(self.write_pack(builder)?);
+            new_packs.push(self.store_pack(builder)?.0);
         }
         report.packs_written = new_packs.len();
 
@@ -252,11 +252,5 @@ impl Repository {
             "prune finished"
         );
         Ok(report)
-    }
-
-    fn write_pack(&self, builder: PackBuilder) -> Result<PackEntry> {
-        let (name, bytes, entry) = builder.finish(&self.inner.key);
-        self.inner.backend.write(FileKind::Pack, &name, &bytes)?;
-        Ok(entry)
     }
 }

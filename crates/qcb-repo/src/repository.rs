@@ -16,6 +16,7 @@ use crate::index::{INDEX_AAD, Index, IndexFile, PackEntry};
 use crate::keyfile::KeyFile;
 use crate::pack::{self, PackBuilder, TARGET_PACK_SIZE};
 use crate::tree::{SNAPSHOT_AAD, Snapshot, SnapshotFile, SnapshotMeta, Tree};
+use crate::upload::PackUploader;
 
 const CONFIG_AAD: &[u8] = b"qcbackup config v1";
 const LOCAL_AAD: &[u8] = b"qcbackup local spool v1";
@@ -549,6 +550,7 @@ impl Repository {
         Writer {
             repo: self.clone(),
             pack: PackBuilder::new(),
+            upload: PackUploader::new(self.clone()),
             pending: HashMap::new(),
             written: Vec::new(),
             last_index: std::time::Instant::now(),
@@ -649,24 +651,28 @@ pub struct WriterStats {
 
 /// Collects new blobs into packs and commits them with a snapshot.
 ///
-/// Write order: packs as they fill, then one index file naming them, then the snapshot. A
-/// writer dropped without `commit` leaves only unreferenced packs behind, never a snapshot that
-/// points at missing data.
+/// Write order: packs as they fill, then one index file naming them, then the snapshot. Full
+/// packs are encrypted and stored on a thread of their own while the next one fills
+/// (`upload.rs`); an index file names only packs already stored. A writer dropped without
+/// `commit` leaves only unreferenced packs behind, never a snapshot that points at missing data;
+/// after a pack could not be stored it refuses to commit.
 pub struct Writer {
     repo: Repository,
     pack: PackBuilder,
+    upload: PackUploader,
     /// Blobs added by this writer and not yet in the shared index: id → pack slot.
     pending: HashMap<BlobId, ()>,
-    /// Packs written but not yet named by an index file.
+    /// Packs stored but not yet named by an index file.
     written: Vec<PackEntry>,
     last_index: std::time::Instant,
     checkpoint: (usize, std::time::Duration),
     stats: WriterStats,
 }
 
-/// A writer names its packs in an index file at least this often (in packs, and in time), so
-/// that a backup killed midway leaves indexed data the next run reuses instead of uploading it
-/// again.
+/// A writer names its stored packs in an index file at least this often (in packs, and in
+/// time), so that a backup killed midway leaves indexed data the next run reuses instead of
+/// uploading it again. The pack still being stored when the index is written is named by the
+/// next one: a kill loses at most this many packs plus that one.
 const CHECKPOINT_PACKS: usize = 4;
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -717,6 +723,7 @@ impl Writer {
     /// Stores a blob prepared (hashed and compressed) by [`Repository::prepare_blob`], unless
     /// the repository or this writer already has it.
     pub fn save_prepared(&mut self, blob: PreparedBlob) -> Result<BlobId> {
+        self.upload.check()?;
         let id = blob.id;
         self.stats.bytes_in += blob.raw_length as u64;
         if self.pending.contains_key(&id) || self.repo.has_blob(&id) {
@@ -729,13 +736,9 @@ impl Writer {
                 blob.raw_length
             )));
         }
-        self.stats.bytes_stored += self.pack.add_encoded(
-            &self.repo.inner.key,
-            id,
-            blob.blob_type,
-            &blob.payload,
-            blob.raw_length,
-        );
+        self.stats.bytes_stored +=
+            self.pack
+                .add_encoded(id, blob.blob_type, &blob.payload, blob.raw_length);
         self.stats.blobs_new += 1;
         self.pending.insert(id, ());
         if self.pack.len() >= TARGET_PACK_SIZE {
@@ -768,14 +771,11 @@ impl Writer {
         if self.pack.is_empty() {
             return Ok(());
         }
-        let full = std::mem::take(&mut self.pack);
-        let (name, bytes, entry) = full.finish(&self.repo.inner.key);
-        self.repo
-            .inner
-            .backend
-            .write(FileKind::Pack, &name, &bytes)?;
+        self.upload.submit(std::mem::take(&mut self.pack))?;
         self.stats.packs += 1;
-        self.written.push(entry);
+        let stored = self.upload.stored()?;
+        self.written.extend(stored);
+        self.pack = self.upload.next_pack();
         if self.written.len() >= self.checkpoint.0 || self.last_index.elapsed() >= self.checkpoint.1
         {
             self.write_index()?;
@@ -830,6 +830,8 @@ impl Writer {
             return Err(Error::MissingBlob(meta.tree.to_hex()));
         }
         self.flush_pack()?;
+        let stored = self.upload.drain()?;
+        self.written.extend(stored);
         self.write_index()?;
         let file = SnapshotFile {
             version: 1,
