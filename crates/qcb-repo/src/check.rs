@@ -132,8 +132,8 @@ impl Repository {
             .index
             .read()
             .expect("index lock")
-            .get(id)
-            .map(|l| l.pack.clone())
+            .pack_of(id)
+            .map(str::to_string)
     }
 
     /// Reads indexed packs whole (all of them, or a random share): each pack's name must match
@@ -144,10 +144,8 @@ impl Repository {
         let packs: BTreeMap<String, Vec<(u64, BlobEntry)>> = {
             let index = self.inner.index.read().expect("index lock");
             let mut m: BTreeMap<String, Vec<_>> = Default::default();
-            for (_, loc) in index.iter() {
-                m.entry(loc.pack.clone())
-                    .or_default()
-                    .push((loc.seq, loc.entry.clone()));
+            for loc in index.iter() {
+                m.entry(loc.pack).or_default().push((loc.seq, loc.entry));
             }
             m
         };

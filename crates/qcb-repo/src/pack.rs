@@ -64,18 +64,17 @@ impl PackBuilder {
 
     /// Compresses (when that helps) and adds one blob to the pack.
     pub fn add(&mut self, id: BlobId, blob_type: BlobType, plaintext: &[u8]) -> u64 {
-        let payload = encode_payload(plaintext);
-        self.add_encoded(id, blob_type, &payload, plaintext.len())
+        self.add_encoded(id, blob_type, &Payload::encode(plaintext), plaintext.len())
     }
 
-    /// Adds one payload already made by [`encode_payload`]; returns the bytes it will take.
+    /// Adds one payload made by [`Payload::encode`]; returns the bytes it will take.
     /// Its place (and so its nonce, the blob's position) is fixed here; the encryption itself
     /// happens in [`PackBuilder::finish`], which may run on another thread.
     pub fn add_encoded(
         &mut self,
         id: BlobId,
         blob_type: BlobType,
-        payload: &[u8],
+        payload: &Payload,
         raw_length: usize,
     ) -> u64 {
         if self.buf.capacity() == 0 {
@@ -84,7 +83,8 @@ impl PackBuilder {
         }
         let offset = self.buf.len() as u64;
         let length = payload.len() + TAG_LEN;
-        self.buf.extend_from_slice(payload);
+        self.buf.push(payload.flag);
+        self.buf.extend_from_slice(&payload.body);
         self.buf.resize(self.buf.len() + TAG_LEN, 0);
         self.blobs.push(BlobEntry {
             id,
@@ -145,26 +145,46 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// The flag byte and the (compressed, when that helps) plaintext of one blob.
-pub fn encode_payload(plaintext: &[u8]) -> Vec<u8> {
-    if plaintext.len() >= 64 {
-        let compressed = COMPRESSOR.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.is_none() {
-                *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+/// A blob's payload before encryption: its flag byte, kept apart so that compressed bytes go
+/// from zstd's output into the pack without another copy, and the body.
+pub struct Payload {
+    flag: u8,
+    body: Vec<u8>,
+}
+
+impl Payload {
+    /// Compresses `plaintext` when that makes it smaller; otherwise keeps it as it is.
+    pub fn encode(plaintext: &[u8]) -> Payload {
+        if plaintext.len() >= 64 {
+            let compressed = COMPRESSOR.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.is_none() {
+                    *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+                }
+                c.as_mut().and_then(|c| c.compress(plaintext).ok())
+            });
+            if let Some(body) = compressed.filter(|c| c.len() < plaintext.len()) {
+                return Payload { flag: ZSTD, body };
             }
-            c.as_mut().and_then(|c| c.compress(plaintext).ok())
-        });
-        if let Some(c) = compressed.filter(|c| c.len() < plaintext.len()) {
-            let mut out = Vec::with_capacity(c.len() + 1);
-            out.push(ZSTD);
-            out.extend_from_slice(&c);
-            return out;
+        }
+        Payload {
+            flag: RAW,
+            body: plaintext.to_vec(),
         }
     }
-    let mut out = Vec::with_capacity(plaintext.len() + 1);
-    out.push(RAW);
-    out.extend_from_slice(plaintext);
+
+    /// Bytes the payload takes once encrypted, without the tag.
+    pub(crate) fn len(&self) -> usize {
+        1 + self.body.len()
+    }
+}
+
+/// The flag byte and the (compressed, when that helps) plaintext of one blob, in one buffer.
+pub fn encode_payload(plaintext: &[u8]) -> Vec<u8> {
+    let p = Payload::encode(plaintext);
+    let mut out = Vec::with_capacity(p.len());
+    out.push(p.flag);
+    out.extend_from_slice(&p.body);
     out
 }
 

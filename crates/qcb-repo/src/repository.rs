@@ -377,7 +377,7 @@ impl Repository {
         PreparedBlob {
             id: self.blob_id(plaintext),
             blob_type,
-            payload: pack::encode_payload(plaintext),
+            payload: pack::Payload::encode(plaintext),
             raw_length: plaintext.len(),
         }
     }
@@ -415,14 +415,7 @@ impl Repository {
 
     /// Reads, authenticates and decompresses one blob.
     pub fn read_blob(&self, id: &BlobId, expected: BlobType) -> Result<Vec<u8>> {
-        let lookup = || {
-            self.inner
-                .index
-                .read()
-                .expect("index lock")
-                .get(id)
-                .cloned()
-        };
+        let lookup = || self.inner.index.read().expect("index lock").get(id);
         let loc = match lookup() {
             Some(l) => l,
             // Another writer may have added it since this repository was opened.
@@ -564,7 +557,7 @@ impl Repository {
 pub struct PreparedBlob {
     pub id: BlobId,
     blob_type: BlobType,
-    payload: Vec<u8>,
+    payload: pack::Payload,
     raw_length: usize,
 }
 
@@ -714,7 +707,7 @@ impl Writer {
         let prepared = PreparedBlob {
             id,
             blob_type,
-            payload: pack::encode_payload(plaintext),
+            payload: pack::Payload::encode(plaintext),
             raw_length: plaintext.len(),
         };
         self.save_prepared(prepared)
