@@ -88,8 +88,7 @@ run() {
     local cmd
     case $tool in
         qcb)      cmd=("$QCB" ingest --repo "$repo" --source "$src") ;;
-        qcb-wb)   cmd=("$QCB" ingest --repo "$repo" --source "$src" --write-behind) ;;
-        qcb-mmap) cmd=(env MALLOC_MMAP_THRESHOLD_=4194304 "$QCB" ingest --repo "$repo" --source "$src") ;;
+        qcb-nodecay) cmd=(env _RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0 "$QCB" ingest --repo "$repo" --source "$src") ;;
         restic)
             [ -e "$repo/config" ] || restic -r "$repo" init --repository-version 2 -q
             cmd=(restic -r "$repo" backup --host bench --json "$src") ;;
@@ -141,7 +140,7 @@ EOF
     [ "${status%% *}" = 0 ] || { echo "$tool failed, see $out.err" >&2; exit 1; }
 }
 
-TOOLS=(qcb qcb-wb restic borg)
+TOOLS=(qcb restic borg)
 repo_of() { echo "$BENCH_DIR/repos/$1-$2-$3"; } # tool corpus rep
 
 log "first ingest of $MESSAGES messages into fresh repositories ($REPS repetitions, tools interleaved)"
@@ -175,10 +174,10 @@ log "first ingest of $SMALL messages (memory against corpus size)"
 for tool in "${TOOLS[@]}"; do
     run "$tool" first "$SMALLDIR" "$(repo_of "$tool" small 1)" 1
 done
-# Diagnosis: the same binary with glibc's dynamic mmap threshold pinned (4 MiB), which shows
-# how much of the peak RSS is live data and how much allocator retention.
-run qcb-mmap first "$SMALLDIR" "$(repo_of qcb-mmap small 1)" 1
-run qcb-mmap first "$BIG" "$(repo_of qcb-mmap big 1)" 1
+# Diagnosis: the same binary with jemalloc told to return freed pages at once (no decay), which
+# shows how much of the peak RSS is live data and how much memory the allocator keeps.
+run qcb-nodecay first "$SMALLDIR" "$(repo_of qcb-nodecay small 1)" 1
+run qcb-nodecay first "$BIG" "$(repo_of qcb-nodecay big 1)" 1
 
 log "zstd levels over the corpus's chunks (not part of the timings above)"
 "$TARGET/release/qcb-zstd-levels" "$BIG/mailboxes" 1,2,3,5,7,9 | tee "$BENCH_DIR/zstd-levels.json" >&2

@@ -1,7 +1,7 @@
 //! `qcb-bench`: the ingest half of the repository benchmark (`bench/run-ingest.sh`).
 //!
 //! ```text
-//! qcb-bench ingest --repo DIR --source DIR [--workers N] [--budget-mib M] [--write-behind]
+//! qcb-bench ingest --repo DIR --source DIR [--workers N] [--budget-mib M] [--buffers B]
 //!                  [--password-env VAR]
 //! qcb-bench verify --repo DIR --source DIR [--password-env VAR]
 //! ```
@@ -19,22 +19,22 @@
 //! Threads, all through qcb-repo's public API:
 //! * a walker lists directories, loads the parent's trees and decides per file "reuse" or
 //!   "read", sending read jobs to the workers and an ordered event stream to the writer;
-//! * `--workers` readers read each file, cut it with [`qcb_repo::chunk_boundaries`] and compute
-//!   each chunk's [`Repository::blob_id`];
+//! * `--workers` readers read each file, cut it with [`qcb_repo::chunk_boundaries`], compute
+//!   each chunk's [`Repository::blob_id`] and, for chunks the repository lacks, compress it
+//!   ([`Repository::prepare_blob`]);
 //! * the writer (main thread) skips chunks the repository already has
-//!   ([`qcb_repo::Writer::contains`]) and passes new ones to `Writer::save_data`, which hashes
-//!   again, compresses, encrypts and packs on this one thread: the public API offers no way to
-//!   hand it a blob that was compressed elsewhere.
-//!
-//! With `--write-behind`, the repository's `LocalBackend` is wrapped in a [`Backend`] that
-//! writes pack files on a background thread, in order, and makes every other write (index,
-//! snapshot, lock) wait until the packs before it are on disk, so the write order packs → index
-//! → snapshot is kept. Without it, packs are written (and fsynced) on the writer thread, as the
-//! engine does today.
+//!   ([`qcb_repo::Writer::contains`]) and hands the new ones, prepared (hashed and compressed)
+//!   by the readers, to `Writer::save_prepared`, which appends them to the open pack; full packs
+//!   are encrypted, hashed and written (`O_DIRECT` on Linux, then fsync) by the writer's own
+//!   upload thread while the next pack fills, exactly as in a backup.
+//!   `QCB_BENCH_NO_PREPARE=1` makes the writer hash and compress instead (diagnosis only).
 //!
 //! Bytes read but not yet stored are bounded by `--budget-mib` (default 16) and the number of
 //! files in flight by a fixed pool of `--buffers` read buffers (default 16) that the workers
-//! reuse (up to 1 MiB each), so memory does not grow with the corpus. Prints one JSON object (counts and a timing breakdown) on stdout.
+//! reuse (up to 256 KiB each: a larger file gets a buffer of its own, freed once stored; keeping
+//! buffers up to 1 MiB let the pool's resident size grow with the corpus as more of them met a
+//! large file), so memory does not grow with the corpus. Prints one JSON object (counts and a
+//! timing breakdown) on stdout.
 
 /// The allocator the shipped binaries use, so the figures are theirs.
 #[cfg(not(target_env = "msvc"))]
@@ -50,8 +50,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use std::io::Read;
 
 use qcb_repo::{
-    Backend, BlobId, BlobType, FileKind, KdfParams, LocalBackend, LockKind, Node, NodeKind,
-    PreparedBlob, Repository, SnapshotMeta, Tree, chunk_boundaries,
+    Backend, BlobId, BlobType, KdfParams, LocalBackend, LockKind, Node, NodeKind, PreparedBlob,
+    Repository, SnapshotMeta, Tree, chunk_boundaries,
 };
 use serde_json::json;
 
@@ -59,7 +59,7 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const TAG: &str = "qcb-bench";
 /// Read buffers up to this capacity are reused; larger ones are freed after use.
-const KEEP_BUFFER: usize = 1024 * 1024;
+const KEEP_BUFFER: usize = 256 * 1024;
 
 struct Args {
     verify: bool,
@@ -69,13 +69,12 @@ struct Args {
     workers: usize,
     budget: u64,
     buffers: usize,
-    write_behind: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: qcb-bench ingest|verify --repo DIR --source DIR [--workers N] [--budget-mib M] \
-         [--buffers B] [--write-behind] [--password-env VAR (default QCB_PASSWORD)]"
+         [--buffers B] [--password-env VAR (default QCB_PASSWORD)]"
     );
     std::process::exit(2)
 }
@@ -93,12 +92,7 @@ fn parse_args() -> Args {
     let mut workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut budget_mib = 16u64;
     let mut buffers = 0usize;
-    let mut write_behind = false;
     while let Some(flag) = it.next() {
-        if flag == "--write-behind" {
-            write_behind = true;
-            continue;
-        }
         let value = it.next().unwrap_or_else(|| usage());
         match flag.as_str() {
             "--repo" => repo = Some(PathBuf::from(value)),
@@ -118,7 +112,6 @@ fn parse_args() -> Args {
         workers: workers.max(1),
         budget: budget_mib.max(1) * 1024 * 1024,
         buffers: if buffers == 0 { 16 } else { buffers },
-        write_behind,
     }
 }
 
@@ -321,161 +314,6 @@ fn worker(repo: Repository, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Done>,
     }
 }
 
-/// A [`Backend`] that writes pack files on a background thread, in order, and lets every other
-/// write (index, snapshot, lock) and every pack read through only once the packs queued before
-/// it are on disk. The first failed pack write fails every later call.
-struct WriteBehind {
-    inner: Arc<LocalBackend>,
-    queue: Mutex<Option<SyncSender<PackWrite>>>,
-    state: Arc<(Mutex<Pending>, Condvar)>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
-/// A pack file waiting to be written: its name and bytes.
-type PackWrite = (String, Vec<u8>);
-
-#[derive(Default)]
-struct Pending {
-    queued: usize,
-    failed: Option<String>,
-}
-
-impl WriteBehind {
-    fn new(inner: LocalBackend) -> Self {
-        let inner = Arc::new(inner);
-        // Two packs (32 MiB) queued at most.
-        let (tx, rx) = sync_channel::<PackWrite>(2);
-        let state = Arc::new((Mutex::new(Pending::default()), Condvar::new()));
-        let thread = {
-            let (inner, state) = (inner.clone(), state.clone());
-            std::thread::Builder::new()
-                .name("qcb-pack-write".into())
-                .spawn(move || {
-                    for (name, bytes) in rx {
-                        let result = inner.write(FileKind::Pack, &name, &bytes);
-                        let mut p = state.0.lock().expect("write-behind lock");
-                        p.queued -= 1;
-                        if let Err(e) = result {
-                            p.failed.get_or_insert_with(|| format!("data/{name}: {e}"));
-                        }
-                        state.1.notify_all();
-                    }
-                })
-                .expect("spawn the pack writer thread")
-        };
-        WriteBehind {
-            inner,
-            queue: Mutex::new(Some(tx)),
-            state,
-            thread: Mutex::new(Some(thread)),
-        }
-    }
-
-    /// Waits until every queued pack is written; fails if one could not be.
-    fn barrier(&self) -> qcb_repo::Result<()> {
-        let mut p = self.state.0.lock().expect("write-behind lock");
-        while p.queued > 0 {
-            p = self.state.1.wait(p).expect("write-behind lock");
-        }
-        match &p.failed {
-            Some(e) => Err(qcb_repo::Error::InvalidArgument(format!(
-                "an earlier pack write failed: {e}"
-            ))),
-            None => Ok(()),
-        }
-    }
-
-    fn settle(&self, kind: FileKind) -> qcb_repo::Result<()> {
-        match kind {
-            FileKind::Pack => {
-                if let Some(e) = &self.state.0.lock().expect("write-behind lock").failed {
-                    return Err(qcb_repo::Error::InvalidArgument(format!(
-                        "an earlier pack write failed: {e}"
-                    )));
-                }
-                Ok(())
-            }
-            _ => self.barrier(),
-        }
-    }
-}
-
-impl Drop for WriteBehind {
-    fn drop(&mut self) {
-        drop(self.queue.lock().expect("write-behind lock").take());
-        if let Some(t) = self.thread.lock().expect("write-behind lock").take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Backend for WriteBehind {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    fn create_layout(&self) -> qcb_repo::Result<()> {
-        self.inner.create_layout()
-    }
-    fn write(&self, kind: FileKind, name: &str, bytes: &[u8]) -> qcb_repo::Result<()> {
-        self.settle(kind)?;
-        if kind != FileKind::Pack {
-            return self.inner.write(kind, name, bytes);
-        }
-        self.state.0.lock().expect("write-behind lock").queued += 1;
-        let queue = self.queue.lock().expect("write-behind lock");
-        let sent = queue
-            .as_ref()
-            .map(|q| q.send((name.to_string(), bytes.to_vec())));
-        if !matches!(sent, Some(Ok(()))) {
-            return Err(qcb_repo::Error::InvalidArgument(
-                "the pack writer thread stopped".into(),
-            ));
-        }
-        Ok(())
-    }
-    fn read(&self, kind: FileKind, name: &str) -> qcb_repo::Result<Vec<u8>> {
-        self.barrier_for(kind)?;
-        self.inner.read(kind, name)
-    }
-    fn read_range(
-        &self,
-        kind: FileKind,
-        name: &str,
-        offset: u64,
-        len: usize,
-    ) -> qcb_repo::Result<Vec<u8>> {
-        self.barrier_for(kind)?;
-        self.inner.read_range(kind, name, offset, len)
-    }
-    fn size(&self, kind: FileKind, name: &str) -> qcb_repo::Result<u64> {
-        self.barrier_for(kind)?;
-        self.inner.size(kind, name)
-    }
-    fn list(&self, kind: FileKind) -> qcb_repo::Result<Vec<String>> {
-        self.barrier_for(kind)?;
-        self.inner.list(kind)
-    }
-    fn exists(&self, kind: FileKind, name: &str) -> qcb_repo::Result<bool> {
-        self.barrier_for(kind)?;
-        self.inner.exists(kind, name)
-    }
-    fn delete(&self, kind: FileKind, name: &str) -> qcb_repo::Result<()> {
-        self.barrier_for(kind)?;
-        self.inner.delete(kind, name)
-    }
-}
-
-impl WriteBehind {
-    /// Reads of packs wait for queued pack writes; other files are never queued.
-    fn barrier_for(&self, kind: FileKind) -> qcb_repo::Result<()> {
-        if kind == FileKind::Pack {
-            self.barrier()
-        } else {
-            Ok(())
-        }
-    }
-}
-
 #[derive(Default)]
 struct Counts {
     files: u64,
@@ -498,11 +336,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
     let password = std::env::var(&args.password_env)
         .map_err(|_| format!("set the repository password in ${}", args.password_env))?;
     let fresh = !args.repo.exists() || std::fs::read_dir(&args.repo)?.next().is_none();
-    let backend: Box<dyn Backend> = if args.write_behind {
-        Box::new(WriteBehind::new(LocalBackend::new(&args.repo)))
-    } else {
-        Box::new(LocalBackend::new(&args.repo))
-    };
+    let backend: Box<dyn Backend> = Box::new(LocalBackend::new(&args.repo));
     let repo = if fresh {
         Repository::init(backend, password.as_bytes(), KdfParams::default())?
     } else {
@@ -660,7 +494,6 @@ fn run(args: Args) -> Res<serde_json::Value> {
         "fresh_repository": fresh,
         "workers": args.workers,
         "buffers": args.buffers,
-        "write_behind": args.write_behind,
         "files": c.files,
         "files_read": c.files_read,
         "files_reused": c.files_reused,
