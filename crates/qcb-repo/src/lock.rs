@@ -133,13 +133,14 @@ impl Repository {
     }
 
     /// Takes a lock, waiting up to `options.wait` for conflicting holders to finish, then
-    /// reloads the index (a prune may have rewritten it since the repository was opened).
+    /// brings the index up to date ([`Repository::sync_index`]: a prune may have rewritten it
+    /// since the repository was opened).
     pub fn lock_with(&self, kind: LockKind, options: LockOptions) -> Result<RepoLock> {
         let deadline = Instant::now() + options.wait;
         loop {
             match self.try_lock(kind, options) {
                 Ok(lock) => {
-                    self.reload_index()?;
+                    self.sync_index()?;
                     return Ok(lock);
                 }
                 Err(Error::Locked { .. }) if Instant::now() < deadline => {

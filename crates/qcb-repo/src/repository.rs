@@ -242,6 +242,33 @@ impl Repository {
         Ok(())
     }
 
+    /// Brings the loaded index up to date after taking a lock. Index files are write-once and
+    /// only a prune removes them, after writing the files that replace them: when every file
+    /// the loaded index was built from is still there, merging the new ones gives exactly what
+    /// reading them all again would (a prune that stopped before removing anything left
+    /// agreeing copies, whose packs are all still there). When one is gone, everything is read
+    /// again.
+    pub fn sync_index(&self) -> Result<()> {
+        let names: std::collections::HashSet<String> = self
+            .inner
+            .backend
+            .list(FileKind::Index)?
+            .into_iter()
+            .collect();
+        let unchanged = self
+            .inner
+            .index_files
+            .lock()
+            .expect("index files lock")
+            .iter()
+            .all(|n| names.contains(n));
+        if unchanged {
+            self.refresh_index().map(|_| ())
+        } else {
+            self.reload_index()
+        }
+    }
+
     /// Records a damaged index file, or passes on an error that is not damage (I/O).
     fn index_damaged(
         damaged: &mut std::collections::BTreeMap<String, String>,

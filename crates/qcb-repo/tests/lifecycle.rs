@@ -736,3 +736,60 @@ fn a_pack_the_storage_refuses_stops_the_commit_with_its_error() {
     assert_eq!(read_item(&repo, &snap, "Inbox", "a"), noise(7, 400_000));
     assert_clean(&repo);
 }
+
+/// Taking a lock brings the index of an already open repository up to date: index files
+/// written since are merged, and after a prune replaced index files and removed packs the
+/// index is read again, so no blob is looked up in a pack that is gone.
+#[test]
+fn a_lock_sees_index_files_added_or_replaced_since_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Repository::init_local(dir.path(), b"pw", fast()).unwrap();
+    for day in 0..3 {
+        let items = vec![("daily", noise(200 + day as u64, 300_000))];
+        commit(&first, &[("Inbox", items)], day);
+    }
+    // Opened now; another process then adds a snapshot.
+    let opened = Repository::open_local(dir.path(), b"pw").unwrap();
+    let added = commit(&first, &[("Inbox", vec![("daily", noise(9, 300_000))])], 3);
+    {
+        let _l = opened.lock(LockKind::Shared).unwrap();
+        assert_eq!(
+            read_item(&opened, &added, "Inbox", "daily"),
+            noise(9, 300_000)
+        );
+        assert_eq!(opened.index_stats(), first.index_stats());
+    }
+    // Another process forgets the first two snapshots and repacks everything.
+    {
+        let _x = first.lock(LockKind::Exclusive).unwrap();
+        let plan = first
+            .plan_forget(
+                &RetentionPolicy {
+                    keep_last: Some(2),
+                    ..Default::default()
+                },
+                t(10),
+            )
+            .unwrap();
+        assert_eq!(first.forget(&plan).unwrap(), 2);
+        let report = first
+            .prune(PruneOptions {
+                max_unused: 0.0,
+                dry_run: false,
+            })
+            .unwrap();
+        assert!(report.index_files_replaced > 0, "{report:?}");
+    }
+    let _l = opened.lock(LockKind::Shared).unwrap();
+    assert_eq!(opened.index_stats(), first.index_stats());
+    let kept = opened.list_snapshots().unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(
+        read_item(&opened, &kept[1], "Inbox", "daily"),
+        noise(9, 300_000)
+    );
+    assert_eq!(
+        read_item(&opened, &kept[0], "Inbox", "daily"),
+        noise(202, 300_000)
+    );
+}
