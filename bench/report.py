@@ -70,6 +70,7 @@ def collect(a):
         "verify": json.load(open(a.verify)) if a.verify and os.path.exists(a.verify) else None,
         "zstd_levels": ([json.loads(l) for l in open(a.levels) if l.strip()]
                         if a.levels and os.path.exists(a.levels) else []),
+        "kdf": json.load(open(a.kdf)) if a.kdf and os.path.exists(a.kdf) else None,
     }
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
@@ -217,7 +218,10 @@ def render(a):
          "from memory and the numbers measure CPU and write cost, not the disk's read speed."
          if d["cache"] == "warm" else "`drop_caches` before every run: files come from the disk.")
       + " Repositories are written to disk and each tool fsyncs as it normally does.")
-    w(f"- The machine is shared: other jobs (Rust builds, a test suite) ran at the same time. "
+    qc = [cpu(r) for r in first.get("qcb", [])]
+    w(f"- A virtual machine whose speed varies from minute to minute"
+      + (f" (qcb-bench's CPU time for the same work ranged from {min(qc):.2f} to {max(qc):.2f} s "
+         f"over the first-ingest repetitions)" if qc else "") + ". "
       f"1-minute load average before the runs: median {statistics.median(loads):.1f}, "
       f"min {min(loads):.1f}, max {max(loads):.1f} on {m['nproc']} cores. To spread this noise "
       f"evenly, the first ingest and the no-change run were repeated {d['reps']} times with the "
@@ -280,6 +284,31 @@ def render(a):
         nw, fw = med(nochange[t], lambda r: r["wall_s"]), med(first[t], lambda r: r["wall_s"])
         w(f"| {TOOLS[t]} | {nw:.2f} s | {fw:.2f} s | {100 * nw / fw:.1f}% |")
     w("")
+    if "qcb" in tools and nochange["qcb"]:
+        qn = sorted(nochange["qcb"], key=lambda r: r["wall_s"])[len(nochange["qcb"]) // 2]
+        sec, fw = qn["detail"]["seconds"], med(first["qcb"], lambda r: r["wall_s"])
+        w(f"Where qcb-repo's median no-change run goes (wall {qn['wall_s']:.2f} s, of which "
+          f"{sec['total']:.2f} s inside `qcb-bench`; the rest is starting and ending the process):")
+        w("")
+        w("| Step | Seconds |")
+        w("|---|---|")
+        for k, label in (("open_and_lock", "open (Argon2id, config, index), shared lock, parent snapshot"),
+                         ("writer_waiting_for_walker", "walk: listing, `stat` of every file, parent trees"),
+                         ("writer_save_tree", "`Writer::save_tree` (every tree is already stored)"),
+                         ("commit", "`commit`: snapshot")):
+            w(f"| {label} | {sec[k]:.3f} |")
+        w("")
+        kdf = d.get("kdf")
+        if kdf:
+            k = kdf["seconds"]
+            p = kdf["params"]
+            w(f"Argon2id with the default parameters ({p['memory-kib'] // 1024} MiB, "
+              f"{p['iterations']} passes, {p['parallelism']} lane) takes {k:.3f} s on its own "
+              f"(`qcb-bench kdf`, best of 5): {100 * k / fw:.1f}% of the first ingest, paid by "
+              f"every run that opens the repository. Without it the no-change run would be "
+              f"{qn['wall_s'] - k:.2f} s = {100 * (qn['wall_s'] - k) / fw:.1f}% of the first "
+              f"ingest.")
+            w("")
 
     w(f"### Memory: {small:,} against {big:,} messages (first ingest)")
     w("")
@@ -429,7 +458,7 @@ def main():
     c = sub.add_parser("collect")
     for k in ("runs", "out", "corpus-initial", "corpus-changed", "corpus-small", "perf",
               "perf-threads", "verify", "commit", "dirty", "cache", "reps", "restic", "borg",
-              "levels"):
+              "levels", "kdf"):
         c.add_argument("--" + k, default=None)
     r = sub.add_parser("render")
     r.add_argument("--results", required=True)

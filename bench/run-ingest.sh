@@ -182,6 +182,9 @@ run qcb-nodecay first "$BIG" "$(repo_of qcb-nodecay big 1)" 1
 log "zstd levels over the corpus's chunks (not part of the timings above)"
 "$TARGET/release/qcb-zstd-levels" "$BIG/mailboxes" 1,2,3,5,7,9 | tee "$BENCH_DIR/zstd-levels.json" >&2
 
+log "Argon2id with the default parameters, on its own (not part of the timings above)"
+"$QCB" kdf | tee "$BENCH_DIR/kdf.json" >&2
+
 PERF_TXT=$BENCH_DIR/perf-report.txt
 : > "$PERF_TXT"
 if [ "$PROFILE" = 1 ] && command -v perf > /dev/null; then
@@ -202,7 +205,7 @@ DIRTY=$(git -C "$ROOT" status --porcelain 2> /dev/null | grep -c . || true)
 python3 "$ROOT/bench/report.py" collect --runs "$RUNS" --out "$RESULTS" \
     --corpus-initial "$BENCH_DIR/corpus-big-initial.json" --corpus-changed "$BIG/corpus.json" \
     --corpus-small "$SMALLDIR/corpus.json" --perf "$PERF_TXT" --perf-threads "$BENCH_DIR/perf-threads.txt" \
-    --verify "$BENCH_DIR/verify.json" --levels "$BENCH_DIR/zstd-levels.json" --commit "$COMMIT" --dirty "${DIRTY:-0}" --cache "$CACHE" --reps "$REPS" \
+    --verify "$BENCH_DIR/verify.json" --levels "$BENCH_DIR/zstd-levels.json" --kdf "$BENCH_DIR/kdf.json" --commit "$COMMIT" --dirty "${DIRTY:-0}" --cache "$CACHE" --reps "$REPS" \
     --restic "$(restic version)" --borg "$(borg --version)"
 python3 "$ROOT/bench/report.py" render --results "$RESULTS" --out "$DOC"
 log "wrote $RESULTS and $DOC"

@@ -4,10 +4,12 @@
 //! qcb-bench ingest --repo DIR --source DIR [--workers N] [--budget-mib M] [--buffers B]
 //!                  [--password-env VAR]
 //! qcb-bench verify --repo DIR --source DIR [--password-env VAR]
+//! qcb-bench kdf
 //! ```
 //!
 //! `verify` (not timed) reads the newest snapshot back and compares every item with its file:
-//! same names, same bytes, nothing missing and nothing extra.
+//! same names, same bytes, nothing missing and nothing extra. `kdf` times one Argon2id
+//! derivation with the default parameters (the fixed cost of opening a repository).
 //!
 //! Stores a directory of files as one snapshot, the way the engine stores a mailbox: one
 //! `Node::item` per file (content through `Writer::save_content`'s chunking), one tree per
@@ -226,10 +228,17 @@ impl Walker {
         for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            entries.push((name, entry.path(), entry.file_type()?));
+            let ft = entry.file_type()?;
+            // Relative to the open folder (fstatat): no walk of the whole path per file.
+            let meta = if ft.is_file() {
+                Some(entry.metadata()?)
+            } else {
+                None
+            };
+            entries.push((name, entry.path(), ft, meta));
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, path, ft) in entries {
+        for (name, path, ft, meta) in entries {
             let old = parent.as_ref().and_then(|t| t.get(&name));
             if ft.is_dir() {
                 let subtree = match old {
@@ -240,8 +249,7 @@ impl Walker {
                     _ => None,
                 };
                 self.walk(&path, name, subtree)?;
-            } else if ft.is_file() {
-                let meta = std::fs::metadata(&path)?;
+            } else if let Some(meta) = meta {
                 let (size, mtime_ns) = (meta.len(), mtime_ns(&meta));
                 let how = match old {
                     Some(n) if unchanged(n, size, mtime_ns) => How::Reuse(Box::new(n.clone())),
@@ -555,7 +563,35 @@ fn verify(args: Args) -> Res<serde_json::Value> {
     Ok(json!({ "snapshot": snap.id.0, "files_verified": files, "bytes_verified": bytes }))
 }
 
+/// `qcb-bench kdf`: times Argon2id with the default parameters, the fixed cost of opening a
+/// repository (best of 5, after one warm-up).
+fn kdf() -> Res<serde_json::Value> {
+    let params = KdfParams::default();
+    let salt = [7u8; 32];
+    params.derive(b"password", &salt)?;
+    let best = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            params.derive(b"password", &salt).map(|_| t.elapsed())
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .min()
+        .unwrap_or_default();
+    Ok(json!({ "params": params, "seconds": best.as_secs_f64() }))
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("kdf") {
+        match kdf() {
+            Ok(report) => println!("{report}"),
+            Err(e) => {
+                eprintln!("qcb-bench: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let args = parse_args();
     let result = if args.verify { verify(args) } else { run(args) };
     match result {
