@@ -263,7 +263,8 @@ impl Repository {
             .iter()
             .all(|n| names.contains(n));
         if unchanged {
-            self.refresh_index().map(|_| ())
+            // One listing: on S3 each is a request.
+            self.merge_new_index_files(names).map(|_| ())
         } else {
             self.reload_index()
         }
@@ -315,9 +316,14 @@ impl Repository {
     /// Merges index files written since the last look (by another process, for example).
     /// Returns how many were new.
     pub fn refresh_index(&self) -> Result<usize> {
+        self.merge_new_index_files(self.inner.backend.list(FileKind::Index)?)
+    }
+
+    /// Merges the index files among `names` that the loaded index does not have yet.
+    fn merge_new_index_files(&self, names: impl IntoIterator<Item = String>) -> Result<usize> {
         let mut known = self.inner.index_files.lock().expect("index files lock");
         let mut added = 0;
-        for name in self.inner.backend.list(FileKind::Index)? {
+        for name in names {
             if known.contains(&name) {
                 continue;
             }
