@@ -263,6 +263,9 @@ impl SecretStore for EnvByKind {
             "cannot store {name:?} in environment variables"
         )))
     }
+    fn writable(&self) -> bool {
+        false
+    }
     fn delete(&self, _: &str) -> qcb_engine::Result<()> {
         Ok(())
     }

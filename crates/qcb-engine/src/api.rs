@@ -62,6 +62,39 @@ pub async fn open_repository_at(
     .await
 }
 
+/// Opens an existing repository whose password `password` was read from `secrets` (entry
+/// `repository_password_entry(name)`, `name` being the repository as the set names it), with
+/// the key remembered beside that password (`remembered`: what `secrets` holds under
+/// `remembered_key_entry(name)`) when it still applies; a fresh one is remembered there when
+/// it did not (a keychain that refuses is logged and otherwise ignored: the repository is
+/// open). What a scheduled run does, so that a run with nothing to back up does not spend its
+/// time deriving the key.
+pub async fn open_repository_remembered(
+    location: qcb_repo::Location,
+    name: String,
+    password: String,
+    remembered: Option<String>,
+    cache_root: PathBuf,
+    secrets: Arc<dyn crate::secrets::SecretStore>,
+) -> Result<Arc<RepoHandle>> {
+    blocking(move || {
+        let (handle, renewed) =
+            RepoHandle::open_remembering(&location, &password, remembered.as_deref(), &cache_root)?;
+        if let Some(key) = renewed {
+            let beside = crate::secrets::repository_password_entry(&name);
+            let entry = crate::secrets::remembered_key_entry(&name);
+            if let Err(e) = secrets.set_beside(&beside, &entry, key.expose()) {
+                tracing::warn!(
+                    code = e.code(),
+                    "the repository key could not be remembered"
+                );
+            }
+        }
+        Ok(Arc::new(handle))
+    })
+    .await
+}
+
 pub async fn list_snapshots(repo: Arc<RepoHandle>) -> Result<Vec<SnapshotInfo>> {
     blocking(move || repo.snapshots()).await
 }
@@ -325,16 +358,35 @@ pub async fn open_repository_for_user(
         ));
     }
     let mut warning = None;
-    let handle = open_repository_at(location, password.clone(), cache_root, create).await?;
+    let remembered_entry = crate::secrets::remembered_key_entry(&text);
+    let (handle, renewed) = if create {
+        let handle = open_repository_at(location, password.clone(), cache_root, true).await?;
+        let key = handle.repository().remembered_key(password.as_bytes());
+        (handle, Some(key))
+    } else {
+        let (secrets, e, pw) = (secrets.clone(), remembered_entry.clone(), password.clone());
+        blocking(move || {
+            // An unreadable keychain is reported below, when remembering fails too.
+            let remembered = secrets.get(&e).ok().flatten();
+            let (h, renewed) =
+                RepoHandle::open_remembering(&location, &pw, remembered.as_deref(), &cache_root)?;
+            Ok((Arc::new(h), renewed))
+        })
+        .await?
+    };
     let result = blocking(move || {
         if remember {
             secrets.set(&entry, &password)?;
+            if let Some(key) = renewed {
+                secrets.set_beside(&entry, &remembered_entry, key.expose())?;
+            }
             if let Some((id, key)) = &s3_keys {
                 secrets.set(&key_id_entry, id)?;
                 secrets.set(&key_entry, key)?;
             }
             Ok(())
         } else {
+            secrets.delete(&remembered_entry)?;
             secrets.delete(&entry)?;
             if s3_keys.is_some() {
                 secrets.delete(&key_id_entry)?;

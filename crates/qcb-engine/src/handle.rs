@@ -62,6 +62,24 @@ impl RepoHandle {
         Self::with_catalog(repo, cache_root)
     }
 
+    /// Opens the repository at a location with the key remembered from an earlier open when
+    /// it still applies (no key derivation; see [`qcb_repo::RememberedKey`]). Returns the key
+    /// to remember instead when it did not (none, or it no longer fits).
+    pub fn open_remembering(
+        location: &Location,
+        password: &str,
+        remembered: Option<&str>,
+        cache_root: &Path,
+    ) -> Result<(RepoHandle, Option<qcb_repo::RememberedKey>)> {
+        let (repo, how) =
+            Repository::open_at_remembering(location, password.as_bytes(), remembered)?;
+        let renewed = match how {
+            qcb_repo::Remembered::Used => None,
+            qcb_repo::Remembered::Renewed(k) => Some(k),
+        };
+        Ok((Self::with_catalog(repo, cache_root)?, renewed))
+    }
+
     fn with_catalog(repo: Repository, cache_root: &Path) -> Result<RepoHandle> {
         let catalog = Catalog::open(&Self::catalog_path(cache_root, repo.id()), repo.id())?;
         Ok(RepoHandle {

@@ -20,6 +20,28 @@ pub trait SecretStore: Send + Sync {
     fn set(&self, name: &str, secret: &str) -> Result<()>;
     /// Removes a secret; removing one that is not there is not an error.
     fn delete(&self, name: &str) -> Result<()>;
+    /// Whether [`SecretStore::set`] can store anything (environment variables and files given
+    /// on the command line cannot).
+    fn writable(&self) -> bool {
+        true
+    }
+    /// Stores `secret` under `name` in the store that holds the entry `beside`, and nowhere
+    /// else: for what must be kept no less safely than that entry (a repository's remembered
+    /// key beside its password). `Ok(false)` when no store holds `beside` or that one is
+    /// read-only.
+    fn set_beside(&self, beside: &str, name: &str, secret: &str) -> Result<bool> {
+        if !self.writable() || self.get(beside)?.is_none() {
+            return Ok(false);
+        }
+        self.set(name, secret).map(|()| true)
+    }
+}
+
+/// The entry under which a repository's remembered key is kept, beside its password (see
+/// [`qcb_repo::RememberedKey`]): a scheduled run then opens the repository without the
+/// password's key derivation.
+pub fn remembered_key_entry(location: &str) -> String {
+    format!("repository-key:{location}")
 }
 
 /// The entry name under which a repository's password is kept.
@@ -168,6 +190,9 @@ impl SecretStore for EnvStore {
             "cannot store {name:?}: secrets from environment variables are read-only"
         )))
     }
+    fn writable(&self) -> bool {
+        false
+    }
     fn delete(&self, name: &str) -> Result<()> {
         self.set(name, "")
     }
@@ -200,6 +225,9 @@ impl SecretStore for FileStore {
         Err(EngineError::InvalidInput(format!(
             "cannot store {name:?}: secrets from files are read-only"
         )))
+    }
+    fn writable(&self) -> bool {
+        false
     }
     fn delete(&self, name: &str) -> Result<()> {
         self.set(name, "")
@@ -337,6 +365,15 @@ impl SecretStore for Chain {
             let _ = s.delete(name);
         }
         Ok(())
+    }
+    /// In the first store that holds `beside` (the one [`SecretStore::get`] reads it from).
+    fn set_beside(&self, beside: &str, name: &str, secret: &str) -> Result<bool> {
+        for s in &self.0 {
+            if s.get(beside)?.is_some() {
+                return s.set_beside(beside, name, secret);
+            }
+        }
+        Ok(false)
     }
 }
 

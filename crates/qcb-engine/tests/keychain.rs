@@ -87,6 +87,37 @@ fn secrets_round_trip_through_gnome_keyring() {
         store.get("repository:/srv/backup").unwrap().as_deref(),
         Some("rotated")
     );
+    // A repository's remembered key goes beside its password, and opens it from there.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let handle = qcb_engine::RepoHandle::create(
+        &repo,
+        "rotated",
+        qcb_engine::KdfParams::insecure_for_tests(),
+        &dir.path().join("cache"),
+    )
+    .unwrap();
+    let key = handle.repository().remembered_key(b"rotated");
+    let entry = "repository-key:/srv/backup";
+    assert!(
+        !store
+            .set_beside("repository:/elsewhere", entry, key.expose())
+            .unwrap()
+    );
+    assert_eq!(store.get(entry).unwrap(), None);
+    assert!(
+        store
+            .set_beside("repository:/srv/backup", entry, key.expose())
+            .unwrap()
+    );
+    let text = store.get(entry).unwrap().unwrap();
+    let location = qcb_engine::Location::Local(repo);
+    let cache = dir.path().join("cache");
+    let (_, renewed) =
+        qcb_engine::RepoHandle::open_remembering(&location, "rotated", Some(&text), &cache)
+            .unwrap();
+    assert!(renewed.is_none(), "opened with the remembered key");
+    store.delete(entry).unwrap();
     // A refresh token is long.
     let token = "0.A".repeat(1500);
     store.set("refresh-token:alice", &token).unwrap();

@@ -36,6 +36,7 @@ mod lock;
 mod opendal_backend;
 mod pack;
 mod prune;
+mod remember;
 mod repository;
 mod retention;
 mod tree;
@@ -53,6 +54,7 @@ pub use location::{DEFAULT_S3_REGION, Location, S3Location, Secret};
 pub use lock::{LockInfo, LockKind, LockOptions, RepoLock, process_is_gone};
 pub use opendal_backend::{OpendalBackend, Timeouts};
 pub use prune::{PruneOptions, PruneReport};
+pub use remember::{Remembered, RememberedKey};
 pub use repository::{
     CHUNK_AVG, CHUNK_MAX, CHUNK_MIN, CHUNK_THRESHOLD, ContentChunker, PreparedBlob, Repository,
     Writer, WriterStats, chunk_boundaries,

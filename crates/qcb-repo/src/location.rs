@@ -306,13 +306,29 @@ impl Repository {
 
     /// Opens the repository at a location.
     pub fn open_at(location: &Location, password: &[u8]) -> Result<Repository> {
-        match location {
-            Location::Local(path) => Repository::open_local(path, password),
-            Location::S3(s3) => {
-                let backend = OpendalBackend::s3(s3)?;
-                backend.check_access()?;
-                Repository::open(Box::new(backend), password)
-            }
+        Repository::open(backend_at(location)?, password)
+    }
+
+    /// Opens the repository at a location with a remembered key when it still applies (see
+    /// [`Repository::open_remembering`]).
+    pub fn open_at_remembering(
+        location: &Location,
+        password: &[u8],
+        remembered: Option<&str>,
+    ) -> Result<(Repository, crate::Remembered)> {
+        Repository::open_remembering(backend_at(location)?, password, remembered)
+    }
+}
+
+/// The storage behind an existing repository's location (an S3 bucket is probed first, so a
+/// wrong endpoint or key fails here with a clear error).
+fn backend_at(location: &Location) -> Result<Box<dyn crate::Backend>> {
+    match location {
+        Location::Local(path) => Ok(Box::new(crate::LocalBackend::new(path))),
+        Location::S3(s3) => {
+            let backend = OpendalBackend::s3(s3)?;
+            backend.check_access()?;
+            Ok(Box::new(backend))
         }
     }
 }

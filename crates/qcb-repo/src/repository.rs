@@ -189,13 +189,27 @@ impl Repository {
                 });
             }
         };
-        let sealed = backend.read(FileKind::Config, "config")?;
-        let plain = crypto::open(&key, CONFIG_AAD, &sealed).ok_or_else(|| {
-            Error::corrupt(
+        match Self::open_with_key(backend, key, key_name)? {
+            Ok(repo) => Ok(repo),
+            Err(_) => Err(Error::corrupt(
                 "config",
                 "failed authentication (damaged, or from another repository)",
-            )
-        })?;
+            )),
+        }
+    }
+
+    /// The rest of opening once the master key is known: reads and authenticates the config,
+    /// loads the index. `Ok(Err(backend))` when the config does not authenticate under `key`
+    /// (a damaged config, or a key from another repository).
+    pub(crate) fn open_with_key(
+        backend: Box<dyn Backend>,
+        key: MasterKey,
+        key_name: String,
+    ) -> Result<std::result::Result<Repository, Box<dyn Backend>>> {
+        let sealed = backend.read(FileKind::Config, "config")?;
+        let Some(plain) = crypto::open(&key, CONFIG_AAD, &sealed) else {
+            return Ok(Err(backend));
+        };
         let config: Config =
             serde_json::from_slice(&plain).map_err(|e| Error::corrupt("config", e.to_string()))?;
         if config.version != FORMAT_VERSION {
@@ -216,7 +230,7 @@ impl Repository {
             }),
         };
         repo.load_index()?;
-        Ok(repo)
+        Ok(Ok(repo))
     }
 
     fn load_index(&self) -> Result<()> {

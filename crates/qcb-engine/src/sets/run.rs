@@ -162,7 +162,25 @@ async fn run_inner(
     now: DateTime<Utc>,
     progress: Arc<dyn Progress>,
 ) -> Result<Inner> {
+    // The key remembered beside the password is read alongside it: each keychain read is a
+    // round trip to the OS's secret service.
+    let remembered = {
+        let secrets = ctx.secrets.clone();
+        let entry = crate::secrets::remembered_key_entry(&set.repository);
+        tokio::task::spawn_blocking(move || secrets.get(&entry))
+    };
     let password = secret(ctx, set, SecretKind::RepositoryPassword).await?;
+    let remembered = match remembered.await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            tracing::warn!(
+                code = e.code(),
+                "the remembered repository key could not be read"
+            );
+            None
+        }
+        Err(_) => None,
+    };
     // An S3 repository's keys: the environment (servers), else the secret store (where the
     // desktop keeps them when the repository is opened with "remember").
     let (repository, secrets) = (set.repository.clone(), ctx.secrets.clone());
@@ -181,8 +199,15 @@ async fn run_inner(
         .map_err(|e| EngineError::InvalidInput(format!("repository {repository:?}: {e}")))
     })
     .await?;
-    let handle =
-        crate::api::open_repository_at(location, password, ctx.cache_dir.clone(), false).await?;
+    let handle = crate::api::open_repository_remembered(
+        location,
+        set.repository.clone(),
+        password,
+        remembered,
+        ctx.cache_dir.clone(),
+        ctx.secrets.clone(),
+    )
+    .await?;
     let graph = Arc::new(client(ctx, set).await?);
     let mut opts = BackupOptions::new(now, ctx.hostname.clone());
     opts.selection = set.mailboxes.clone();

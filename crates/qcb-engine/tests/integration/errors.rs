@@ -180,11 +180,16 @@ async fn a_remembered_password_opens_the_repository_and_a_broken_keychain_only_w
     assert!(o.keychain_warning.is_none());
     let entry = qcb_engine::secrets::repository_password_entry(&path.display().to_string());
     assert_eq!(store.get(&entry).unwrap().as_deref(), Some("pw-1"));
+    // The repository's key is remembered beside it, so opening skips the key derivation.
+    let key_entry = qcb_engine::secrets::remembered_key_entry(&path.display().to_string());
+    let key = store.get(&key_entry).unwrap().expect("a remembered key");
     // An empty password uses the remembered one.
     open("", false, true, store.clone()).await.unwrap();
-    // Not remembering forgets it; then an empty password is a clear error.
+    assert_eq!(store.get(&key_entry).unwrap(), Some(key));
+    // Not remembering forgets both; then an empty password is a clear error.
     open("pw-1", false, false, store.clone()).await.unwrap();
     assert_eq!(store.get(&entry).unwrap(), None);
+    assert_eq!(store.get(&key_entry).unwrap(), None);
     let e = open("", false, false, store.clone()).await.err().unwrap();
     assert_eq!(e.code(), "invalid_input");
     // A wrong password is still wrong, and nothing is remembered for it.
@@ -194,6 +199,7 @@ async fn a_remembered_password_opens_the_repository_and_a_broken_keychain_only_w
         .unwrap();
     assert_eq!(e.code(), "wrong_password");
     assert_eq!(store.get(&entry).unwrap(), None);
+    assert_eq!(store.get(&key_entry).unwrap(), None);
     // A broken keychain does not stop the repository from opening.
     let o = open("pw-1", false, true, Arc::new(BrokenKeychain))
         .await

@@ -297,6 +297,78 @@ async fn a_run_without_its_secrets_fails_clearly_and_is_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_remembers_the_repository_key_beside_the_password_and_uses_it_next_time() {
+    use qcb_engine::secrets::{Chain, FileStore, remembered_key_entry, repository_password_entry};
+    let b = bench().await;
+    let mut set = b.set("Remember");
+    set.mailboxes.users = vec![b.upns()[0].clone()];
+    b.ctx.store.save(&set, false, at(0)).unwrap();
+    b.store_secrets(&set);
+    let entry = remembered_key_entry(&b.repo_path);
+    assert_eq!(b.secrets.get(&entry).unwrap(), None);
+    let run = |t| qcb_engine::sets::run_set(&b.ctx, "remember", at(t), Arc::new(NoProgress));
+    assert_eq!(run(1).await.unwrap().status, RunStatus::Succeeded);
+    let remembered = b.secrets.get(&entry).unwrap().expect("a remembered key");
+    assert!(remembered.starts_with("qcbackup-remembered-key-v1 "));
+
+    // The next run opens with it: with the key file's contents destroyed (its name kept) only
+    // the remembered key can open the repository.
+    let keys = std::path::Path::new(&b.repo_path).join("keys");
+    let key_file = std::fs::read_dir(&keys)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let saved = std::fs::read(&key_file).unwrap();
+    std::fs::write(&key_file, b"{}").unwrap();
+    assert_eq!(run(2).await.unwrap().status, RunStatus::Succeeded);
+    std::fs::write(&key_file, &saved).unwrap();
+    assert_eq!(
+        b.secrets.get(&entry).unwrap().as_deref(),
+        Some(&*remembered)
+    );
+
+    // Another password in the keychain is judged by the key files, not by what is remembered.
+    let password_entry = repository_password_entry(&b.repo_path);
+    b.secrets.set(&password_entry, "wrong").unwrap();
+    assert_eq!(run(3).await.unwrap_err().code(), "wrong_password");
+    b.secrets.set(&password_entry, "repo-pw").unwrap();
+
+    // A password from a read-only place (a file given to a server) is never joined by its
+    // key in another store.
+    b.secrets.delete(&entry).unwrap();
+    b.secrets.delete(&password_entry).unwrap();
+    let file = b.dir.path().join("password");
+    std::fs::write(&file, "repo-pw\n").unwrap();
+    let ctx = qcb_engine::sets::RunContext {
+        secrets: Arc::new(Chain(vec![
+            Box::new(FileStore::new([(password_entry.clone(), file)])),
+            Box::new(SharedStore(b.secrets.clone())),
+        ])),
+        ..b.ctx.clone()
+    };
+    let r = qcb_engine::sets::run_set(&ctx, "remember", at(4), Arc::new(NoProgress)).await;
+    assert_eq!(r.unwrap().status, RunStatus::Succeeded);
+    assert_eq!(b.secrets.get(&entry).unwrap(), None);
+}
+
+/// A store shared with the test, to look into afterwards.
+struct SharedStore(Arc<MemoryStore>);
+
+impl SecretStore for SharedStore {
+    fn get(&self, name: &str) -> qcb_engine::Result<Option<String>> {
+        self.0.get(name)
+    }
+    fn set(&self, name: &str, secret: &str) -> qcb_engine::Result<()> {
+        self.0.set(name, secret)
+    }
+    fn delete(&self, name: &str) -> qcb_engine::Result<()> {
+        self.0.delete(name)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduler_runs_due_server_sets_until_it_is_stopped() {
     let b = bench().await;
     let mut server = b.set("Server set");
