@@ -143,6 +143,21 @@ thread_local! {
     /// a small message.
     static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
         const { std::cell::RefCell::new(None) };
+    /// Likewise for reading: a tree or a small message decompresses faster than a context is
+    /// made.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Decompresses `body` into exactly `len` bytes (or fewer, which the caller reports).
+fn decompress(body: &[u8], len: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new()?);
+        }
+        d.as_mut().expect("made above").decompress(body, len)
+    })
 }
 
 /// A blob's payload before encryption: its flag byte, kept apart so that compressed bytes go
@@ -218,7 +233,7 @@ pub fn decode_blob(
     let (flag, body) = payload.split_first().ok_or("empty blob payload")?;
     let plain = match *flag {
         RAW => body.to_vec(),
-        ZSTD => zstd::bulk::decompress(body, entry.raw_length as usize)
+        ZSTD => decompress(body, entry.raw_length as usize)
             .map_err(|e| format!("blob {}: zstd: {e}", entry.id))?,
         other => return Err(format!("blob {}: unknown payload flag {other}", entry.id)),
     };
