@@ -37,6 +37,8 @@ command -v restic >/dev/null || missing+=(restic)
 command -v borg >/dev/null || missing+=(borgbackup)
 [ -x /usr/bin/time ] || missing+=(time)
 if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then missing+=(linux-perf); fi
+command -v dbus-run-session >/dev/null || missing+=(dbus-daemon)
+command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -51,6 +53,24 @@ mkdir -p "$BENCH_DIR/bin"
 # A private copy: other builds in a shared target folder cannot swap it mid-run.
 cp "$TARGET/release/qcb-bench" "$BENCH_DIR/bin/qcb-bench"
 QCB=$BENCH_DIR/bin/qcb-bench
+# ---------------------------------------------------------------- keychain
+# The qcb rows keep the repository password and its remembered key in the OS keychain, as a
+# backup set's scheduled run does (`qcb-bench ingest --keychain`): the rest of the script runs
+# in a private D-Bus session with a gnome-keyring unlocked for it, which ends with the script.
+if [ -z "${QCB_BENCH_IN_SESSION:-}" ]; then
+    session=$(mktemp -d)
+    chmod 700 "$session"
+    trap 'rm -rf "$session"' EXIT
+    status=0
+    QCB_BENCH_IN_SESSION=1 XDG_RUNTIME_DIR=$session XDG_DATA_HOME=$session/data \
+        dbus-run-session -- bash -c '
+            eval "$(printf qcb-bench | gnome-keyring-daemon --unlock --components=secrets)" > /dev/null
+            eval "$(gnome-keyring-daemon --start --components=secrets)" > /dev/null
+            export GNOME_KEYRING_CONTROL
+            exec bash "$0" "$@"' "$0" "$@" || status=$?
+    exit $status
+fi
+KEYCHAIN=(--keychain com.qcbackup.bench)
 
 # ---------------------------------------------------------------- corpora
 gen() { # gen DIR N
@@ -87,8 +107,11 @@ run() {
     local src=$corpus/mailboxes out=$BENCH_DIR/logs/$tool-$phase-$(basename "$corpus")-$rep
     local cmd
     case $tool in
-        qcb)      cmd=("$QCB" ingest --repo "$repo" --source "$src") ;;
-        qcb-nodecay) cmd=(env _RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0 "$QCB" ingest --repo "$repo" --source "$src") ;;
+        qcb)      cmd=("$QCB" ingest --repo "$repo" --source "$src" "${KEYCHAIN[@]}") ;;
+        # The password from the environment and Argon2id at every open, as a server given
+        # QCBACKUP_PASSWORD runs (no keychain).
+        qcb-password) cmd=("$QCB" ingest --repo "$repo" --source "$src") ;;
+        qcb-nodecay) cmd=(env _RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0 "$QCB" ingest --repo "$repo" --source "$src" "${KEYCHAIN[@]}") ;;
         restic)
             [ -e "$repo/config" ] || restic -r "$repo" init --repository-version 2 -q
             cmd=(restic -r "$repo" backup --host bench --json "$src") ;;
@@ -99,12 +122,15 @@ run() {
     prepare_cache "$corpus"
     local load
     load=$(cut -d' ' -f1-3 /proc/loadavg)
+    local t0 t1
+    t0=$(date +%s%N)
     /usr/bin/time -v -o "$out.time" "${cmd[@]}" > "$out.out" 2> "$out.err"
+    t1=$(date +%s%N)
     local bytes
     bytes=$(du -sb "$repo" | cut -f1)
-    python3 - "$tool" "$phase" "$corpus" "$rep" "$out" "$bytes" "$load" >> "$RUNS" <<'EOF'
+    python3 - "$tool" "$phase" "$corpus" "$rep" "$out" "$bytes" "$load" "$((t1 - t0))" >> "$RUNS" <<'EOF'
 import json, re, sys
-tool, phase, corpus, rep, out, repo_bytes, load = sys.argv[1:]
+tool, phase, corpus, rep, out, repo_bytes, load, wall_ns = sys.argv[1:]
 t = open(out + ".time").read()
 def field(name):
     return re.search(re.escape(name) + r": (.*)", t).group(1).strip()
@@ -127,7 +153,9 @@ print(json.dumps({
     "tool": tool, "phase": phase, "rep": int(rep),
     "corpus_messages": corpus_info["messages"], "corpus_files": corpus_info["files"],
     "corpus_bytes": corpus_info["bytes"],
-    "wall_s": round(secs, 3), "user_s": float(field("User time (seconds)")),
+    # Wall time to the nanosecond around /usr/bin/time (which itself rounds to 10 ms).
+    "wall_s": round(int(wall_ns) / 1e9, 4), "wall_time_v_s": round(secs, 3),
+    "user_s": float(field("User time (seconds)")),
     "sys_s": float(field("System time (seconds)")),
     "max_rss_kib": int(field("Maximum resident set size (kbytes)")),
     "exit": int(field("Exit status")), "repo_bytes": int(repo_bytes), "loadavg_before": load,
@@ -168,7 +196,11 @@ for rep in $(seq 1 "$REPS"); do
     for tool in "${TOOLS[@]}"; do
         run "$tool" nochange "$BIG" "$(repo_of "$tool" big "$REPS")" "$rep"
     done
+    run qcb-password nochange "$BIG" "$(repo_of qcb big "$REPS")" "$rep"
 done
+
+log "verifying qcb's last no-change snapshot against the corpus (not timed)"
+"$QCB" verify --repo "$(repo_of qcb big "$REPS")" --source "$BIG/mailboxes" | tee "$BENCH_DIR/verify-nochange.json" >&2
 
 log "first ingest of $SMALL messages (memory against corpus size)"
 for tool in "${TOOLS[@]}"; do
@@ -205,7 +237,7 @@ DIRTY=$(git -C "$ROOT" status --porcelain 2> /dev/null | grep -c . || true)
 python3 "$ROOT/bench/report.py" collect --runs "$RUNS" --out "$RESULTS" \
     --corpus-initial "$BENCH_DIR/corpus-big-initial.json" --corpus-changed "$BIG/corpus.json" \
     --corpus-small "$SMALLDIR/corpus.json" --perf "$PERF_TXT" --perf-threads "$BENCH_DIR/perf-threads.txt" \
-    --verify "$BENCH_DIR/verify.json" --levels "$BENCH_DIR/zstd-levels.json" --kdf "$BENCH_DIR/kdf.json" --commit "$COMMIT" --dirty "${DIRTY:-0}" --cache "$CACHE" --reps "$REPS" \
+    --verify "$BENCH_DIR/verify.json" --verify-nochange "$BENCH_DIR/verify-nochange.json" --levels "$BENCH_DIR/zstd-levels.json" --kdf "$BENCH_DIR/kdf.json" --commit "$COMMIT" --dirty "${DIRTY:-0}" --cache "$CACHE" --reps "$REPS" \
     --restic "$(restic version)" --borg "$(borg --version)"
 python3 "$ROOT/bench/report.py" render --results "$RESULTS" --out "$DOC"
 log "wrote $RESULTS and $DOC"

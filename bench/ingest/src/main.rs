@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! qcb-bench ingest --repo DIR --source DIR [--workers N] [--budget-mib M] [--buffers B]
-//!                  [--password-env VAR]
+//!                  [--password-env VAR] [--keychain SERVICE]
 //! qcb-bench verify --repo DIR --source DIR [--password-env VAR]
 //! qcb-bench kdf
 //! ```
@@ -19,8 +19,15 @@
 //! without being read (restic's rule), every other file is read and hashed.
 //!
 //! Threads, all through qcb-repo's public API:
-//! * a walker lists directories, loads the parent's trees and decides per file "reuse" or
-//!   "read", sending read jobs to the workers and an ordered event stream to the writer;
+//! * a lister lists directories and `stat`s their files, depth first in name order, from
+//!   before the repository is opened and at most [`LISTINGS_AHEAD`] directories ahead;
+//! * two tree loaders read the parent's trees ahead of the walk (entering a directory asks for
+//!   all its subdirectories' trees, first one first);
+//! * a walker compares each listing with the parent's tree and decides per file "reuse" or
+//!   "read", sending read jobs to the workers and an ordered event stream to the writer; while
+//!   nothing in a directory has changed it holds the directory's events back, and a directory
+//!   unchanged throughout (every file, recursively, no name added or gone) reaches the writer as
+//!   the parent's node alone, so its tree is neither sent nor stored again;
 //! * `--workers` readers read each file, cut it with [`qcb_repo::chunk_boundaries`], compute
 //!   each chunk's [`Repository::blob_id`] and, for chunks the repository lacks, compress it
 //!   ([`Repository::prepare_blob`]);
@@ -37,13 +44,20 @@
 //! buffers up to 1 MiB let the pool's resident size grow with the corpus as more of them met a
 //! large file), so memory does not grow with the corpus. Prints one JSON object (counts and a
 //! timing breakdown) on stdout.
+//!
+//! With `--keychain SERVICE` the repository password and its remembered key live in the OS
+//! keychain under the entries a backup set uses (`repository:<repo>`,
+//! `repository-key:<repo>`), and the repository is opened as a set's scheduled run opens it
+//! ([`Repository::open_remembering`]: no Argon2id while the remembered key applies); the
+//! password is put there from the environment when missing. Without it every run derives the
+//! key from the password, as a server given `QCBACKUP_PASSWORD` does.
 
 /// The allocator the shipped binaries use, so the figures are theirs.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
@@ -60,6 +74,10 @@ use serde_json::json;
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const TAG: &str = "qcb-bench";
+/// Directories the lister may have listed ahead of the walker.
+const LISTINGS_AHEAD: usize = 32;
+/// Threads loading the parent snapshot's trees.
+const TREE_LOADERS: usize = 2;
 /// Read buffers up to this capacity are reused; larger ones are freed after use.
 const KEEP_BUFFER: usize = 256 * 1024;
 
@@ -71,12 +89,13 @@ struct Args {
     workers: usize,
     budget: u64,
     buffers: usize,
+    keychain: Option<String>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: qcb-bench ingest|verify --repo DIR --source DIR [--workers N] [--budget-mib M] \
-         [--buffers B] [--password-env VAR (default QCB_PASSWORD)]"
+         [--buffers B] [--password-env VAR (default QCB_PASSWORD)] [--keychain SERVICE]"
     );
     std::process::exit(2)
 }
@@ -94,6 +113,7 @@ fn parse_args() -> Args {
     let mut workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut budget_mib = 16u64;
     let mut buffers = 0usize;
+    let mut keychain = None;
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| usage());
         match flag.as_str() {
@@ -103,6 +123,7 @@ fn parse_args() -> Args {
             "--workers" => workers = value.parse().unwrap_or_else(|_| usage()),
             "--budget-mib" => budget_mib = value.parse().unwrap_or_else(|_| usage()),
             "--buffers" => buffers = value.parse().unwrap_or_else(|_| usage()),
+            "--keychain" => keychain = Some(value),
             _ => usage(),
         }
     }
@@ -114,27 +135,30 @@ fn parse_args() -> Args {
         workers: workers.max(1),
         budget: budget_mib.max(1) * 1024 * 1024,
         buffers: if buffers == 0 { 16 } else { buffers },
+        keychain,
     }
 }
 
 /// What the walker tells the writer, in tree order.
 enum Event {
     Enter(String),
-    File {
+    /// A file unchanged since the parent snapshot: its node, carried over unread.
+    Reused(Box<Node>),
+    /// A file being read by a worker under this sequence number.
+    Read {
         name: String,
         size: u64,
         mtime_ns: i64,
-        how: How,
+        seq: u64,
+    },
+    /// A whole directory unchanged since the parent snapshot (every file, recursively, and no
+    /// name added or gone): the parent's node for it, whose tree is stored already.
+    Unchanged {
+        node: Box<Node>,
+        files: u64,
     },
     Exit,
     Failed(String),
-}
-
-enum How {
-    /// Unchanged since the parent snapshot: its node, carried over unread.
-    Reuse(Box<Node>),
-    /// Being read by a worker under this sequence number.
-    Read(u64),
 }
 
 struct Job {
@@ -214,68 +238,301 @@ fn unchanged(node: &Node, size: u64, mtime_ns: i64) -> bool {
 }
 
 struct Walker {
-    repo: Repository,
+    /// Where the parent snapshot's trees are loaded.
+    trees: Arc<TreeQueue>,
+    /// Every directory's entries, in the order of the walk, from [`list`].
+    listings: Receiver<Result<Listing, String>>,
     events: SyncSender<Event>,
     jobs: Sender<Job>,
     budget: Arc<Budget>,
     next_seq: u64,
+    /// The directories being walked, outermost first.
+    levels: Vec<Level>,
+    /// Time spent listing directories and `stat`-ing files, and waiting for the parent's
+    /// trees from the loader.
+    list_and_stat: Duration,
+    wait_trees: Duration,
 }
 
-impl Walker {
-    fn walk(&mut self, dir: &Path, name: String, parent: Option<Tree>) -> Res<()> {
-        self.events.send(Event::Enter(name))?;
+/// Loads the parent snapshot's trees on a thread of its own, so that decrypting and parsing
+/// them overlaps with listing and `stat`-ing. Entering a directory, the walker asks for all its
+/// subdirectories' trees; the newest requests are served first (first subdirectory first), so
+/// trees load in the order the depth-first walk needs them.
+#[derive(Default)]
+struct TreeQueue {
+    state: Mutex<(Vec<TreeRequest>, bool)>,
+    more: Condvar,
+}
+
+type TreeRequest = (BlobId, SyncSender<Result<Tree, String>>);
+
+impl TreeQueue {
+    /// Asks for `requests`, the first one to be served first.
+    fn push(&self, mut requests: Vec<TreeRequest>) {
+        requests.reverse();
+        self.state
+            .lock()
+            .expect("tree queue lock")
+            .0
+            .extend(requests);
+        self.more.notify_one();
+    }
+
+    fn close(&self) {
+        self.state.lock().expect("tree queue lock").1 = true;
+        self.more.notify_all();
+    }
+
+    /// Serves requests until closed; returns the time spent loading.
+    fn serve(&self, repo: &Repository) -> Duration {
+        let mut busy = Duration::ZERO;
+        loop {
+            let (id, reply) = {
+                let mut s = self.state.lock().expect("tree queue lock");
+                loop {
+                    if let Some(r) = s.0.pop() {
+                        break r;
+                    }
+                    if s.1 {
+                        return busy;
+                    }
+                    s = self.more.wait(s).expect("tree queue lock");
+                }
+            };
+            let t = Instant::now();
+            let tree = repo.load_tree(&id).map_err(|e| e.to_string());
+            busy += t.elapsed();
+            let _ = reply.send(tree);
+        }
+    }
+}
+
+/// A directory and its entries, sorted by name: name, type, and size and mtime for files.
+type Listing = (
+    PathBuf,
+    Vec<(String, std::fs::FileType, Option<(u64, i64)>)>,
+);
+
+/// Lists `dir` and, depth first in name order (the walk's order), every directory under it,
+/// sending each listing as soon as it is made: run on a thread of its own, from before the
+/// repository is opened, so listing and `stat`-ing overlap with opening it and with loading
+/// the parent's trees. `out` is bounded ([`LISTINGS_AHEAD`]).
+fn list(dir: &Path, out: &SyncSender<Result<Listing, String>>) -> bool {
+    let listed = (|| -> std::io::Result<Listing> {
         let mut entries = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let ft = entry.file_type()?;
             // Relative to the open folder (fstatat): no walk of the whole path per file.
             let meta = if ft.is_file() {
-                Some(entry.metadata()?)
+                let m = entry.metadata()?;
+                Some((m.len(), mtime_ns(&m)))
             } else {
                 None
             };
-            entries.push((name, entry.path(), ft, meta));
+            entries.push((name, ft, meta));
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, path, ft, meta) in entries {
-            let old = parent.as_ref().and_then(|t| t.get(&name));
+        Ok((dir.to_path_buf(), entries))
+    })();
+    let (dirs, ok) = match listed {
+        Ok(l) => {
+            let dirs: Vec<PathBuf> =
+                l.1.iter()
+                    .filter(|e| e.1.is_dir())
+                    .map(|e| dir.join(&e.0))
+                    .collect();
+            (dirs, out.send(Ok(l)).is_ok())
+        }
+        Err(e) => {
+            let _ = out.send(Err(format!("{}: {e}", dir.display())));
+            return false;
+        }
+    };
+    ok && dirs.iter().all(|d| list(d, out))
+}
+
+/// A directory's tree in the parent snapshot.
+enum ParentTree {
+    Loaded(Tree),
+    Loading(Receiver<Result<Tree, String>>),
+}
+
+/// A directory being walked: the parent snapshot's node and tree for it, and, while nothing
+/// in it has been found changed, the events held back. Held events are sent once something
+/// changes; a directory found unchanged throughout becomes one [`Event::Unchanged`] instead,
+/// so the writer neither receives its files nor stores its tree again.
+struct Level {
+    parent: Option<(Node, Tree)>,
+    /// The subdirectories' trees being loaded, by their index in the parent tree.
+    subtrees: HashMap<usize, Receiver<Result<Tree, String>>>,
+    held: Option<Vec<Held>>,
+    /// Files in it, counting those of unchanged subdirectories.
+    files: u64,
+}
+
+enum Held {
+    /// The unchanged file at this index of the level's parent tree.
+    File(usize),
+    Event(Event),
+}
+
+impl Walker {
+    /// Sends `ev`, or holds it back while the innermost directory may still be unchanged.
+    fn send(&mut self, ev: Event) -> Res<()> {
+        match self.levels.last_mut().and_then(|l| l.held.as_mut()) {
+            Some(held) => held.push(Held::Event(ev)),
+            None => self.events.send(ev)?,
+        }
+        Ok(())
+    }
+
+    /// Something in the innermost directory changed, so it and every directory around it
+    /// did: sends what they held back, outermost first, and holds nothing more for them.
+    fn changed(&mut self) -> Res<()> {
+        for level in &mut self.levels {
+            let Some(held) = level.held.take() else {
+                continue;
+            };
+            for h in held {
+                let ev = match h {
+                    Held::Event(ev) => ev,
+                    Held::File(i) => {
+                        let (_, tree) = level.parent.as_ref().expect("held levels have a parent");
+                        Event::Reused(Box::new(tree.nodes[i].clone()))
+                    }
+                };
+                self.events.send(ev)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Walks `dir`; `parent` is the parent snapshot's node for it and its tree (being loaded
+    /// while the directory is listed).
+    fn walk(&mut self, dir: &Path, name: String, parent: Option<(Node, ParentTree)>) -> Res<()> {
+        let t = Instant::now();
+        let (listed, entries) = self.listings.recv().map_err(|_| "the lister stopped")??;
+        if listed != dir {
+            return Err(format!(
+                "lister and walker disagree: {} against {}",
+                listed.display(),
+                dir.display()
+            )
+            .into());
+        }
+        self.list_and_stat += t.elapsed();
+        let parent = match parent {
+            None => None,
+            Some((node, ParentTree::Loaded(tree))) => Some((node, tree)),
+            Some((node, ParentTree::Loading(rx))) => {
+                let t = Instant::now();
+                let tree = rx.recv().map_err(|_| "the tree loader stopped")??;
+                self.wait_trees += t.elapsed();
+                Some((node, tree))
+            }
+        };
+        let held = match parent {
+            Some(_) => Some(vec![Held::Event(Event::Enter(name))]),
+            None => {
+                self.changed()?;
+                self.events.send(Event::Enter(name))?;
+                None
+            }
+        };
+        let mut subtrees = HashMap::new();
+        if let Some((_, tree)) = &parent {
+            let mut requests = Vec::new();
+            for (i, n) in tree.nodes.iter().enumerate() {
+                if let (NodeKind::Dir, Some(id)) = (n.kind, &n.subtree) {
+                    let (tx, rx) = sync_channel(1);
+                    requests.push((*id, tx));
+                    subtrees.insert(i, rx);
+                }
+            }
+            self.trees.push(requests);
+        }
+        self.levels.push(Level {
+            parent,
+            subtrees,
+            held,
+            files: 0,
+        });
+        let mut matched = 0;
+        for (name, ft, meta) in entries {
+            let level = self.levels.last_mut().expect("a level per directory");
+            let old = level.parent.as_ref().and_then(|(_, t)| {
+                let i = t
+                    .nodes
+                    .binary_search_by(|n| n.name.as_str().cmp(&name))
+                    .ok()?;
+                Some((i, &t.nodes[i]))
+            });
             if ft.is_dir() {
                 let subtree = match old {
-                    Some(n) if n.kind == NodeKind::Dir => match &n.subtree {
-                        Some(id) => Some(self.repo.load_tree(id)?),
-                        None => None,
-                    },
+                    Some((i, n)) if n.kind == NodeKind::Dir => {
+                        matched += 1;
+                        level
+                            .subtrees
+                            .remove(&i)
+                            .map(|rx| (n.clone(), ParentTree::Loading(rx)))
+                    }
                     _ => None,
                 };
-                self.walk(&path, name, subtree)?;
-            } else if let Some(meta) = meta {
-                let (size, mtime_ns) = (meta.len(), mtime_ns(&meta));
-                let how = match old {
-                    Some(n) if unchanged(n, size, mtime_ns) => How::Reuse(Box::new(n.clone())),
+                self.walk(&dir.join(&name), name, subtree)?;
+            } else if let Some((size, mtime_ns)) = meta {
+                level.files += 1;
+                match old {
+                    Some((i, n)) if unchanged(n, size, mtime_ns) => {
+                        matched += 1;
+                        match level.held.as_mut() {
+                            Some(held) => held.push(Held::File(i)),
+                            None => self.events.send(Event::Reused(Box::new(n.clone())))?,
+                        }
+                    }
                     _ => {
+                        self.changed()?;
                         let buffer = self.budget.acquire(size);
                         let seq = self.next_seq;
                         self.next_seq += 1;
                         self.jobs.send(Job {
                             seq,
-                            path,
+                            path: dir.join(&name),
                             size,
                             buffer,
                         })?;
-                        How::Read(seq)
+                        self.events.send(Event::Read {
+                            name,
+                            size,
+                            mtime_ns,
+                            seq,
+                        })?;
                     }
-                };
-                self.events.send(Event::File {
-                    name,
-                    size,
-                    mtime_ns,
-                    how,
-                })?;
+                }
             }
         }
-        self.events.send(Event::Exit)?;
-        Ok(())
+        let level = self.levels.last().expect("a level per directory");
+        let gone = level
+            .parent
+            .as_ref()
+            .is_some_and(|(_, t)| matched != t.nodes.len());
+        if gone {
+            self.changed()?;
+        }
+        let level = self.levels.pop().expect("a level per directory");
+        match (level.held, level.parent) {
+            (Some(_), Some((node, _))) => {
+                if let Some(outer) = self.levels.last_mut() {
+                    outer.files += level.files;
+                }
+                self.send(Event::Unchanged {
+                    node: Box::new(node),
+                    files: level.files,
+                })
+            }
+            _ => Ok(self.events.send(Event::Exit)?),
+        }
     }
 }
 
@@ -328,6 +585,7 @@ struct Counts {
     files_read: u64,
     files_reused: u64,
     dirs: u64,
+    dirs_unchanged: u64,
     bytes_read: u64,
     chunks_known: u64,
     chunks_new: u64,
@@ -341,23 +599,29 @@ struct Counts {
 
 fn run(args: Args) -> Res<serde_json::Value> {
     let started = Instant::now();
-    let password = std::env::var(&args.password_env)
-        .map_err(|_| format!("set the repository password in ${}", args.password_env))?;
-    let fresh = !args.repo.exists() || std::fs::read_dir(&args.repo)?.next().is_none();
-    let backend: Box<dyn Backend> = Box::new(LocalBackend::new(&args.repo));
-    let repo = if fresh {
-        Repository::init(backend, password.as_bytes(), KdfParams::default())?
-    } else {
-        Repository::open(backend, password.as_bytes())?
+    // At most LISTINGS_AHEAD directories listed ahead of the walker: memory stays flat.
+    let (listings_tx, listings) = sync_channel(LISTINGS_AHEAD);
+    let lister = {
+        let source = args.source.clone();
+        std::thread::Builder::new()
+            .name("qcb-lister".into())
+            .spawn(move || list(&source, &listings_tx))?
     };
+    let fresh = !args.repo.exists() || std::fs::read_dir(&args.repo)?.next().is_none();
+    let (repo, key, keychain) = open(&args, fresh)?;
+    let t_open = started.elapsed();
     let lock = repo.lock(LockKind::Shared)?;
+    let t_lock = started.elapsed();
     let parent = repo
         .list_snapshots()?
         .into_iter()
         .rev()
         .find(|s| s.tags.iter().any(|t| t == TAG));
     let parent_tree = match &parent {
-        Some(s) => Some(repo.load_tree(&s.tree)?),
+        Some(s) => Some((
+            Node::dir(String::new(), s.tree, json!({})),
+            ParentTree::Loaded(repo.load_tree(&s.tree)?),
+        )),
         None => None,
     };
     let opened = started.elapsed();
@@ -378,13 +642,26 @@ fn run(args: Args) -> Res<serde_json::Value> {
         })
         .collect::<Result<_, _>>()?;
     drop(done_tx);
+    let trees = Arc::new(TreeQueue::default());
+    let loaders: Vec<std::thread::JoinHandle<Duration>> = (0..TREE_LOADERS)
+        .map(|i| {
+            let (repo, trees) = (repo.clone(), trees.clone());
+            std::thread::Builder::new()
+                .name(format!("qcb-tree-loader-{i}"))
+                .spawn(move || trees.serve(&repo))
+        })
+        .collect::<Result<_, _>>()?;
     let walker = {
         let mut w = Walker {
-            repo: repo.clone(),
+            trees: trees.clone(),
+            listings,
             events: ev_tx,
             jobs: job_tx,
             budget: budget.clone(),
             next_seq: 0,
+            levels: Vec::new(),
+            list_and_stat: Duration::ZERO,
+            wait_trees: Duration::ZERO,
         };
         let source = args.source.clone();
         std::thread::Builder::new()
@@ -393,6 +670,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
                 if let Err(e) = w.walk(&source, String::new(), parent_tree) {
                     let _ = w.events.send(Event::Failed(e.to_string()));
                 }
+                (w.list_and_stat, w.wait_trees)
             })?
     };
 
@@ -407,59 +685,71 @@ fn run(args: Args) -> Res<serde_json::Value> {
         c.wait_walker += t.elapsed();
         match ev {
             Event::Enter(name) => stack.push((name, Vec::new())),
-            Event::File {
+            Event::Unchanged { node, files } => {
+                c.files += files;
+                c.files_reused += files;
+                c.dirs_unchanged += 1;
+                match stack.last_mut() {
+                    Some(parent) => parent.1.push(*node),
+                    None => root = Some(node.subtree.ok_or("the parent's root has no tree")?),
+                }
+            }
+            Event::Reused(node) => {
+                c.files += 1;
+                c.files_reused += 1;
+                stack
+                    .last_mut()
+                    .ok_or("file outside a directory")?
+                    .1
+                    .push(*node);
+            }
+            Event::Read {
                 name,
                 size,
                 mtime_ns,
-                how,
+                seq,
             } => {
                 c.files += 1;
-                let node = match how {
-                    How::Reuse(node) => {
-                        c.files_reused += 1;
-                        *node
-                    }
-                    How::Read(seq) => {
-                        let t = Instant::now();
-                        let done = loop {
-                            if let Some(d) = ready.remove(&seq) {
-                                break d;
-                            }
-                            let d = done_rx.recv().map_err(|_| "workers stopped")?;
-                            ready.insert(d.seq, d);
-                        };
-                        c.wait += t.elapsed();
-                        c.read += done.read;
-                        c.hash += done.hash;
-                        let (data, chunks) = (done.data, done.result?);
-                        let t = Instant::now();
-                        let mut ids = Vec::with_capacity(chunks.len());
-                        for (s, e, id, prepared) in chunks {
-                            if writer.contains(&id) {
-                                c.chunks_known += 1;
-                            } else if let Some(p) = prepared {
-                                writer.save_prepared(p)?;
-                                c.chunks_new += 1;
-                            } else {
-                                let stored = writer.save_data(&data[s..e])?;
-                                debug_assert_eq!(stored, id);
-                                c.chunks_new += 1;
-                            }
-                            ids.push(id);
+                let node = {
+                    let t = Instant::now();
+                    let done = loop {
+                        if let Some(d) = ready.remove(&seq) {
+                            break d;
                         }
-                        c.save += t.elapsed();
-                        c.files_read += 1;
-                        let len = data.len() as u64;
-                        c.bytes_read += len;
-                        budget.release(size, data);
-                        Node::item(
-                            name,
-                            ids,
-                            len,
-                            None,
-                            json!({ "size": size, "mtime": mtime_ns }),
-                        )
+                        let d = done_rx.recv().map_err(|_| "workers stopped")?;
+                        ready.insert(d.seq, d);
+                    };
+                    c.wait += t.elapsed();
+                    c.read += done.read;
+                    c.hash += done.hash;
+                    let (data, chunks) = (done.data, done.result?);
+                    let t = Instant::now();
+                    let mut ids = Vec::with_capacity(chunks.len());
+                    for (s, e, id, prepared) in chunks {
+                        if writer.contains(&id) {
+                            c.chunks_known += 1;
+                        } else if let Some(p) = prepared {
+                            writer.save_prepared(p)?;
+                            c.chunks_new += 1;
+                        } else {
+                            let stored = writer.save_data(&data[s..e])?;
+                            debug_assert_eq!(stored, id);
+                            c.chunks_new += 1;
+                        }
+                        ids.push(id);
                     }
+                    c.save += t.elapsed();
+                    c.files_read += 1;
+                    let len = data.len() as u64;
+                    c.bytes_read += len;
+                    budget.release(size, data);
+                    Node::item(
+                        name,
+                        ids,
+                        len,
+                        None,
+                        json!({ "size": size, "mtime": mtime_ns }),
+                    )
                 };
                 stack
                     .last_mut()
@@ -481,7 +771,14 @@ fn run(args: Args) -> Res<serde_json::Value> {
             Event::Failed(e) => return Err(e.into()),
         }
     }
-    walker.join().map_err(|_| "walker panicked")?;
+    let walked = walker.join().map_err(|_| "walker panicked");
+    trees.close();
+    let (list_and_stat, wait_trees) = walked?;
+    lister.join().map_err(|_| "lister panicked")?;
+    let mut load_trees = Duration::ZERO;
+    for l in loaders {
+        load_trees += l.join().map_err(|_| "tree loader panicked")?;
+    }
     for w in workers {
         w.join().map_err(|_| "worker panicked")?;
     }
@@ -500,12 +797,14 @@ fn run(args: Args) -> Res<serde_json::Value> {
         "snapshot": snap.id.0,
         "parent": parent.map(|s| s.id.0),
         "fresh_repository": fresh,
+        "key": key,
         "workers": args.workers,
         "buffers": args.buffers,
         "files": c.files,
         "files_read": c.files_read,
         "files_reused": c.files_reused,
         "dirs": c.dirs,
+        "dirs_unchanged": c.dirs_unchanged,
         "bytes_read": c.bytes_read,
         "chunks_new": c.chunks_new,
         "chunks_known": c.chunks_known,
@@ -515,8 +814,15 @@ fn run(args: Args) -> Res<serde_json::Value> {
         "seconds": {
             "total": secs(started.elapsed()),
             "open_and_lock": secs(opened),
+            "open": secs(t_open),
+            "keychain": secs(keychain),
+            "lock": secs(t_lock - t_open),
+            "parent": secs(opened - t_lock),
             "writer_waiting_for_workers": secs(c.wait),
             "writer_waiting_for_walker": secs(c.wait_walker),
+            "walker_list_and_stat": secs(list_and_stat),
+            "walker_waiting_for_trees": secs(wait_trees),
+            "tree_loader_busy": secs(load_trees),
             "writer_save_data": secs(c.save),
             "writer_save_tree": secs(c.trees),
             "commit": secs(commit),
@@ -524,6 +830,71 @@ fn run(args: Args) -> Res<serde_json::Value> {
             "workers_chunk_and_hash": secs(c.hash),
         },
     }))
+}
+
+/// Creates or opens the repository; says how the key was obtained ("password": Argon2id,
+/// "remembered": the keychain's remembered key).
+fn open(args: &Args, fresh: bool) -> Res<(Repository, &'static str, Duration)> {
+    use qcb_engine::secrets::{
+        KeychainStore, SecretStore, remembered_key_entry, repository_password_entry,
+    };
+    let env = || {
+        std::env::var(&args.password_env)
+            .map_err(|_| format!("set the repository password in ${}", args.password_env))
+    };
+    let backend: Box<dyn Backend> = Box::new(LocalBackend::new(&args.repo));
+    let Some(service) = &args.keychain else {
+        let password = env()?;
+        let repo = if fresh {
+            Repository::init(backend, password.as_bytes(), KdfParams::default())?
+        } else {
+            Repository::open(backend, password.as_bytes())?
+        };
+        return Ok((repo, "password", Duration::ZERO));
+    };
+    let store = KeychainStore::new(service.as_str());
+    let name = args.repo.display().to_string();
+    let (password_entry, key_entry) = (
+        repository_password_entry(&name),
+        remembered_key_entry(&name),
+    );
+    // Both entries at once, as a set's run reads them: each read is a round trip to the
+    // Secret Service.
+    let t = Instant::now();
+    let (password, remembered) = std::thread::scope(|scope| {
+        let remembered = scope.spawn(|| store.get(&key_entry));
+        let password = store.get(&password_entry);
+        (password, remembered.join().expect("keychain read panicked"))
+    });
+    let keychain = t.elapsed();
+    let password = match password? {
+        Some(p) => p,
+        None => {
+            let p = env()?;
+            store.set(&password_entry, &p)?;
+            p
+        }
+    };
+    let (repo, renewed) = if fresh {
+        let r = Repository::init(backend, password.as_bytes(), KdfParams::default())?;
+        let k = r.remembered_key(password.as_bytes());
+        (r, Some(k))
+    } else {
+        let remembered = remembered?;
+        match Repository::open_remembering(backend, password.as_bytes(), remembered.as_deref())? {
+            (r, qcb_repo::Remembered::Used) => (r, None),
+            (r, qcb_repo::Remembered::Renewed(k)) => (r, Some(k)),
+        }
+    };
+    let how = if renewed.is_some() {
+        "password"
+    } else {
+        "remembered"
+    };
+    if let Some(k) = renewed {
+        store.set_beside(&password_entry, &key_entry, k.expose())?;
+    }
+    Ok((repo, how, keychain))
 }
 
 /// Compares the newest snapshot with the folder: every file is an item with the same bytes.
