@@ -364,8 +364,9 @@ def render(a):
     w("The last row runs the same binary with jemalloc told to give freed pages back to the "
       "system at once instead of keeping them for reuse (by default for up to 10 s): its peak "
       "is the live data's, and the difference between it and the first row is memory the "
-      "allocator keeps, not data. Opening a repository (Argon2id, 64 MiB) sets the floor of "
-      "every qcb row. (Its big-corpus run is on the changed corpus, into a fresh repository, "
+      "allocator keeps, not data. Every qcb row opens its repository with the remembered key "
+      "(`qcb-bench init` made it, untimed), so no Argon2id (64 MiB) is in these peaks. (The "
+      "diagnosis row's big-corpus run is on the changed corpus, into a fresh repository, "
       "after the other runs.)")
     w("")
 
@@ -448,9 +449,11 @@ def render(a):
       "com.qcbackup.bench` "
       "(`bench/ingest`): one `Node::item` per file, content through `Writer::save_content` "
       "(FastCDC above 512 KiB), one tree per folder, one snapshot; zstd level 1, AES-256-GCM, "
-      "keyed BLAKE3, Argon2id default parameters (64 MiB, 3 passes) to create the repository; "
-      "later runs open it with the key remembered in the OS keychain (see the no-change "
-      "section), take the newest snapshot as parent and carry a file over unread when its size and mtime "
+      "keyed BLAKE3, Argon2id default parameters (64 MiB, 3 passes). The repository is made "
+      "beforehand by `qcb-bench init` (untimed, like `restic init` and `borg init`), which "
+      "keeps the password and the remembered key in the OS keychain, as creating a repository "
+      "in the desktop app does; every timed run opens it with that key (see the no-change "
+      "section). Later runs take the newest snapshot as parent and carry a file over unread when its size and mtime "
       "match its node's `attrs`. A lister thread lists folders and `stat`s files (up to 32 "
       "folders ahead), a walker thread decides, two loader threads read the parent's trees "
       "ahead of it, and a folder found unchanged throughout goes to the writer as its parent "

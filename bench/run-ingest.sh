@@ -107,11 +107,17 @@ run() {
     local src=$corpus/mailboxes out=$BENCH_DIR/logs/$tool-$phase-$(basename "$corpus")-$rep
     local cmd
     case $tool in
-        qcb)      cmd=("$QCB" ingest --repo "$repo" --source "$src" "${KEYCHAIN[@]}") ;;
+        qcb)
+            # Created beforehand, untimed, as restic's and borg's repositories are (Argon2id to
+            # wrap the key, password and remembered key into the keychain).
+            [ -e "$repo/config" ] || "$QCB" init --repo "$repo" "${KEYCHAIN[@]}" > /dev/null
+            cmd=("$QCB" ingest --repo "$repo" --source "$src" "${KEYCHAIN[@]}") ;;
         # The password from the environment and Argon2id at every open, as a server given
         # QCBACKUP_PASSWORD runs (no keychain).
         qcb-password) cmd=("$QCB" ingest --repo "$repo" --source "$src") ;;
-        qcb-nodecay) cmd=(env _RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0 "$QCB" ingest --repo "$repo" --source "$src" "${KEYCHAIN[@]}") ;;
+        qcb-nodecay)
+            [ -e "$repo/config" ] || "$QCB" init --repo "$repo" "${KEYCHAIN[@]}" > /dev/null
+            cmd=(env _RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0 "$QCB" ingest --repo "$repo" --source "$src" "${KEYCHAIN[@]}") ;;
         restic)
             [ -e "$repo/config" ] || restic -r "$repo" init --repository-version 2 -q
             cmd=(restic -r "$repo" backup --host bench --json "$src") ;;

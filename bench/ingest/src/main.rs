@@ -1,13 +1,16 @@
 //! `qcb-bench`: the ingest half of the repository benchmark (`bench/run-ingest.sh`).
 //!
 //! ```text
+//! qcb-bench init --repo DIR [--password-env VAR] [--keychain SERVICE]
 //! qcb-bench ingest --repo DIR --source DIR [--workers N] [--budget-mib M] [--buffers B]
 //!                  [--password-env VAR] [--keychain SERVICE]
 //! qcb-bench verify --repo DIR --source DIR [--password-env VAR]
 //! qcb-bench kdf
 //! ```
 //!
-//! `verify` (not timed) reads the newest snapshot back and compares every item with its file:
+//! `init` creates the repository (and with `--keychain` keeps its password and remembered key
+//! there), as `restic init` does before restic's first backup; `bench/run-ingest.sh` runs it
+//! untimed. `verify` (not timed) reads the newest snapshot back and compares every item with its file:
 //! same names, same bytes, nothing missing and nothing extra. `kdf` times one Argon2id
 //! derivation with the default parameters (the fixed cost of opening a repository).
 //!
@@ -81,8 +84,15 @@ const TREE_LOADERS: usize = 2;
 /// Read buffers up to this capacity are reused; larger ones are freed after use.
 const KEEP_BUFFER: usize = 256 * 1024;
 
+#[derive(PartialEq)]
+enum Command {
+    Init,
+    Ingest,
+    Verify,
+}
+
 struct Args {
-    verify: bool,
+    command: Command,
     repo: PathBuf,
     source: PathBuf,
     password_env: String,
@@ -94,7 +104,8 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: qcb-bench ingest|verify --repo DIR --source DIR [--workers N] [--budget-mib M] \
+        "usage: qcb-bench init --repo DIR [--password-env VAR] [--keychain SERVICE]\n       \
+         qcb-bench ingest|verify --repo DIR --source DIR [--workers N] [--budget-mib M] \
          [--buffers B] [--password-env VAR (default QCB_PASSWORD)] [--keychain SERVICE]"
     );
     std::process::exit(2)
@@ -102,9 +113,10 @@ fn usage() -> ! {
 
 fn parse_args() -> Args {
     let mut it = std::env::args().skip(1);
-    let verify = match it.next().as_deref() {
-        Some("ingest") => false,
-        Some("verify") => true,
+    let command = match it.next().as_deref() {
+        Some("init") => Command::Init,
+        Some("ingest") => Command::Ingest,
+        Some("verify") => Command::Verify,
         _ => usage(),
     };
     let mut repo = None;
@@ -127,10 +139,14 @@ fn parse_args() -> Args {
             _ => usage(),
         }
     }
+    let source = match (&command, source) {
+        (Command::Init, None) => PathBuf::new(),
+        (_, source) => source.unwrap_or_else(|| usage()),
+    };
     Args {
-        verify,
+        command,
         repo: repo.unwrap_or_else(|| usage()),
-        source: source.unwrap_or_else(|| usage()),
+        source,
         password_env,
         workers: workers.max(1),
         budget: budget_mib.max(1) * 1024 * 1024,
@@ -608,7 +624,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
             .spawn(move || list(&source, &listings_tx))?
     };
     let fresh = !args.repo.exists() || std::fs::read_dir(&args.repo)?.next().is_none();
-    let (repo, key, keychain) = open(&args, fresh)?;
+    let (repo, key, keychain, remember) = open(&args, fresh)?;
     let t_open = started.elapsed();
     let lock = repo.lock(LockKind::Shared)?;
     let t_lock = started.elapsed();
@@ -791,6 +807,9 @@ fn run(args: Args) -> Res<serde_json::Value> {
     meta.summary = json!({ "files": c.files, "files_read": c.files_read });
     let snap = writer.commit(meta)?;
     let commit = t.elapsed();
+    if let Some(r) = remember {
+        r.join().map_err(|_| "keychain writer panicked")??;
+    }
     lock.release()?;
     let secs = |d: Duration| (d.as_secs_f64() * 1000.0).round() / 1000.0;
     Ok(json!({
@@ -834,7 +853,10 @@ fn run(args: Args) -> Res<serde_json::Value> {
 
 /// Creates or opens the repository; says how the key was obtained ("password": Argon2id,
 /// "remembered": the keychain's remembered key).
-fn open(args: &Args, fresh: bool) -> Res<(Repository, &'static str, Duration)> {
+/// Writing to the keychain (the password on the first run, a renewed remembered key) happens on
+/// a thread of its own, joined at the end of the run: a set's password is in the keychain
+/// before its first run, and storing the remembered key need not hold up the backup.
+fn open(args: &Args, fresh: bool) -> Res<Opened> {
     use qcb_engine::secrets::{
         KeychainStore, SecretStore, remembered_key_entry, repository_password_entry,
     };
@@ -850,7 +872,7 @@ fn open(args: &Args, fresh: bool) -> Res<(Repository, &'static str, Duration)> {
         } else {
             Repository::open(backend, password.as_bytes())?
         };
-        return Ok((repo, "password", Duration::ZERO));
+        return Ok((repo, "password", Duration::ZERO, None));
     };
     let store = KeychainStore::new(service.as_str());
     let name = args.repo.display().to_string();
@@ -867,13 +889,9 @@ fn open(args: &Args, fresh: bool) -> Res<(Repository, &'static str, Duration)> {
         (password, remembered.join().expect("keychain read panicked"))
     });
     let keychain = t.elapsed();
-    let password = match password? {
-        Some(p) => p,
-        None => {
-            let p = env()?;
-            store.set(&password_entry, &p)?;
-            p
-        }
+    let (password, stored) = match password? {
+        Some(p) => (p, true),
+        None => (env()?, false),
     };
     let (repo, renewed) = if fresh {
         let r = Repository::init(backend, password.as_bytes(), KdfParams::default())?;
@@ -891,10 +909,41 @@ fn open(args: &Args, fresh: bool) -> Res<(Repository, &'static str, Duration)> {
     } else {
         "remembered"
     };
-    if let Some(k) = renewed {
-        store.set_beside(&password_entry, &key_entry, k.expose())?;
+    let remember = (!stored || renewed.is_some()).then(|| {
+        std::thread::spawn(move || -> Res<()> {
+            if !stored {
+                store.set(&password_entry, &password)?;
+            }
+            if let Some(k) = renewed {
+                store.set_beside(&password_entry, &key_entry, k.expose())?;
+            }
+            Ok(())
+        })
+    });
+    Ok((repo, how, keychain, remember))
+}
+
+/// The open repository, how its key was obtained, the time spent reading the keychain, and the
+/// thread storing what is to be kept there.
+type Opened = (
+    Repository,
+    &'static str,
+    Duration,
+    Option<std::thread::JoinHandle<Res<()>>>,
+);
+
+/// `qcb-bench init`: creates the repository (default Argon2id parameters) and, with
+/// `--keychain`, keeps its password and remembered key there, as the desktop's "create a
+/// repository" does before a set's first run. Not timed by the benchmark, like `restic init`.
+fn init(args: Args) -> Res<serde_json::Value> {
+    if args.repo.exists() && std::fs::read_dir(&args.repo)?.next().is_some() {
+        return Err(format!("{} is not empty", args.repo.display()).into());
     }
-    Ok((repo, how, keychain))
+    let (repo, _, _, remember) = open(&args, true)?;
+    if let Some(r) = remember {
+        r.join().map_err(|_| "keychain writer panicked")??;
+    }
+    Ok(json!({ "repository": repo.id(), "keychain": args.keychain.is_some() }))
 }
 
 /// Compares the newest snapshot with the folder: every file is an item with the same bytes.
@@ -964,7 +1013,11 @@ fn main() {
         return;
     }
     let args = parse_args();
-    let result = if args.verify { verify(args) } else { run(args) };
+    let result = match args.command {
+        Command::Init => init(args),
+        Command::Ingest => run(args),
+        Command::Verify => verify(args),
+    };
     match result {
         Ok(report) => println!("{report}"),
         Err(e) => {
