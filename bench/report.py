@@ -116,7 +116,7 @@ PERF_GROUPS = [
     ("SHA-256 (pack and file names)", r"sha2::|sha256"),
     ("BLAKE3 (blob ids)", r"blake3"),
     ("FastCDC", r"fastcdc"),
-    ("Argon2id (opening the key file)", r"argon2|blake2"),
+    ("Argon2id (a key file opened with the password)", r"argon2|blake2"),
     ("kernel: copying into the page cache (writes)", r"copy_folio_from_iter|copy_from_user|copy_user"),
     ("kernel: copying out of the page cache (reads)", r"_copy_to_iter|copy_to_user|filemap_read|filemap_get"),
     ("memcpy/memset/malloc (libc)", r"memmove|memcpy|memset|malloc|_int_free|_int_malloc|cfree|free|unlink_chunk|realloc"),
@@ -384,7 +384,7 @@ def render(a):
     w("| Step | Thread | Seconds |")
     w("|---|---|---|")
     names = {
-        "open_and_lock": ("open (Argon2id key file) and shared lock", "main"),
+        "open_and_lock": ("open (remembered key from the keychain, config, index) and shared lock", "main"),
         "writer_save_data": ("`Writer::save_prepared` for new chunks: copy into the open pack; "
                              "hand a full pack to the upload thread (waits while it still "
                              "stores the one before: AES-GCM, SHA-256, write, fsync)", "writer"),

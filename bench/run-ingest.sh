@@ -228,9 +228,10 @@ PERF_TXT=$BENCH_DIR/perf-report.txt
 if [ "$PROFILE" = 1 ] && command -v perf > /dev/null; then
     log "profiling one more qcb first ingest of $MESSAGES messages (not part of the timings)"
     rm -rf "$BENCH_DIR/repos/profile"
+    "$QCB" init --repo "$BENCH_DIR/repos/profile" "${KEYCHAIN[@]}" > /dev/null
     prepare_cache "$BIG"
     perf record -F 499 -g -o "$BENCH_DIR/perf.data" "$QCB" ingest --repo "$BENCH_DIR/repos/profile" \
-        --source "$BIG/mailboxes" > "$BENCH_DIR/logs/profile.out" 2> "$BENCH_DIR/logs/profile.err" || true
+        --source "$BIG/mailboxes" "${KEYCHAIN[@]}" > "$BENCH_DIR/logs/profile.out" 2> "$BENCH_DIR/logs/profile.err" || true
     perf report -i "$BENCH_DIR/perf.data" --no-children -g none --sort symbol --stdio 2> /dev/null \
         | grep -E '^ +[0-9]+\.[0-9]+%' | head -60 > "$PERF_TXT" || true
     perf report -i "$BENCH_DIR/perf.data" --no-children -g none --sort comm --stdio 2> /dev/null \
