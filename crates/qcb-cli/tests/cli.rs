@@ -408,6 +408,12 @@ async fn versions_retention_prune_keys_and_catalog_through_the_cli() {
         .await,
     );
     assert_eq!(forget["removed"], 1, "{forget}");
+    // The prune's report, in the same camelCase as every other report.
+    let prune = &forget["prune"];
+    assert_eq!(prune["dryRun"], false, "{prune}");
+    assert!(prune["packsBefore"].as_u64().unwrap() > 0, "{prune}");
+    assert!(prune["bytesRemoved"].is_u64(), "{prune}");
+    assert!(prune.get("packs_before").is_none(), "{prune}");
     let kept_first = &forget["entries"][0];
     assert_eq!(kept_first["keep"], true);
     assert!(

@@ -488,12 +488,7 @@ async fn prunes_killed_at_random_points_lose_nothing_and_the_next_one_finishes()
     let mut c = prune();
     c.arg("--dry-run");
     let left = json(&run_cmd(c).await);
-    for field in [
-        "packs_unused",
-        "packs_repacked",
-        "packs_orphaned",
-        "blobs_removed",
-    ] {
+    for field in ["packsUnused", "packsRepacked", "packsOrphaned", "blobsRemoved"] {
         assert_eq!(left[field], 0, "{field} after a finished prune: {left}");
     }
     assert_clean(&env, "after the prunes").await;

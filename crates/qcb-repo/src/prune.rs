@@ -37,7 +37,10 @@ impl Default for PruneOptions {
     }
 }
 
+/// What a prune did (or, dry, would do). Serialised with camelCase keys, like every report the
+/// CLI prints with `--json`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct PruneReport {
     pub dry_run: bool,
     pub packs_before: usize,
