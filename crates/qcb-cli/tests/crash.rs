@@ -488,7 +488,12 @@ async fn prunes_killed_at_random_points_lose_nothing_and_the_next_one_finishes()
     let mut c = prune();
     c.arg("--dry-run");
     let left = json(&run_cmd(c).await);
-    for field in ["packsUnused", "packsRepacked", "packsOrphaned", "blobsRemoved"] {
+    for field in [
+        "packsUnused",
+        "packsRepacked",
+        "packsOrphaned",
+        "blobsRemoved",
+    ] {
         assert_eq!(left[field], 0, "{field} after a finished prune: {left}");
     }
     assert_clean(&env, "after the prunes").await;
