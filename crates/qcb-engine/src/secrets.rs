@@ -407,6 +407,43 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_key_goes_only_where_the_password_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pw, key) = ("repository:/srv/repo", "repository-key:/srv/repo");
+        // A server's secrets folder (the CLI's --secrets-dir) behind the environment: the
+        // password is in the folder, so the key goes there too.
+        let chain = Chain(vec![
+            Box::new(EnvStore::new([(
+                pw.to_string(),
+                "QCB_TEST_SURELY_UNSET".to_string(),
+            )])),
+            Box::new(DirStore::new(dir.path().join("secrets"))),
+        ]);
+        assert!(
+            !chain.set_beside(pw, key, "k").unwrap(),
+            "no password anywhere yet"
+        );
+        assert_eq!(chain.get(key).unwrap(), None);
+        chain.set(pw, "pw").unwrap();
+        assert!(chain.set_beside(pw, key, "k").unwrap());
+        let folder = DirStore::new(dir.path().join("secrets"));
+        assert_eq!(folder.get(key).unwrap().as_deref(), Some("k"));
+        // A password from a file stays alone, even with a writable store behind it.
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "pw\n").unwrap();
+        let memory = MemoryStore::default();
+        let chain = Chain(vec![
+            Box::new(FileStore::new([(pw.to_string(), file)])),
+            Box::new(MemoryStore::default()),
+        ]);
+        assert!(!chain.set_beside(pw, key, "k").unwrap());
+        assert_eq!(chain.get(key).unwrap(), None);
+        assert!(!memory.set_beside(pw, key, "k").unwrap());
+        memory.set(pw, "pw").unwrap();
+        assert!(memory.set_beside(pw, key, "k").unwrap());
+    }
+
+    #[test]
     fn a_secrets_folder_keeps_each_entry_private_and_whole() {
         let dir = tempfile::tempdir().unwrap();
         let store = DirStore::new(dir.path().join("secrets"));
