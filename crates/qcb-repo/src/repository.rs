@@ -189,13 +189,12 @@ impl Repository {
                 });
             }
         };
-        match Self::open_with_key(backend, key, key_name)? {
-            Ok(repo) => Ok(repo),
-            Err(_) => Err(Error::corrupt(
+        Self::open_with_key(backend, key, key_name)?.map_err(|_| {
+            Error::corrupt(
                 "config",
                 "failed authentication (damaged, or from another repository)",
-            )),
-        }
+            )
+        })
     }
 
     /// The rest of opening once the master key is known: reads and authenticates the config,
