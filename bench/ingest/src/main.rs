@@ -264,9 +264,9 @@ struct Walker {
     next_seq: u64,
     /// The directories being walked, outermost first.
     levels: Vec<Level>,
-    /// Time spent listing directories and `stat`-ing files, and waiting for the parent's
-    /// trees from the loader.
-    list_and_stat: Duration,
+    /// Time spent waiting for the lister's next listing, and for the parent's trees from the
+    /// loaders (the listing and loading themselves run on those threads).
+    wait_listings: Duration,
     wait_trees: Duration,
 }
 
@@ -438,7 +438,7 @@ impl Walker {
             )
             .into());
         }
-        self.list_and_stat += t.elapsed();
+        self.wait_listings += t.elapsed();
         let parent = match parent {
             None => None,
             Some((node, ParentTree::Loaded(tree))) => Some((node, tree)),
@@ -676,7 +676,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
             budget: budget.clone(),
             next_seq: 0,
             levels: Vec::new(),
-            list_and_stat: Duration::ZERO,
+            wait_listings: Duration::ZERO,
             wait_trees: Duration::ZERO,
         };
         let source = args.source.clone();
@@ -686,7 +686,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
                 if let Err(e) = w.walk(&source, String::new(), parent_tree) {
                     let _ = w.events.send(Event::Failed(e.to_string()));
                 }
-                (w.list_and_stat, w.wait_trees)
+                (w.wait_listings, w.wait_trees)
             })?
     };
 
@@ -789,7 +789,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
     }
     let walked = walker.join().map_err(|_| "walker panicked");
     trees.close();
-    let (list_and_stat, wait_trees) = walked?;
+    let (wait_listings, wait_trees) = walked?;
     lister.join().map_err(|_| "lister panicked")?;
     let mut load_trees = Duration::ZERO;
     for l in loaders {
@@ -839,7 +839,7 @@ fn run(args: Args) -> Res<serde_json::Value> {
             "parent": secs(opened - t_lock),
             "writer_waiting_for_workers": secs(c.wait),
             "writer_waiting_for_walker": secs(c.wait_walker),
-            "walker_list_and_stat": secs(list_and_stat),
+            "walker_waiting_for_listings": secs(wait_listings),
             "walker_waiting_for_trees": secs(wait_trees),
             "tree_loader_busy": secs(load_trees),
             "writer_save_data": secs(c.save),
